@@ -1,0 +1,39 @@
+# Two commands are the whole set-up: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format docs clean install
+
+# (Re)install when the venv is missing, broken, or older than pyproject.toml.
+$(STAMP): pyproject.toml
+	@$(PY) -c "" 2>/dev/null || (rm -rf $(VENV) && $(PYTHON) -m venv $(VENV))
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest
+
+demo: $(STAMP)
+	$(VENV)/bin/zoo list
+	$(VENV)/bin/zoo describe cnn_lstm
+	$(PY) -m zoo.demo
+
+docs: $(STAMP)
+	$(PY) -m zoo.catalog > docs/models.md
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,220 @@
+"""`zoo.build`: a registered backbone plus a shared task head, as a functional Keras model."""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from zoo.errors import ConfigError, FastPathWarning
+from zoo.params import make_config
+from zoo.registry import ModelSpec, get_spec
+
+if TYPE_CHECKING:
+    import keras
+
+BACKBONE = "backbone"
+
+
+def _input_kind(name: str, input_shape: tuple, vocab_size: int | None) -> str:
+    shape = tuple(input_shape)
+    if len(shape) == 1:
+        if vocab_size is None:
+            raise ConfigError(
+                f"{name}: input_shape={shape} means token ids (batch, time); pass vocab_size "
+                "(or give (time, features) for numeric series)"
+            )
+        if not isinstance(vocab_size, int) or vocab_size < 2:
+            raise ConfigError(f"{name}: vocab_size={vocab_size!r} must be an int >= 2 (id 0 is padding)")
+        return "tokens"
+    if len(shape) == 2:
+        if vocab_size is not None:
+            raise ConfigError(f"{name}: vocab_size is only for token inputs of shape (time,); got input_shape={shape}")
+        if not isinstance(shape[1], int) or shape[1] < 1:
+            raise ConfigError(f"{name}: input_shape={shape} needs a positive number of features")
+        return "series"
+    raise ConfigError(f"{name}: input_shape={shape} must be (time, features) for series or (time,) for tokens")
+
+
+def _check_outputs(name: str, spec: ModelSpec, task: str, num_outputs: Any, horizon: Any) -> None:
+    if task not in spec.tasks:
+        raise ConfigError(f"{name} does not support task {task!r}; it supports: {', '.join(spec.tasks)}")
+    if not isinstance(num_outputs, int) or isinstance(num_outputs, bool) or num_outputs < 1:
+        raise ConfigError(f"{name}: num_outputs={num_outputs!r} must be a positive int")
+    if task == "classification" and num_outputs < 2:
+        raise ConfigError(f"{name}: classification needs num_outputs >= 2 classes (use 2 for binary)")
+    if task == "forecasting":
+        if not isinstance(horizon, int) or isinstance(horizon, bool) or horizon < 1:
+            raise ConfigError(f"{name}: forecasting needs horizon, a positive int (got {horizon!r})")
+    elif horizon is not None:
+        raise ConfigError(f"{name}: horizon is only for task='forecasting' (task is {task!r})")
+
+
+def _check_length(name: str, spec: ModelSpec, cfg: Any, length: Any) -> None:
+    if length is None:
+        if not spec.variable_length:
+            raise ConfigError(f"{name} needs a fixed sequence length; input_shape has None for time")
+        return
+    if not isinstance(length, int) or length < 1:
+        raise ConfigError(f"{name}: sequence length {length!r} must be a positive int or None")
+    shortest = spec.min_length(cfg)
+    if length < shortest:
+        raise ConfigError(
+            f"{name}: sequences of length {length} are too short for this config; "
+            f"it needs at least {shortest} steps (reduce pooling/blocks or pad the data)"
+        )
+
+
+def _warn_fast_path(name: str, spec: ModelSpec, cfg: Any) -> None:
+    if spec.fast_path is None:
+        return
+    for knob in spec.fast_path(cfg):
+        warnings.warn(
+            f"{name}: {knob} takes the recurrent layers off the cuDNN fast path "
+            "(much slower on GPU); the default keeps it",
+            FastPathWarning,
+            stacklevel=3,
+        )
+
+
+def build_backbone(
+    name: str,
+    *,
+    input_shape: tuple,
+    vocab_size: int | None = None,
+    mask_value: float | None = None,
+    **overrides: Any,
+) -> keras.Model:
+    """Build only the backbone of `name`: inputs to `{"pooled": ..., "sequence": ...}`.
+
+    "sequence" (one feature vector per input step) is present when the architecture has it.
+    """
+    import keras
+
+    import zoo.layers  # noqa: F401  (custom layers registered before use)
+
+    spec = get_spec(name)
+    kind = _input_kind(name, input_shape, vocab_size)
+    if kind not in spec.inputs:
+        raise ConfigError(f"{name} does not take {kind} inputs; it takes: {', '.join(spec.inputs)}")
+    cfg = make_config(spec.config, overrides, model=name)
+    _check_length(name, spec, cfg, input_shape[0])
+    _warn_fast_path(name, spec, cfg)
+    inputs = keras.Input(shape=tuple(input_shape), dtype="int32" if kind == "tokens" else "float32", name="inputs")
+    if kind == "tokens":
+        x = keras.layers.Embedding(vocab_size, cfg.embedding_dim, mask_zero=True, name="embedding")(inputs)
+    elif mask_value is not None:
+        x = keras.layers.Masking(mask_value=mask_value, name="masking")(inputs)
+    else:
+        x = inputs
+    pooled, sequence = spec.builder(cfg, x)
+    outputs = {"pooled": pooled}
+    if sequence is not None:
+        outputs["sequence"] = sequence
+    return keras.Model(inputs, outputs, name=BACKBONE)
+
+
+def _reuse_backbone(model: Any, input_shape: tuple, vocab_size: int | None) -> keras.Model:
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise ConfigError(f"backbone must be a keras.Model (a zoo model or its backbone), got {type(model).__name__}")
+    if model.name != BACKBONE:
+        try:
+            model = model.get_layer(BACKBONE)
+        except ValueError:
+            raise ConfigError(
+                f"backbone: model {model.name!r} has no sub-model named {BACKBONE!r}; pass a model "
+                "built by zoo.build (or its .get_layer('backbone'))"
+            ) from None
+    have = tuple(model.input_shape[1:])
+    want = tuple(input_shape)
+    tokens = len(want) == 1
+    same_kind = len(have) == len(want)
+    same_features = tokens or (same_kind and have[-1] == want[-1])
+    same_time = have[0] is None or have[0] == want[0]
+    if not (same_kind and same_features and same_time):
+        raise ConfigError(f"backbone takes inputs of shape {have} but the new model's input_shape is {want}")
+    if tokens:
+        embedding = next((la for la in model.layers if la.name == "embedding"), None)
+        if embedding is not None and vocab_size is not None and embedding.input_dim != vocab_size:
+            raise ConfigError(f"backbone embeds {embedding.input_dim} token ids but vocab_size is {vocab_size}")
+    return model
+
+
+def _head(task: str, features: dict, num_outputs: int, horizon: int | None, kind: str) -> Any:
+    import keras
+
+    if task == "reconstruction":
+        if "sequence" not in features:
+            raise ConfigError(
+                "reconstruction needs one output per time step, but this backbone has no "
+                "per-step features (choose a model or config that keeps the time axis)"
+            )
+        activation = "softmax" if kind == "tokens" else None
+        return keras.layers.Dense(num_outputs, activation=activation, dtype="float32", name="reconstruction")(
+            features["sequence"]
+        )
+    pooled = features["pooled"]
+    if task == "classification":
+        return keras.layers.Dense(num_outputs, activation="softmax", dtype="float32", name="classification")(pooled)
+    if task == "regression":
+        return keras.layers.Dense(num_outputs, dtype="float32", name="regression")(pooled)
+    flat = keras.layers.Dense(horizon * num_outputs, dtype="float32", name="forecast_dense")(pooled)
+    return keras.layers.Reshape((horizon, num_outputs), name="forecasting")(flat)
+
+
+def build(
+    name: str,
+    *,
+    input_shape: tuple,
+    task: str,
+    num_outputs: int,
+    horizon: int | None = None,
+    vocab_size: int | None = None,
+    backbone: keras.Model | None = None,
+    freeze_backbone: bool = False,
+    mask_value: float | None = None,
+    **overrides: Any,
+) -> keras.Model:
+    """Build a registered model as an uncompiled functional `keras.Model`.
+
+    Args:
+        name: Registry name, see `zoo.list_models()`.
+        input_shape: `(time, features)` for numeric series or `(time,)` for token ids;
+            `time` may be None where the model allows variable lengths.
+        task: "classification" (softmax over `num_outputs` classes), "regression"
+            (`num_outputs` targets), "forecasting" (`horizon` x `num_outputs`) or
+            "reconstruction" (`num_outputs` per time step; softmax for tokens).
+        num_outputs: Classes, targets or per-step outputs.
+        horizon: Steps ahead, for forecasting only.
+        vocab_size: Token vocabulary size (id 0 is padding and is masked).
+        backbone: A backbone to reuse (its weights are shared): a zoo model or its
+            `get_layer("backbone")`. Overrides are then not allowed.
+        freeze_backbone: Leave no trainable weight in the backbone.
+        mask_value: For series, steps whose features all equal this value are padding.
+        **overrides: Hyperparameters; None values are ignored, so unset flags keep defaults.
+
+    Returns:
+        A model named `name` whose layer "backbone" is the reusable encoder.
+
+    Raises:
+        UnknownModelError, ConfigError: with a one-line message saying what to change.
+    """
+    import keras
+
+    spec = get_spec(name)
+    _check_outputs(name, spec, task, num_outputs, horizon)
+    kind = _input_kind(name, input_shape, vocab_size)
+    if backbone is None:
+        encoder = build_backbone(
+            name, input_shape=input_shape, vocab_size=vocab_size, mask_value=mask_value, **overrides
+        )
+    else:
+        given = sorted(k for k, v in overrides.items() if v is not None)
+        if given:
+            raise ConfigError(f"{name}: a reused backbone keeps its own hyperparameters; drop {', '.join(given)}")
+        encoder = _reuse_backbone(backbone, input_shape, vocab_size)
+    encoder.trainable = not freeze_backbone
+    inputs = keras.Input(shape=tuple(input_shape), dtype="int32" if kind == "tokens" else "float32", name="inputs")
+    outputs = _head(task, encoder(inputs), num_outputs, horizon, kind)
+    return keras.Model(inputs, outputs, name=name)

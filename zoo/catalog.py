@@ -1,0 +1,58 @@
+"""Render `docs/models.md`, the model catalogue, from the registry (`make docs`)."""
+
+from __future__ import annotations
+
+from zoo.registry import describe, families, list_models
+
+
+def _space(p: dict) -> str:
+    if p["type"] == "choice":
+        return "{" + ", ".join(repr(v) for v in p["values"]) + "}"
+    if p["type"] == "boolean":
+        return "bool"
+    text = f"[{p['low']}, {p['high']}]"
+    if p.get("step"):
+        text += f" x{p['step']}" if p.get("sampling") == "log" else f" step {p['step']}"
+    elif p.get("sampling") == "log":
+        text += " log"
+    return text
+
+
+def render_catalog() -> str:
+    """The whole catalogue as Markdown."""
+    lines = [
+        "# Model catalogue",
+        "",
+        "Generated from the registry by `make docs` (`python -m zoo.catalog`); a test fails when it is stale.",
+        "Every model builds for the tasks listed, as `zoo.build(name, input_shape=..., task=..., num_outputs=...)`.",
+        "",
+        "| model | family | tasks | inputs | variable length | padding masked | cuDNN | summary |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    names = list_models()
+    for n in names:
+        i = describe(n)
+        cudnn = "n/a" if i.cudnn_fast_path is None else ("yes" if i.cudnn_fast_path else "no")
+        lines.append(
+            f"| [`{n}`](#{n}) | {i.family} | {', '.join(i.tasks)} | {', '.join(i.inputs)} | "
+            f"{'yes' if i.variable_length else 'no'} | {'yes' if i.masking else 'no'} | {cudnn} | {i.summary} |"
+        )
+    for family in families():
+        lines += ["", f"## Family `{family}`"]
+        for n in list_models(family=family):
+            i = describe(n)
+            lines += ["", f"### {n}", "", i.summary, "", f"*Reference:* {i.reference}", ""]
+            doc = i.doc.split("\n\nReference:")[0].strip()
+            if doc and doc != i.summary:
+                lines += [doc, ""]
+            lines += [f"Minimum sequence length with defaults: {i.min_length}.", ""]
+            lines += ["| hyperparameter | default | search space | valid | doc |", "|---|---|---|---|---|"]
+            for pname, p in {**i.search_space, **i.fixed}.items():
+                space = _space(p) if p["tune"] else "not searched"
+                valid = p.get("valid", "= search space") if p["tune"] else p.get("valid", _space(p))
+                lines.append(f"| `{pname}` | `{p['default']!r}` | {space} | {valid} | {p['doc']} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_catalog(), end="")

@@ -1,0 +1,119 @@
+"""The few custom layers the zoo needs, registered for `.keras` serialization.
+
+Written with `keras.ops` only, so they run on the TensorFlow, JAX and torch backends, and
+load with `keras.saving.load_model(..., safe_mode=True)` once `zoo` is imported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+PACKAGE = "lstm_zoo"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class AttentionPooling(keras.layers.Layer):
+    """Pool `(batch, time, features)` to `(batch, features)` with learned attention.
+
+    `kind="additive"` scores each step with `v^T tanh(W h_t + b)` (Bahdanau et al. 2015);
+    `kind="multihead"` lets one learned query attend over the steps with multi-head
+    attention (Vaswani et al. 2017). Masked (padded) steps get zero weight.
+
+    Args:
+        kind: "additive" or "multihead".
+        units: Width of the additive scoring layer.
+        num_heads: Heads for "multihead".
+    """
+
+    def __init__(self, kind: str = "additive", units: int = 64, num_heads: int = 4, **kwargs: Any):
+        super().__init__(**kwargs)
+        if kind not in ("additive", "multihead"):
+            raise ValueError(f"AttentionPooling kind must be 'additive' or 'multihead', got {kind!r}")
+        self.kind = kind
+        self.units = units
+        self.num_heads = num_heads
+        self.supports_masking = True
+        self.mha = None
+
+    def build(self, input_shape: tuple) -> None:
+        dim = input_shape[-1]
+        if self.kind == "additive":
+            self.w = self.add_weight(name="w", shape=(dim, self.units), initializer="glorot_uniform")
+            self.b = self.add_weight(name="b", shape=(self.units,), initializer="zeros")
+            self.v = self.add_weight(name="v", shape=(self.units, 1), initializer="glorot_uniform")
+        else:
+            self.query = self.add_weight(name="query", shape=(1, 1, dim), initializer="glorot_uniform")
+            self.mha = keras.layers.MultiHeadAttention(
+                num_heads=self.num_heads, key_dim=max(1, dim // self.num_heads), name="mha"
+            )
+            self.mha.build((input_shape[0], 1, dim), input_shape)
+
+    def call(self, inputs: Any, mask: Any = None) -> Any:
+        if self.kind == "additive":
+            hidden = ops.tanh(ops.matmul(inputs, self.w) + self.b)
+            scores = ops.cast(ops.squeeze(ops.matmul(hidden, self.v), axis=-1), "float32")
+            if mask is not None:
+                scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+            weights = ops.cast(ops.softmax(scores, axis=-1), inputs.dtype)
+            return ops.sum(inputs * ops.expand_dims(weights, -1), axis=1)
+        batch = ops.shape(inputs)[0]
+        query = ops.broadcast_to(ops.cast(self.query, inputs.dtype), (batch, 1, inputs.shape[-1]))
+        attention_mask = None if mask is None else ops.expand_dims(mask, 1)
+        return ops.squeeze(self.mha(query, inputs, attention_mask=attention_mask), axis=1)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
+        return None
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (input_shape[0], input_shape[-1])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "kind": self.kind, "units": self.units, "num_heads": self.num_heads}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SinusoidalPositionEncoding(keras.layers.Layer):
+    """Add fixed sine/cosine position encodings (Vaswani et al. 2017); any length works."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs: Any) -> Any:
+        length, dim = ops.shape(inputs)[1], inputs.shape[-1]
+        position = ops.expand_dims(ops.cast(ops.arange(length), "float32"), 1)
+        index = ops.arange(dim)
+        rate = ops.power(10000.0, ops.cast(2 * (index // 2), "float32") / float(dim))
+        angle = position / ops.expand_dims(rate, 0)
+        encoding = ops.where(ops.expand_dims(index % 2 == 0, 0), ops.sin(angle), ops.cos(angle))
+        return inputs + ops.cast(ops.expand_dims(encoding, 0), inputs.dtype)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ZeroMasked(keras.layers.Layer):
+    """Set masked (padded) steps to zero and consume the mask.
+
+    Placed before layers that cannot take a mask (Conv1D, Flatten), so padding reaches
+    them as zeros rather than as whatever the padding embedded to.
+    """
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs: Any, mask: Any = None) -> Any:
+        if mask is None:
+            return inputs
+        return inputs * ops.cast(ops.expand_dims(mask, -1), inputs.dtype)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
+        return None
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape

@@ -1,0 +1,77 @@
+"""Keras building blocks shared by the family modules (Keras is imported on first use)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def recurrent_stack(
+    cfg: Any, x: Any, *, cell: str, num_layers: int, bidirectional: bool = False, prefix: str = ""
+) -> tuple[Any, Any]:
+    """Stacked (bi)LSTM/GRU on cuDNN-eligible settings unless `cfg` says otherwise.
+
+    Returns:
+        `(pooled, sequence)`: the last layer's final hidden state (both directions
+        concatenated; masked steps skipped) and its per-step outputs, after dropout.
+    """
+    import keras
+
+    layer_cls = keras.layers.LSTM if cell == "lstm" else keras.layers.GRU
+    kwargs = {
+        "units": cfg.units,
+        "activation": cfg.activation,
+        "recurrent_activation": "sigmoid",
+        "recurrent_dropout": cfg.recurrent_dropout,
+        "unroll": cfg.unroll,
+        "use_bias": True,
+    }
+    if cell == "gru":
+        kwargs["reset_after"] = True
+    tag = f"{prefix}{'bi' if bidirectional else ''}{cell}"
+    states: list[Any] = []
+    for i in range(1, num_layers + 1):
+        last = i == num_layers
+        rnn = layer_cls(return_sequences=True, return_state=last, name=f"{tag}_{i}", **kwargs)
+        if bidirectional:
+            rnn = keras.layers.Bidirectional(rnn, name=f"{tag}_{i}_bidirectional")
+        out = rnn(x)
+        if last:
+            x, *states = out
+        else:
+            x = out
+        x = keras.layers.Dropout(cfg.dropout, name=f"{tag}_{i}_dropout")(x)
+    # LSTM states are [h, c] per direction, GRU states [h]: keep the hidden states.
+    per_direction = 2 if cell == "lstm" else 1
+    hidden = states[::per_direction]
+    pooled = hidden[0] if len(hidden) == 1 else keras.layers.Concatenate(name=f"{tag}_state")(hidden)
+    pooled = keras.layers.Dropout(cfg.dropout, name=f"{tag}_state_dropout")(pooled)
+    return pooled, x
+
+
+def conv_block(x: Any, filters: int, kernel_size: int, name: str, *, batch_norm: bool = True) -> Any:
+    """Conv1D ('same' padding) -> BatchNorm -> ReLU, as in Wang et al. 2017's FCN."""
+    import keras
+
+    x = keras.layers.Conv1D(filters, kernel_size, padding="same", kernel_initializer="he_uniform", name=f"{name}_conv")(
+        x
+    )
+    if batch_norm:
+        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+def fcn_branch(cfg: Any, x: Any) -> tuple[Any, Any]:
+    """Wang et al. 2017's FCN: three conv blocks, then global average pooling.
+
+    Returns:
+        `(pooled, sequence)`: the averaged features and the per-step conv features.
+    """
+    import keras
+
+    from zoo.layers import ZeroMasked
+
+    x = ZeroMasked(name="fcn_zero_masked")(x)
+    blocks = ((cfg.filters_1, cfg.kernel_1), (cfg.filters_2, cfg.kernel_2), (cfg.filters_3, cfg.kernel_3))
+    for i, (filters, kernel) in enumerate(blocks, start=1):
+        x = conv_block(x, filters, kernel, name=f"fcn_block{i}")
+    return keras.layers.GlobalAveragePooling1D(name="fcn_gap")(x), x
