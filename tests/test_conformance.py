@@ -1,0 +1,159 @@
+"""Conformance: every registered model, every task it claims, the same contract.
+
+A new model in a family module is covered here without a new test: the cases come from
+`zoo.list_models()` and each model's own tiny `test_config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from tests.helpers import (
+    LENGTH,
+    compile_for,
+    expected_shape,
+    series,
+    targets,
+    tiny_kwargs,
+    token_ids,
+)
+
+MODELS = zoo.list_models()
+CASES = [(name, task) for name in MODELS for task in zoo.get_spec(name).tasks]
+
+
+def _predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """Inference-mode forward pass (eager: no per-model tracing cost in the tests)."""
+    return keras.ops.convert_to_numpy(model(x, training=False))
+
+
+def _assert_same_predictions(a: keras.Model, b: keras.Model, x: np.ndarray) -> None:
+    np.testing.assert_array_equal(_predict(a, x), _predict(b, x))
+
+
+@pytest.mark.parametrize(("name", "task"), CASES)
+def test_builds_predicts_trains_and_round_trips(name: str, task: str, tmp_path) -> None:
+    model = zoo.build(name, **tiny_kwargs(name, task))
+    assert model.name == name
+    assert isinstance(model.get_layer("backbone"), keras.Model)
+    x = series(batch=4)
+    y = _predict(model, x)
+    assert y.shape == expected_shape(task, 4, LENGTH)
+    assert np.all(np.isfinite(y))
+    if zoo.get_spec(name).variable_length:
+        longer = _predict(model, series(batch=2, length=LENGTH + 7))
+        assert longer.shape == expected_shape(task, 2, LENGTH + 7)
+
+    compile_for(model, task)
+    with warnings.catch_warnings():
+        if task == "reconstruction":  # a pooling layer (e.g. attention) is unused by a per-step head
+            warnings.filterwarnings("ignore", "Gradients do not exist for variables", UserWarning)
+        loss = model.train_on_batch(x, targets(task, 4))
+    assert np.isfinite(loss)
+
+    path = tmp_path / f"{name}-{task}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    _assert_same_predictions(model, loaded, x)
+
+
+@pytest.mark.parametrize("name", [n for n in MODELS if "tokens" in zoo.get_spec(n).inputs])
+def test_token_inputs_train_and_round_trip(name: str, tmp_path) -> None:
+    model = zoo.build(name, **tiny_kwargs(name, "classification", tokens=True))
+    ids = token_ids(batch=4)
+    assert _predict(model, ids).shape == expected_shape("classification", 4, LENGTH)
+    compile_for(model, "classification")
+    assert np.isfinite(model.train_on_batch(ids, targets("classification", 4)))
+    model.save(tmp_path / "m.keras")
+    _assert_same_predictions(model, keras.saving.load_model(tmp_path / "m.keras", safe_mode=True), ids)
+
+
+@pytest.mark.parametrize("name", [n for n in MODELS if zoo.get_spec(n).masking])
+def test_right_padding_is_ignored_where_masking_is_claimed(name: str) -> None:
+    """Padded with id 0 (tokens) or `mask_value` (series), predictions do not change."""
+    ids = token_ids(batch=3, length=10)
+    padded_ids = np.concatenate([ids, np.zeros((3, 6), "int32")], axis=1)
+    model = zoo.build(name, **tiny_kwargs(name, "classification", tokens=True))
+    np.testing.assert_allclose(_predict(model, ids), _predict(model, padded_ids), rtol=1e-5, atol=1e-6)
+    x = series(batch=3, length=10)
+    padded_x = np.concatenate([x, np.full((3, 6, x.shape[-1]), -9.0, "float32")], axis=1)
+    model = zoo.build(name, mask_value=-9.0, **tiny_kwargs(name, "regression"))
+    np.testing.assert_allclose(_predict(model, x), _predict(model, padded_x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_untuned_config_equals_search_space_defaults(name: str) -> None:
+    import keras_tuner as kt
+
+    from tuning.space import declare
+
+    spec = zoo.get_spec(name)
+    defaults = dataclasses.asdict(zoo.make_config(spec.config, {}))
+    assert zoo.describe(name).defaults == defaults
+    hp = kt.HyperParameters()
+    drawn = declare(hp, spec.config)
+    assert drawn, f"{name} declares no tunable hyperparameter"
+    assert drawn == {k: defaults[k] for k in drawn}
+    assert hp.values == drawn
+    for param in zoo.search_space(spec.config).values():
+        assert param.space.contains(param.default) and param.valid.contains(param.default)
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_random_draw_from_the_space_builds(name: str, seed: int) -> None:
+    spec = zoo.get_spec(name)
+    overrides = zoo.sample_config(spec.config, seed=seed)
+    length = max(LENGTH, spec.min_length(zoo.make_config(spec.config, overrides)))
+    kwargs = tiny_kwargs(name, "classification", length=length)
+    kwargs.update(overrides)
+    model = zoo.build(name, **kwargs)
+    y = _predict(model, series(batch=2, length=length))
+    assert y.shape == (2, kwargs["num_outputs"]) and np.all(np.isfinite(y))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_pretrained_backbone_plugs_into_a_new_head(name: str) -> None:
+    spec = zoo.get_spec(name)
+    pretext = "reconstruction" if "reconstruction" in spec.tasks else "regression"
+    pretrained = zoo.build(name, **tiny_kwargs(name, pretext))
+    encoder = pretrained.get_layer("backbone")
+    kwargs = {k: v for k, v in tiny_kwargs(name, "classification").items() if k not in spec.test_config}
+
+    frozen = zoo.build(name, backbone=pretrained, freeze_backbone=True, **kwargs)
+    assert frozen.get_layer("backbone") is encoder
+    assert encoder.trainable_weights == []
+    assert frozen.trainable_weights and all("classification" in w.path for w in frozen.trainable_weights)
+    before = [w.numpy().copy() for w in encoder.weights]
+    compile_for(frozen, "classification")
+    frozen.train_on_batch(series(batch=4), targets("classification", 4))
+    for old, new in zip(before, encoder.weights, strict=True):
+        np.testing.assert_array_equal(old, new.numpy())
+
+    unfrozen = zoo.build(name, backbone=encoder, freeze_backbone=False, **kwargs)
+    assert len(unfrozen.get_layer("backbone").trainable_weights) > 0
+
+
+@pytest.mark.parametrize("name", [n for n in MODELS if zoo.get_spec(n).fast_path is not None])
+def test_default_recurrent_layers_are_cudnn_eligible(name: str) -> None:
+    assert zoo.describe(name).cudnn_fast_path is True
+    model = zoo.build(name, input_shape=(None, 2), task="classification", num_outputs=2)
+    rnns = []
+    for layer in model.get_layer("backbone").layers:
+        inner = (
+            [layer.forward_layer, layer.backward_layer] if isinstance(layer, keras.layers.Bidirectional) else [layer]
+        )
+        rnns += [la for la in inner if isinstance(la, (keras.layers.LSTM, keras.layers.GRU))]
+    assert rnns, f"{name} declares a fast path but has no LSTM/GRU layer"
+    for layer in rnns:
+        cfg = layer.get_config()
+        assert cfg["activation"] == "tanh" and cfg["recurrent_activation"] == "sigmoid"
+        assert cfg["recurrent_dropout"] == 0 and cfg["unroll"] is False and cfg["use_bias"] is True
+        if isinstance(layer, keras.layers.GRU):
+            assert cfg["reset_after"] is True
