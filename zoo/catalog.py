@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from zoo.registry import describe, families, list_models
+import importlib
+import inspect
+
+from zoo.registry import describe, families, get_spec, list_models
 
 
 def _space(p: dict) -> str:
@@ -39,6 +42,8 @@ def render_catalog() -> str:
         )
     for family in families():
         lines += ["", f"## Family `{family}`"]
+        module = importlib.import_module(get_spec(list_models(family=family)[0]).builder.__module__)
+        lines += ["", inspect.cleandoc(module.__doc__ or "")]
         for n in list_models(family=family):
             i = describe(n)
             lines += ["", f"### {n}", "", i.summary, "", f"*Reference:* {i.reference}", ""]

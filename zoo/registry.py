@@ -7,6 +7,7 @@ answer from the declarations alone, so the CLI can list the zoo in well under a 
 from __future__ import annotations
 
 import fnmatch
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -204,5 +205,5 @@ def describe(name: str) -> ModelInfo:
         defaults={p.name: p.default for p in declared},
         search_space={p.name: p.as_dict() for p in declared if p.tune},
         fixed={p.name: p.as_dict() for p in declared if not p.tune},
-        doc=(spec.builder.__doc__ or "").strip(),
+        doc=inspect.cleandoc(spec.builder.__doc__ or ""),
     )

@@ -5,12 +5,13 @@ attention-LSTM branch) read the same input; their features are concatenated.
 
 The paper feeds the LSTM a *dimension-shuffled* input: `(time, features)` is transposed so
 the LSTM sees `features` steps of `time` values each. For a univariate series that is a
-single step, so the "LSTM" acts as a dense layer on the whole series and its recurrence
-never runs; it also needs a fixed length and gives no per-step features. Later analysis
-(Karim et al. 2019, "Insights into LSTM Fully Convolutional Networks for Time Series
-Classification", IEEE Access) reads it the same way. The zoo therefore runs the LSTM over
-the time steps by default, which keeps variable lengths, masking of the LSTM branch and a
-reconstruction head; `dimension_shuffle=True` gives the original.
+single step, so the "LSTM" acts as a gated dense layer on the whole series and its
+recurrence never runs. That variant is cheap to train, but it needs a fixed length, cannot
+mask padding, and gives no per-step features. Karim et al. 2019 ("Insights into LSTM Fully
+Convolutional Networks for Time Series Classification", IEEE Access 7) compare the two on
+UCR. The zoo runs the LSTM over the time steps by default, which keeps variable lengths,
+masking in the LSTM branch and a reconstruction head (needed for pretraining);
+`dimension_shuffle=True` gives the paper's original configuration.
 
 Reference:
     Karim, Majumdar, Darabi & Chen 2018, "LSTM Fully Convolutional Networks for Time Series

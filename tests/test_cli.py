@@ -1,0 +1,90 @@
+"""The `zoo` command line, run as a user runs it: a subprocess of the installed script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import zoo
+
+ZOO = shutil.which("zoo", path=os.path.dirname(sys.executable)) or shutil.which("zoo")
+
+
+def run(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    assert ZOO, "the console script `zoo` is not installed (pip install -e .)"
+    return subprocess.run([ZOO, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_lists_the_commands() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("list", "describe", "demo"):
+        assert command in result.stdout
+
+
+def test_list_shows_every_model_as_a_table() -> None:
+    result = run("list")
+    assert result.returncode == 0, result.stderr
+    for name in zoo.list_models():
+        assert name in result.stdout
+    assert f"{len(zoo.list_models())} models" in result.stdout
+
+
+def test_list_filters_and_json() -> None:
+    result = run("list", "--task", "reconstruction", "--json")
+    names = [m["name"] for m in json.loads(result.stdout)]
+    assert names == zoo.list_models(task="reconstruction")
+    result = run("list", "*gru*", "--family", "recurrent", "--json")
+    assert [m["name"] for m in json.loads(result.stdout)] == ["gru", "stacked_gru"]
+
+
+def test_describe_shows_defaults_and_space() -> None:
+    result = run("describe", "lstm_fcn")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Karim" in out and "cuDNN fast path: yes" in out
+    assert "filters_2" in out and "256" in out and "one of 64, 128, 256" in out
+    assert "not searched" in out
+    info = json.loads(run("describe", "gru", "--json").stdout)
+    assert info["defaults"] == zoo.describe("gru").defaults
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("describe", "lstmm"), ["unknown model 'lstmm'", "did you mean: lstm"]),
+        (("list", "--task", "forecast"), ["unknown task 'forecast'", "forecasting"]),
+        (("list", "--family", "recurent"), ["did you mean: recurrent"]),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(args, words) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_list_and_describe_never_import_keras() -> None:
+    code = (
+        "import sys, atexit; "
+        "atexit.register(lambda: print('HEAVY=' + ','.join(m for m in ('keras', 'tensorflow') if m in sys.modules))); "
+        "from zoo.cli import main; main(sys.argv[1:])"
+    )
+    for args in (["--help"], ["list"], ["describe", "attention_lstm"]):
+        result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().endswith("HEAVY="), args
+
+
+def test_demo_builds_and_reuses_a_backbone() -> None:
+    result = run("demo", "--model", "lstm", timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "backbone" in result.stdout and "(None, 12, 1)" in result.stdout
