@@ -81,7 +81,7 @@ def test_duplicate_registration_raises() -> None:
     spec = zoo.get_spec("lstm")
     with pytest.raises(RegistryError, match="already registered"):
         zoo.register_model("lstm", family="x", summary="", reference="", config=spec.config)(spec.builder)
-    with pytest.raises(ConfigError, match="not declared with zoo.params.hp"):
+    with pytest.raises(ConfigError, match=r"not declared with zoo\.params\.hp"):
 
         @dataclasses.dataclass(frozen=True)
         class Undeclared:
@@ -150,7 +150,9 @@ def test_leaving_the_fast_path_warns_naming_the_knob() -> None:
         ),
         (lambda: zoo.build("gru", input_shape=(32, 1), task="forecasting", num_outputs=1), ConfigError, ["horizon"]),
         (
-            lambda: zoo.build("lstm_fcn", dimension_shuffle=True, input_shape=(None, 1), task="regression", num_outputs=1),
+            lambda: zoo.build(
+                "lstm_fcn", dimension_shuffle=True, input_shape=(None, 1), task="regression", num_outputs=1
+            ),
             ConfigError,
             ["dimension_shuffle=True needs a fixed sequence length"],
         ),
