@@ -23,7 +23,7 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/zoo list
 	$(VENV)/bin/zoo describe cnn_lstm
-	$(PY) -m zoo.demo
+	$(VENV)/bin/zoo demo
 
 docs: $(STAMP)
 	$(PY) -m zoo.catalog > docs/models.md
