@@ -56,6 +56,7 @@ def test_describe_record() -> None:
         "step": 2,
         "sampling": "log",
         "tune": True,
+        "search": "int [16, 256], x2",
         "valid": "int [1, 4096]",
         "doc": "recurrent units per layer (per direction)",
     }

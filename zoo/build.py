@@ -188,9 +188,11 @@ def build(
         num_outputs: Classes, targets or per-step outputs.
         horizon: Steps ahead, for forecasting only.
         vocab_size: Token vocabulary size (id 0 is padding and is masked).
-        backbone: A backbone to reuse (its weights are shared): a zoo model or its
-            `get_layer("backbone")`. Overrides are then not allowed.
-        freeze_backbone: Leave no trainable weight in the backbone.
+        backbone: A backbone to reuse (the same layer object, so weights are shared with
+            the model it came from): a zoo model or its `get_layer("backbone")`.
+            Overrides are then not allowed.
+        freeze_backbone: Leave no trainable weight in the backbone; False makes a reused
+            backbone trainable again (it sets `trainable` on the shared object).
         mask_value: For series, steps whose features all equal this value are padding.
         **overrides: Hyperparameters; None values are ignored, so unset flags keep defaults.
 

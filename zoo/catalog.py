@@ -8,19 +8,6 @@ import inspect
 from zoo.registry import describe, families, get_spec, list_models
 
 
-def _space(p: dict) -> str:
-    if p["type"] == "choice":
-        return "{" + ", ".join(repr(v) for v in p["values"]) + "}"
-    if p["type"] == "boolean":
-        return "bool"
-    text = f"[{p['low']}, {p['high']}]"
-    if p.get("step"):
-        text += f" x{p['step']}" if p.get("sampling") == "log" else f" step {p['step']}"
-    elif p.get("sampling") == "log":
-        text += " log"
-    return text
-
-
 def render_catalog() -> str:
     """The whole catalogue as Markdown."""
     lines = [
@@ -53,9 +40,7 @@ def render_catalog() -> str:
             lines += [f"Minimum sequence length with defaults: {i.min_length}.", ""]
             lines += ["| hyperparameter | default | search space | valid | doc |", "|---|---|---|---|---|"]
             for pname, p in {**i.search_space, **i.fixed}.items():
-                space = _space(p) if p["tune"] else "not searched"
-                valid = p.get("valid", "= search space") if p["tune"] else p.get("valid", _space(p))
-                lines.append(f"| `{pname}` | `{p['default']!r}` | {space} | {valid} | {p['doc']} |")
+                lines.append(f"| `{pname}` | `{p['default']!r}` | {p['search']} | {p['valid']} | {p['doc']} |")
     return "\n".join(lines) + "\n"
 
 

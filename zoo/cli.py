@@ -93,19 +93,9 @@ def describe(name: str, as_json: bool) -> None:
     for col in ("name", "default", "search space", "doc"):
         table.add_column(col, overflow="fold")
     for pname, p in {**info.search_space, **info.fixed}.items():
-        space = _space_text(p) if p["tune"] else f"not searched; valid: {p.get('valid') or _space_text(p)}"
+        space = p["search"] if p["tune"] else f"not searched; valid: {p['valid']}"
         table.add_row(pname, repr(p["default"]), space, p["doc"])
     console.print(table)
-
-
-def _space_text(p: dict[str, Any]) -> str:
-    from zoo.params import Boolean, Choice, Float, Int
-
-    kinds = {"int": Int, "float": Float, "choice": Choice, "boolean": Boolean}
-    fields = {k: v for k, v in p.items() if k in ("low", "high", "step", "sampling")}
-    if p["type"] == "choice":
-        return Choice(tuple(p["values"])).text()
-    return kinds[p["type"]](**fields).text()
 
 
 @cli.command()

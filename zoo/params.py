@@ -43,10 +43,11 @@ class Int:
         return rng.choice(self.grid())
 
     def text(self) -> str:
-        step = f", x{self.step}" if self.sampling == "log" and self.step > 1 else ""
-        step = step or (f", step {self.step}" if self.step != 1 else "")
-        log = ", log" if self.sampling == "log" and not step.startswith(", x") else ""
-        return f"int [{self.low}, {self.high}]{step}{log}"
+        if self.sampling == "log":
+            extra = f", x{self.step}" if self.step > 1 else ", log"
+        else:
+            extra = f", step {self.step}" if self.step != 1 else ""
+        return f"int [{self.low}, {self.high}]{extra}"
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,8 @@ class Param:
         if isinstance(self.space, Choice):
             d["values"] = list(self.space.values)
         d["tune"] = self.tune
-        if self.valid is not self.space:
-            d["valid"] = self.valid.text()
+        d["search"] = self.space.text() if self.tune else "not searched"
+        d["valid"] = self.valid.text()
         d["doc"] = self.doc
         return d
 
