@@ -1,2 +1,10 @@
-"""Training recipes: datasets, tf.data pipelines, the supervised and semi-supervised recipes,
-MLflow tracking and comparison reports (issues 3-5). Depends on `zoo`, never the reverse."""
+"""Training recipes: datasets, tf.data pipelines, the supervised recipe, MLflow tracking.
+
+Depends on `zoo`, never the reverse. Importing this package is light: TensorFlow, Keras and
+MLflow load when a recipe runs.
+"""
+
+from recipes.config import TrainConfig, train_config
+from recipes.train import TrainResult, train
+
+__all__ = ["TrainConfig", "TrainResult", "train", "train_config"]

@@ -1,11 +1,27 @@
-"""Shared test set-up: the TensorFlow backend, quiet logs, a fresh Keras session per test."""
+"""Shared test set-up: the TensorFlow backend, quiet logs, a fresh Keras session per test.
+
+Prepared TFDS data goes to one temporary folder per test session (inherited by the CLI
+subprocesses), so tests never read or write the user's data cache.
+"""
 
 import os
+import tempfile
 
 os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if "ZOO_DATA_DIR" not in os.environ:
+    _DATA_DIR = os.environ["ZOO_DATA_DIR"] = tempfile.mkdtemp(prefix="zoo-test-data-")
+else:
+    _DATA_DIR = None
 
 import pytest
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _DATA_DIR:
+        import shutil
+
+        shutil.rmtree(_DATA_DIR, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

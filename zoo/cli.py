@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from zoo.errors import ZooError
+from zoo.errors import ConfigError, ZooError
 
 
 class _Group(click.Group):
@@ -96,6 +96,175 @@ def describe(name: str, as_json: bool) -> None:
         space = p["search"] if p["tune"] else f"not searched; valid: {p['valid']}"
         table.add_row(pname, repr(p["default"]), space, p["doc"])
     console.print(table)
+
+
+def _key_values(pairs: tuple[str, ...], flag: str) -> dict[str, Any]:
+    """`("units=32", "cell=gru")` to `{"units": 32, "cell": "gru"}` (values read as YAML scalars)."""
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{flag} {pair!r}: expected KEY=VALUE, e.g. {flag} units=32")
+        out[key.strip()] = yaml.safe_load(value) if value.strip() else None
+    return out
+
+
+CONFIG_KEYS = ("model", "data", "data_options", "hparams", "train", "experiment", "tracking_uri", "run_name")
+
+
+def _read_config(path: str) -> dict[str, Any]:
+    """A run's YAML config, validated: an unknown key is an error naming it."""
+    import yaml
+
+    from recipes.config import TRAIN_KEYS, check_keys
+
+    try:
+        with open(path) as f:
+            doc = yaml.safe_load(f) or {}
+    except OSError as err:
+        raise ConfigError(f"--config {path}: cannot read it ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"--config {path}: not valid YAML{where}") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"--config {path}: expected a mapping of {', '.join(CONFIG_KEYS)}")
+    check_keys(f"--config {path}", doc, CONFIG_KEYS)
+    for key in ("data_options", "hparams", "train"):
+        if not isinstance(doc.get(key) or {}, dict):
+            raise ConfigError(f"--config {path}: {key} must be a mapping, got {type(doc[key]).__name__}")
+    check_keys(f"--config {path}: train", doc.get("train") or {}, TRAIN_KEYS)
+    return doc
+
+
+def _train_options(fn: Any) -> Any:
+    """One --flag per training setting, generated from the declaration (declared once)."""
+    from recipes.config import TrainConfig
+    from zoo.params import Boolean, Choice, Float, Int, params
+
+    for p in reversed(params(TrainConfig)):
+        flag = p.name.replace("_", "-")
+        doc = f"{p.doc} [default: {p.default}]"
+        if isinstance(p.valid, Boolean):
+            fn = click.option(f"--{flag}/--no-{flag}", p.name, default=None, help=doc)(fn)
+        elif isinstance(p.valid, Choice) and all(isinstance(v, str) for v in p.valid.values):
+            fn = click.option(f"--{flag}", p.name, type=click.Choice(p.valid.values), default=None, help=doc)(fn)
+        elif isinstance(p.valid, Int):
+            fn = click.option(f"--{flag}", p.name, type=int, default=None, help=doc)(fn)
+        elif isinstance(p.valid, (Float, Choice)):
+            fn = click.option(f"--{flag}", p.name, type=float, default=None, help=doc)(fn)
+    return fn
+
+
+@cli.command()
+@click.argument("model", required=False)
+@click.option(
+    "--data", help="Dataset address: ucr:GunPoint, forecast:airline, text:rotten_tomatoes, tfds:NAME, file:PATH."
+)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML run config; flags override it.")
+@click.option("--hp", "hp_pairs", multiple=True, metavar="KEY=VALUE", help="Model hyperparameter (repeatable).")
+@click.option(
+    "--data-option", "-o", "data_pairs", multiple=True, metavar="KEY=VALUE", help="Data option, e.g. horizon=12."
+)
+@_train_options
+@click.option("--tracking-uri", help="MLflow store [default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db].")
+@click.option("--experiment", help="MLflow experiment [default: lstm-zoo].")
+@click.option("--run-name", help="MLflow run name [default: 'MODEL on DATA'].")
+@click.option("--runs-dir", type=click.Path(file_okay=False), help="Local run folders [default: ./runs].")
+@click.option("--fresh", is_flag=True, help="Start over instead of resuming a killed run of the same settings.")
+@click.option("--no-tracking", is_flag=True, help="Do not log to MLflow (local files only).")
+def train(
+    model: str | None,
+    data: str | None,
+    config_path: str | None,
+    hp_pairs: tuple[str, ...],
+    data_pairs: tuple[str, ...],
+    tracking_uri: str | None,
+    experiment: str | None,
+    run_name: str | None,
+    runs_dir: str | None,
+    fresh: bool,
+    no_tracking: bool,
+    **settings: Any,
+) -> None:
+    """Train MODEL on a dataset, evaluate it on test, and track the run in MLflow.
+
+    Running the same command again after an interruption resumes from the last finished epoch.
+
+    \b
+    Examples:
+      zoo train lstm_fcn --data ucr:GunPoint --epochs 50
+      zoo train gru --data forecast:airline -o horizon=12 --hp units=32
+      zoo train --config run.yaml --seed 1
+    """
+    import os
+    import signal
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    doc = _read_config(config_path) if config_path else {}
+    model = model or doc.get("model")
+    data = data or doc.get("data")
+    if not model or not data:
+        raise ConfigError("zoo train needs a MODEL and --data (on the command line or in --config)")
+    hparams = {**(doc.get("hparams") or {}), **_key_values(hp_pairs, "--hp")}
+    data_options = {**(doc.get("data_options") or {}), **_key_values(data_pairs, "--data-option")}
+    train_settings = {**(doc.get("train") or {}), **{k: v for k, v in settings.items() if v is not None}}
+
+    import logging
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    from recipes import train as run_training
+
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    console = _console()
+    try:
+        result = run_training(
+            model,
+            data,
+            hparams=hparams,
+            data_options=data_options,
+            tracking=not no_tracking,
+            tracking_uri=tracking_uri or doc.get("tracking_uri"),
+            experiment=experiment or doc.get("experiment"),
+            run_name=run_name or doc.get("run_name"),
+            runs_dir=runs_dir,
+            resume=not fresh,
+            verbose=1 if sys.stdout.isatty() else 2,
+            **train_settings,
+        )
+    except KeyboardInterrupt:
+        click.echo("interrupted: the MLflow run is marked KILLED; run the same command again to resume", err=True)
+        sys.exit(130)
+    _report(console, result)
+
+
+def _report(console: Any, result: Any) -> None:
+    from rich.table import Table
+
+    from recipes.tracking import resolve_uri
+
+    ds = result.dataset
+    resumed = f", resumed at epoch {result.resumed_from + 1}" if result.resumed_from else ""
+    table = Table(title=f"{result.model.name} on {ds.name}: test split ({len(ds.test)} examples)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result.test_metrics.items():
+        table.add_row(key, f"{value:.4f}")
+    console.print(table)
+    console.print(f"{result.epochs} epochs{resumed}, {result.seconds:.1f} s; files in {result.run_dir}")
+    if result.run_id and not result.tracking_lost:
+        uri = resolve_uri()
+        console.print(f"MLflow run {result.run_id} in {uri}")
+        if uri.startswith("sqlite:"):
+            console.print(f"open it with: mlflow ui --backend-store-uri {uri}")
+    elif result.tracking_lost:
+        click.echo(
+            f"warning: the MLflow store was lost during the run ({result.tracking_lost}); the trained model, "
+            f"metrics and plots are kept in {result.run_dir}",
+            err=True,
+        )
 
 
 @cli.command()

@@ -1,0 +1,706 @@
+"""Accuracy benchmark: every zoo model with its default config and the default training config.
+
+Each (model, dataset, seed) cell trains `recipes.train(model, dataset, seed=seed, verbose=0)`
+and appends one JSON line (test metrics, epochs, seconds, machine) to the results file as soon
+as it finishes, so the benchmark runs in pieces and can be killed at any time: a second run
+skips the cells already there. Cheap baselines are computed on the same test splits (once per
+dataset: they are fitted on train+val, the whole archive train split, which no seed changes).
+The report `docs/benchmarks/accuracy.md` is rendered from the results file alone.
+
+Run (one core, in the background; see the report for the commands actually used):
+
+    TF_CPP_MIN_LOG_LEVEL=2 taskset -c 1 .venv/bin/python benchmarks/accuracy.py --threads 1
+    .venv/bin/python benchmarks/accuracy.py --report-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import logging
+import math
+import os
+import platform
+import shlex
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATASETS = (
+    "ucr:GunPoint",
+    "ucr:ItalyPowerDemand",
+    "ucr:ArrowHead",
+    "ucr:BasicMotions",
+    "ucr:JapaneseVowels",
+    "forecast:airline",
+    "forecast:sunspots",
+    "text:rotten_tomatoes",
+)
+SEEDS = (0, 1, 2)
+RESULTS = ROOT / "benchmarks" / "results" / "accuracy.jsonl"
+REPORT = ROOT / "docs" / "benchmarks" / "accuracy.md"
+WORK_DIR = Path(os.environ.get("ZOO_BENCH_DIR", "/tmp/zoo-bench"))
+EXPERIMENT = "accuracy-benchmark"
+
+# Published test accuracies (single numbers as printed in the papers' result tables).
+PUBLISHED: dict[str, list[tuple[str, float, str]]] = {
+    "ucr:GunPoint": [
+        ("FCN", 1.000, "Fawaz et al. 2019"),
+        ("ResNet", 0.991, "Fawaz et al. 2019"),
+        ("InceptionTime", 1.000, "Fawaz et al. 2020"),
+        ("LSTM-FCN", 1.000, "Karim et al. 2018"),
+    ],
+    "ucr:ItalyPowerDemand": [
+        ("FCN", 0.963, "Fawaz et al. 2019"),
+        ("ResNet", 0.962, "Fawaz et al. 2019"),
+        ("InceptionTime", 0.965, "Fawaz et al. 2020"),
+        ("LSTM-FCN", 0.962, "Karim et al. 2018"),
+    ],
+    "ucr:ArrowHead": [
+        ("FCN", 0.843, "Fawaz et al. 2019"),
+        ("ResNet", 0.838, "Fawaz et al. 2019"),
+        ("InceptionTime", 0.846, "Fawaz et al. 2020"),
+        ("LSTM-FCN", 0.897, "Karim et al. 2018"),
+    ],
+    "ucr:JapaneseVowels": [
+        ("FCN", 0.993, "Fawaz et al. 2019"),
+        ("ResNet", 0.992, "Fawaz et al. 2019"),
+    ],
+}
+SOURCES = {
+    "Fawaz et al. 2019": 'H. Ismail Fawaz et al., "Deep learning for time series classification: a review", '
+    "Data Mining and Knowledge Discovery 33 (2019)",
+    "Fawaz et al. 2020": 'H. Ismail Fawaz et al., "InceptionTime: Finding AlexNet for time series classification", '
+    "Data Mining and Knowledge Discovery 34 (2020)",
+    "Karim et al. 2018": 'F. Karim et al., "LSTM Fully Convolutional Networks for Time Series Classification", '
+    "IEEE Access 6 (2018); minimum-training-loss results",
+}
+BASELINE_NOTES = {
+    "majority": "most frequent train+val class; predicts the train+val class frequencies",
+    "1nn_euclidean": "1-NN, Euclidean distance on the dataset's arrays, fitted on train+val",
+    "naive": "last input value repeated over the horizon",
+    "seasonal_naive": "value one season earlier (season from the dataset info)",
+    "holt_winters": "statsmodels ExponentialSmoothing refitted per test window on all points before it",
+    "tfidf_logreg": "TF-IDF (word 1-2-grams) + logistic regression on the raw text, fitted on train+val",
+}
+METRICS = {
+    "classification": ("accuracy", "macro_f1"),
+    "forecasting": ("mae", "rmse", "smape"),
+}
+log = logging.getLogger("benchmarks.accuracy")
+
+
+# ---------------------------------------------------------------------------------------------
+# Results file
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """All complete JSON lines of the results file (a line cut short by a kill is skipped)."""
+    if not path.exists():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            log.warning("%s:%d: skipping an incomplete line", path, number)
+    return records
+
+
+def cell_key(record: dict[str, Any]) -> tuple[str, str, str, Any]:
+    """What identifies a cell: kind ("model" or "baseline"), name, dataset, seed."""
+    return (record["kind"], record["name"], record["dataset"], record.get("seed"))
+
+
+def append(path: Path, record: dict[str, Any]) -> None:
+    """Append one record as a JSON line and flush it to disk."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        handle.write(json.dumps(record, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+# ---------------------------------------------------------------------------------------------
+# Machine
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores, the cores this process may use, RAM and library versions."""
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_gb = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram_gb = round(int(line.split()[1]) / 1024**2, 1)
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "cpus_used": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "ram_gb": ram_gb,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    if "tensorflow" in sys.modules or "keras" in sys.modules:
+        import keras
+        import tensorflow as tf
+
+        info.update({"tensorflow": tf.__version__, "keras": keras.__version__})
+        info["gpus"] = len(tf.config.list_physical_devices("GPU"))
+    return info
+
+
+def command_line(argv: Sequence[str], cpus: Sequence[int] | None) -> str:
+    """The command as run, with the `taskset` prefix when the process was pinned to some cores."""
+    prefix = ""
+    if cpus is not None and len(cpus) < (os.cpu_count() or len(cpus)):
+        prefix = f"taskset -c {','.join(str(c) for c in cpus)} "
+    return f"TF_CPP_MIN_LOG_LEVEL=2 {prefix}.venv/bin/python benchmarks/accuracy.py {shlex.join(argv)}".rstrip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Baselines
+
+
+def classification_baselines(dataset: Any) -> dict[str, tuple[str, dict[str, float]]]:
+    """Majority class and 1-NN Euclidean, fitted on train+val, scored on test."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from recipes.metrics import classification_metrics
+
+    x = np.concatenate([dataset.train.x, dataset.val.x]).reshape(len(dataset.train) + len(dataset.val), -1)
+    y = np.concatenate([dataset.train.y, dataset.val.y]).astype(int)
+    classes = dataset.num_outputs
+    test_x = dataset.test.x.reshape(len(dataset.test), -1)
+    prior = np.bincount(y, minlength=classes) / len(y)
+    out = {"majority": ("train+val", classification_metrics(dataset.test.y, np.tile(prior, (len(test_x), 1))))}
+    knn = KNeighborsClassifier(n_neighbors=1, algorithm="brute", metric="euclidean").fit(x, y)
+    onehot = np.eye(classes)[knn.predict(test_x)]
+    out["1nn_euclidean"] = ("train+val", classification_metrics(dataset.test.y, onehot))
+    return out
+
+
+def text_baselines(dataset: Any) -> dict[str, tuple[str, dict[str, float]]]:
+    """Majority class and TF-IDF + logistic regression on the raw snippets, fitted on train+val.
+
+    The raw text comes from the dataset's own TFDS build (`info["tfds"]`): its "train" split is
+    train+val (validation is carved from it) and its "test" split is the test split, put back in
+    file order by the `row` feature as the loader does. The test labels are checked against the
+    dataset's, so a different order or split fails loudly.
+    """
+    import tensorflow_datasets as tfds
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    import recipes.data.builders  # noqa: F401  (registers the zoo_* TFDS builders)
+    from recipes.metrics import classification_metrics
+
+    source = dataset.info["tfds"]
+    name, _, version = source["name"].rpartition("/")  # "zoo_text/rotten_tomatoes/1.0.0"
+    builder = tfds.builder(f"{name}:{version}", data_dir=source["data_dir"])
+    raw = {}
+    for split in ("train", "test"):
+        rows = list(tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False)))
+        rows.sort(key=lambda r: int(r["row"]))
+        raw[split] = ([r["text"].decode("utf-8", errors="replace") for r in rows], np.array([r["label"] for r in rows]))
+    n_train = len(dataset.train) + len(dataset.val)
+    if len(raw["train"][0]) != n_train or not np.array_equal(raw["test"][1], dataset.test.y):
+        raise RuntimeError(f"{dataset.name}: the raw TFDS splits do not line up with the dataset's splits")
+    train_y = raw["train"][1].astype(int)
+    prior = np.bincount(train_y, minlength=dataset.num_outputs) / len(train_y)
+    out = {"majority": ("train+val", classification_metrics(dataset.test.y, np.tile(prior, (len(dataset.test), 1))))}
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    features = vectorizer.fit_transform(raw["train"][0])
+    model = LogisticRegression(max_iter=2000).fit(features, train_y)
+    proba = model.predict_proba(vectorizer.transform(raw["test"][0]))
+    out["tfidf_logreg"] = ("train+val", classification_metrics(dataset.test.y, proba))
+    return out
+
+
+def series_of(dataset: Any) -> np.ndarray:
+    """The forecast series' target columns in data units, rebuilt from the windows of all splits.
+
+    Windows are consecutive (stride 1): window i of a split covers inputs
+    `[first + i - lookback, first + i)` and targets `[first + i, first + i + horizon)`, where
+    `first` is the split's first target (`info["preprocessing"]["first_target"]`). Points seen
+    by several windows must agree, which checks the windowing as a side effect.
+    """
+    info = dataset.info
+    lookback = info["lookback"]
+    targets = dataset.num_outputs
+    series = np.full((info["series_length"], targets), np.nan)
+    for split in ("train", "val", "test"):
+        part = getattr(dataset, split)
+        first = info["preprocessing"]["first_target"][split]
+        x = dataset.inverse_targets(part.x[:, :, :targets].astype(np.float64))
+        y = dataset.inverse_targets(part.y.astype(np.float64))
+        for i in range(len(part)):
+            for lo, values in ((first + i - lookback, x[i]), (first + i, y[i])):
+                seen = series[lo : lo + len(values)]
+                known = ~np.isnan(seen)
+                if not np.allclose(seen[known], values[known], rtol=1e-4, atol=1e-3):
+                    raise RuntimeError(f"{dataset.name}: overlapping windows disagree near point {lo}")
+                series[lo : lo + len(values)] = values
+    return series
+
+
+def holt_winters(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """A damped additive-trend Holt-Winters forecast; multiplicative seasonality for positive series."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    seasonal = "mul" if history.min() > 0 else "add"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning and friends from the optimiser
+        fit = ExponentialSmoothing(
+            history, trend="add", damped_trend=True, seasonal=seasonal, seasonal_periods=season
+        ).fit()
+        return np.asarray(fit.forecast(horizon), dtype=np.float64)
+
+
+def forecast_baselines(dataset: Any) -> dict[str, tuple[str, dict[str, float]]]:
+    """Naive, seasonal-naive and Holt-Winters forecasts of the test windows, in data units."""
+    from recipes.metrics import regression_metrics
+
+    horizon, targets = dataset.horizon, dataset.num_outputs
+    season = int(dataset.info["seasonality"])
+    truth = dataset.inverse_targets(dataset.test.y.astype(np.float64))
+    inputs = dataset.inverse_targets(dataset.test.x[:, :, :targets].astype(np.float64))
+    if inputs.shape[1] < season:
+        raise RuntimeError(f"{dataset.name}: lookback {inputs.shape[1]} is shorter than the season {season}")
+    naive = np.repeat(inputs[:, -1:, :], horizon, axis=1)
+    steps = np.arange(horizon)
+    lag = inputs.shape[1] - season + steps % season  # the same phase one season before the origin
+    seasonal = inputs[:, lag, :]
+    series = series_of(dataset)
+    first = dataset.info["preprocessing"]["first_target"]["test"]
+    hw = np.zeros_like(truth)
+    for i in range(len(dataset.test)):
+        for t in range(targets):
+            hw[i, :, t] = holt_winters(series[: first + i, t], horizon, season)
+    return {
+        "naive": ("test window inputs", regression_metrics(truth, naive)),
+        "seasonal_naive": ("test window inputs", regression_metrics(truth, seasonal)),
+        "holt_winters": ("all points before each test window", regression_metrics(truth, hw)),
+    }
+
+
+def baselines(dataset: Any) -> dict[str, tuple[str, dict[str, float]]]:
+    """The baselines of the dataset's task and input kind: name -> (fitted on, test metrics)."""
+    if dataset.task == "forecasting":
+        return forecast_baselines(dataset)
+    if dataset.input_kind == "tokens":
+        return text_baselines(dataset)
+    return classification_baselines(dataset)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+
+def configure_threads(threads: int) -> None:
+    """Pin TensorFlow's intra- and inter-op pools (0 keeps TensorFlow's defaults)."""
+    import tensorflow as tf
+
+    if threads > 0:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    """Run every missing cell in order seed -> dataset -> (baselines, then models)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.threads > 0:
+        os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(args.threads))
+        os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(args.threads))
+    configure_threads(args.threads)
+    import keras
+
+    import recipes
+    from recipes.data import load
+
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    tracking_uri = f"sqlite:///{WORK_DIR / 'mlflow.db'}"
+    runs_dir = WORK_DIR / "runs"
+    host = machine()
+    command = command_line(argv, host["cpus_used"])
+    done = {cell_key(r) for r in read_results(args.results)}
+    if args.retry_errors:
+        done = {cell_key(r) for r in read_results(args.results) if "error" not in r}
+    started = time.monotonic()
+    deadline = started + args.budget_minutes * 60 if args.budget_minutes else math.inf
+
+    def base(kind: str, name: str, address: str, seed: int | None) -> dict[str, Any]:
+        return {
+            "kind": kind,
+            "name": name,
+            "dataset": address,
+            "seed": seed,
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": host,
+            "threads": args.threads,
+            "command": command,
+        }
+
+    for seed in args.seeds:
+        for address in args.datasets:
+            todo = [m for m in args.models if ("model", m, address, seed) not in done]
+            wants_baselines = not any(k[0] == "baseline" and k[2] == address for k in done)
+            if not todo and not wants_baselines:
+                continue
+            if time.monotonic() > deadline:
+                log.info("time budget spent: not starting %s seed %d", address, seed)
+                return
+            dataset = load(address, seed=seed)
+            if wants_baselines:
+                clock = time.perf_counter()
+                try:
+                    scores = baselines(dataset)
+                except Exception as err:  # a broken baseline must not stop the models
+                    log.exception("baselines of %s failed", address)
+                    scores = {}
+                    append(args.results, {**base("baseline", "all", address, None), "error": repr(err)})
+                seconds = time.perf_counter() - clock
+                for name, (fitted_on, metrics) in scores.items():
+                    record = {**base("baseline", name, address, None), "fitted_on": fitted_on, "metrics": metrics}
+                    record["seconds"] = round(seconds, 3)
+                    append(args.results, record)
+                    done.add(cell_key(record))
+                    log.info("%s baseline %s: %s", address, name, _short(metrics))
+            for name in todo:
+                if time.monotonic() > deadline:
+                    log.info("time budget spent: not starting %s on %s seed %d", name, address, seed)
+                    return
+                record = base("model", name, address, seed)
+                clock = time.perf_counter()
+                try:
+                    result = recipes.train(
+                        name,
+                        dataset,
+                        tracking=True,
+                        tracking_uri=tracking_uri,
+                        experiment=EXPERIMENT,
+                        runs_dir=runs_dir,
+                        verbose=0,
+                        seed=seed,
+                    )
+                except Exception as err:
+                    log.exception("%s on %s seed %d failed", name, address, seed)
+                    record.update({"error": f"{type(err).__name__}: {err}"[:2000]})
+                else:
+                    record.update(
+                        {
+                            "metrics": result.test_metrics,
+                            "epochs": result.epochs,
+                            "seconds": round(result.seconds, 3),
+                            "resumed_from": result.resumed_from,
+                            "run_id": result.run_id,
+                            "params": int(result.model.count_params()),
+                        }
+                    )
+                    del result
+                record["wall_seconds"] = round(time.perf_counter() - clock, 3)
+                append(args.results, record)
+                done.add(cell_key(record))
+                log.info(
+                    "%s on %s seed %d: %s (%s epochs, %.1f s)",
+                    name,
+                    address,
+                    seed,
+                    _short(record.get("metrics", {})) or record.get("error"),
+                    record.get("epochs"),
+                    record["wall_seconds"],
+                )
+                keras.backend.clear_session()
+                gc.collect()
+            del dataset
+            gc.collect()
+
+
+def _short(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def _mean_std(values: Sequence[float], digits: int) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
+
+
+def _digits(metric: str) -> int:
+    return 3 if metric in ("accuracy", "macro_f1") else 2
+
+
+def _better(metric: str) -> Callable[[Iterable[float]], float]:
+    return max if metric in ("accuracy", "macro_f1") else min
+
+
+def render(records: list[dict[str, Any]], datasets: Sequence[str], models: Sequence[str], seeds: Sequence[int]) -> str:
+    """The markdown report of `records` (model cells and baselines) over the requested grid."""
+    cells = [r for r in records if r["kind"] == "model" and "error" not in r]
+    errors = [r for r in records if "error" in r]
+    base = [r for r in records if r["kind"] == "baseline" and "error" not in r]
+    machines = {json.dumps(r["machine"], sort_keys=True) for r in records if r["kind"] == "model"}
+    commands = list(dict.fromkeys(r["command"] for r in records))
+    dates = sorted(r["date"] for r in records)
+    lines = [
+        "# Accuracy benchmark",
+        "",
+        "Every zoo model with its **default hyperparameters** and the **default training config**",
+        "(`recipes.config.TrainConfig`: Adam, learning rate 1e-3, batch 32, at most 100 epochs, early",
+        "stopping on validation loss with patience 20 and the best weights restored), one run per",
+        "(model, dataset, seed): `recipes.train(model, dataset, seed=seed)`. Test metrics are computed",
+        "once, on the test split, by `recipes.metrics` (forecasts in the data's own units). Written by",
+        "`benchmarks/accuracy.py` from `benchmarks/results/accuracy.jsonl` (one line per finished cell).",
+        "",
+        "## Machine and commands",
+        "",
+    ]
+    for text in sorted(machines):
+        m = json.loads(text)
+        used = m.get("cpus_used")
+        lines.append(
+            f"- {m['cpu']}, {m['cores']} cores ({len(used) if used else m['cores']} used, TensorFlow pools "
+            f"of {_threads(records, m)} thread(s)), {m['ram_gb']} GiB RAM, {m.get('gpus', 0)} GPU; "
+            f"{m['platform']}, Python {m['python']}, TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}."
+        )
+    if dates:
+        lines.append(f"- Measured {dates[0][:16].replace('T', ' ')} to {dates[-1][:16].replace('T', ' ')} UTC.")
+    lines += ["- Commands run (from the results file), in order:", "", "```bash"]
+    lines += commands or ["(none yet)"]
+    lines += [
+        "```",
+        "",
+        "Seconds per run are `TrainResult.seconds`: model build, `fit` and test prediction in the",
+        "training process (MLflow logging after training is not counted; it added a few seconds a",
+        "run). MLflow runs went to a SQLite store outside the repository (experiment",
+        f"`{EXPERIMENT}`).",
+        "",
+        "## Protocol, and how it differs from the published figures",
+        "",
+        "- **Validation is carved from train** (20%, stratified, seeded by the run's seed) and used for",
+        "  early stopping; the UCR train sets are tiny (GunPoint 50, ItalyPowerDemand 67, ArrowHead",
+        "  36, BasicMotions 40 series), so the models train on 80% of what the published runs",
+        "  used. Published results train on the full train split for 1500-2000 epochs (FCN/ResNet in",
+        "  Fawaz et al. 2019; LSTM-FCN in Karim et al. 2018, whose figures are the test accuracy of",
+        "  the epoch with the lowest *training* loss) with their own tuned settings; ours stop at",
+        "  100 epochs or earlier. The published numbers are quoted beside ours, not reproduced:",
+        "  ResNet and InceptionTime are not zoo models.",
+        "- **Seeds** change the weights, the shuffling and the validation carve; the test split is",
+        "  the archive's (UCR), the last 15% of the series (forecasting) or a fixed stratified 20%",
+        "  (Rotten Tomatoes), the same for every seed.",
+        "- **Baselines** are deterministic and fitted on train+val (the whole train split), so they",
+        "  are computed once per dataset. 1-NN uses the dataset's arrays: per-channel standardised",
+        "  with train statistics; JapaneseVowels (variable length, 7-29 steps) is zero-padded on the",
+        "  right to 29 steps after scaling, and the padded vectors are compared. Forecast baselines",
+        "  predict exactly the test windows the models predict (same origins, same horizon), in data",
+        "  units: naive repeats the window's last input value; seasonal-naive takes the value one",
+        "  season earlier (season from the dataset info: 12 months for airline, 11 years for",
+        "  sunspots); Holt-Winters (statsmodels `ExponentialSmoothing`, damped additive trend,",
+        "  multiplicative seasonality for a positive series, else additive) is refitted for each test",
+        "  window on all points before its first target. The text baseline is TF-IDF (word 1-2-grams,",
+        "  min_df 2, sublinear tf) + scikit-learn logistic regression (C=1) on the raw snippets from",
+        "  the dataset's own TFDS build (its train split is train+val; labels checked against the",
+        "  dataset's test split).",
+        "- **mean ± std** is over the seeds actually run (`n`), sample std; a single run shows its value.",
+        "",
+    ]
+    lines += _summary(cells, base, datasets)
+    for address in datasets:
+        lines += _dataset_section(address, cells, base, models, seeds)
+    if errors:
+        lines += ["## Failed cells", ""]
+        for r in errors:
+            seed = "" if r.get("seed") is None else f" seed {r['seed']}"
+            lines.append(f"- {r['name']} on {r['dataset']}{seed}: `{r['error'][:300]}`")
+        lines.append("")
+    lines += ["## Sources", ""]
+    lines += [f"- {key}: {text}." for key, text in SOURCES.items()]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _threads(records: list[dict[str, Any]], m: dict[str, Any]) -> str:
+    values = sorted({r.get("threads", 0) for r in records if r["machine"] == m})
+    return "/".join("default" if t == 0 else str(t) for t in values)
+
+
+def _groups(cells: list[dict[str, Any]], address: str) -> dict[str, list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in cells:
+        if r["dataset"] == address:
+            groups.setdefault(r["name"], []).append(r)
+    return groups
+
+
+def _primary(address: str, records: list[dict[str, Any]]) -> str:
+    sample = next((r for r in records if r["dataset"] == address), None)
+    if sample is None:
+        return "mae" if address.startswith("forecast:") else "accuracy"
+    return "accuracy" if "accuracy" in sample["metrics"] else "mae"
+
+
+def _summary(cells: list[dict[str, Any]], base: list[dict[str, Any]], datasets: Sequence[str]) -> list[str]:
+    lines = [
+        "## Summary",
+        "",
+        "Best zoo model by mean test metric (over its seeds), best baseline, best published figure.",
+        "",
+        "| dataset | metric | best zoo model | best baseline | best published |",
+        "|---|---|---|---|---|",
+    ]
+    for address in datasets:
+        metric = _primary(address, cells + base)
+        best = _better(metric)
+        digits = _digits(metric)
+        groups = _groups(cells, address)
+        zoo_cell = "not run"
+        if groups:
+            name = best(groups, key=lambda n: np.mean([r["metrics"][metric] for r in groups[n]]))
+            values = [r["metrics"][metric] for r in groups[name]]
+            zoo_cell = f"{name} {_mean_std(values, digits)} (n={len(values)})"
+        bases = [r for r in base if r["dataset"] == address]
+        base_cell = "not run"
+        if bases:
+            top = best(bases, key=lambda r: r["metrics"][metric])
+            base_cell = f"{top['name']} {top['metrics'][metric]:.{digits}f}"
+        published = PUBLISHED.get(address)
+        pub_cell = "—"
+        if published:
+            value = max(v for _, v, _ in published)
+            pub_cell = f"{value:.3f} ({', '.join(n for n, v, _ in published if v == value)})"
+        lines.append(f"| {address} | {metric} | {zoo_cell} | {base_cell} | {pub_cell} |")
+    return [*lines, ""]
+
+
+def _dataset_section(
+    address: str,
+    cells: list[dict[str, Any]],
+    base: list[dict[str, Any]],
+    models: Sequence[str],
+    seeds: Sequence[int],
+) -> list[str]:
+    metric_names = METRICS["forecasting" if _primary(address, cells + base) == "mae" else "classification"]
+    groups = _groups(cells, address)
+    lines = [f"## {address}", ""]
+    sample = next((r for r in cells + base if r["dataset"] == address), None)
+    if sample is None:
+        return [*lines, "Not run: the time budget ran out before this dataset was reached.", ""]
+    unit = " (data units)" if "mae" in metric_names else ""
+    labels = {"mae": f"mae{unit}", "rmse": f"rmse{unit}", "smape": "smape (%)"}
+    header = " | ".join(labels.get(m, m) for m in metric_names)
+    lines += [
+        f"| model | {header} | n | seeds | mean epochs | mean s / run |",
+        "|---|" + "---|" * (len(metric_names) + 4),
+    ]
+    missing = []
+    order = sorted(
+        groups,
+        key=lambda n: (
+            np.mean([r["metrics"][metric_names[0]] for r in groups[n]]) * (-1 if metric_names[0] != "mae" else 1)
+        ),
+    )
+    for name in order:
+        rows = groups[name]
+        stats = " | ".join(_mean_std([r["metrics"][m] for r in rows], _digits(m)) for m in metric_names)
+        run_seeds = ",".join(str(r["seed"]) for r in sorted(rows, key=lambda r: r["seed"]))
+        lines.append(
+            f"| {name} | {stats} | {len(rows)} | {run_seeds} | {np.mean([r['epochs'] for r in rows]):.0f} | "
+            f"{np.mean([r['seconds'] for r in rows]):.1f} |"
+        )
+    for name in models:
+        if name not in groups:
+            missing.append(name)
+            lines.append(f"| {name} | " + " | ".join("not run" for _ in metric_names) + " | 0 | — | — | — |")
+    partial = [n for n in groups if len(groups[n]) < len(seeds)]
+    notes = []
+    if missing:
+        notes.append(f"{len(missing)} model(s) not run on this dataset: the time budget ran out")
+    if partial:
+        notes.append(f"{len(partial)} model(s) with fewer than {len(seeds)} seeds for the same reason")
+    if notes:
+        lines += ["", "; ".join(notes) + "."]
+    bases = [r for r in base if r["dataset"] == address]
+    if bases:
+        lines += [
+            "",
+            f"Baselines (deterministic; computed once):\n\n| baseline | fitted on | {header} | what |",
+            "|---|---|" + "---|" * (len(metric_names) + 1),
+        ]
+        for r in bases:
+            stats = " | ".join(f"{r['metrics'][m]:.{_digits(m)}f}" for m in metric_names)
+            lines.append(f"| {r['name']} | {r['fitted_on']} | {stats} | {BASELINE_NOTES.get(r['name'], '')} |")
+    published = PUBLISHED.get(address)
+    if published:
+        lines += ["", "Published test accuracy (different protocol, see above):", "", "| model | accuracy | source |"]
+        lines.append("|---|---|---|")
+        lines += [f"| {n} | {v:.3f} | {s} |" for n, v, s in published]
+    return [*lines, ""]
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse the command line."""
+    import zoo
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), help="dataset addresses")
+    parser.add_argument("--models", nargs="+", default=zoo.list_models(), help="zoo model names")
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS), help="training seeds")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="JSON-lines results file (appended)")
+    parser.add_argument("--report", type=Path, default=REPORT, help="markdown report to write")
+    parser.add_argument("--report-only", action="store_true", help="only re-render the report from the results")
+    parser.add_argument("--threads", type=int, default=0, help="TensorFlow intra/inter-op threads (0: default)")
+    parser.add_argument("--budget-minutes", type=float, default=0.0, help="start no cell after this long (0: none)")
+    parser.add_argument("--retry-errors", action="store_true", help="run cells again that failed before")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.models) - set(zoo.list_models()))
+    if unknown:
+        parser.error(f"unknown models {unknown}; known: {zoo.list_models()}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the missing cells (unless --report-only), then write the report."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    args = parse(argv)
+    if not args.report_only:
+        run(args, argv)
+    records = read_results(args.results)
+    report_datasets = list(dict.fromkeys([*DATASETS, *(r["dataset"] for r in records)]))
+    import zoo
+
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(render(records, report_datasets, zoo.list_models(), list(SEEDS)))
+    log.info("wrote %s (%d records)", args.report, len(records))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""The training config, declared once: default, valid range and search space together.
+
+It uses the same `zoo.params.hp` declarations as the model configs, so `tuning` reads its
+search space the same way and the untuned default is the config you get from `zoo train`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from zoo.errors import ConfigError
+from zoo.params import Boolean, Choice, Float, Int, hp, make_config, params
+
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "nadam")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained; every field is also a `zoo train --flag`."""
+
+    optimizer: str = hp("adam", Choice(OPTIMIZERS), doc="optimizer")
+    learning_rate: float = hp(
+        1e-3, Float(1e-4, 1e-2, sampling="log"), valid=Float(1e-7, 10.0), doc="initial learning rate"
+    )
+    batch_size: int = hp(32, Choice((16, 32, 64, 128)), valid=Int(1, 1 << 16), doc="examples per step")
+    epochs: int = hp(100, Int(10, 300), valid=Int(1, 100_000), tune=False, doc="most epochs to train")
+    patience: int = hp(
+        20, Int(5, 50, step=5), valid=Int(0, 100_000), doc="early stopping: epochs without val improvement (0 = off)"
+    )
+    seed: int = hp(0, Int(0, 2**31 - 1), tune=False, doc="seed for weights, shuffling, augmentation, val split")
+    val_fraction: float = hp(
+        0.2, Float(0.1, 0.3, step=0.05), valid=Float(0.0, 0.9), tune=False, doc="share of train carved out for val"
+    )
+    mixed_precision: bool = hp(False, Boolean(), tune=False, doc="float16 compute on GPU (bfloat16 on CPU)")
+    jit_compile: bool = hp(False, Boolean(), tune=False, doc="XLA-compile the train step (cuDNN RNNs turn it off)")
+    distribute: str = hp(
+        "auto",
+        Choice(("auto", "none", "mirrored")),
+        tune=False,
+        doc="auto: MirroredStrategy when several GPUs are visible; mirrored: over all visible devices",
+    )
+    jitter: float = hp(0.0, Float(0.0, 0.1, step=0.02), valid=Float(0.0, 10.0), doc="augment: gaussian noise sigma")
+    scaling: float = hp(0.0, Float(0.0, 0.2, step=0.05), valid=Float(0.0, 10.0), doc="augment: per-series scale sigma")
+    magnitude_warp: float = hp(
+        0.0, Float(0.0, 0.3, step=0.1), valid=Float(0.0, 10.0), doc="augment: smooth random curve multiplier sigma"
+    )
+    window_slice: float = hp(
+        0.0,
+        Float(0.0, 0.2, step=0.05),
+        valid=Float(0.0, 0.9),
+        doc="augment: share of each series cut off, then resized",
+    )
+
+    @property
+    def augments(self) -> bool:
+        """Whether any augmentation is on."""
+        return bool(self.jitter or self.scaling or self.magnitude_warp or self.window_slice)
+
+
+TRAIN_KEYS = tuple(p.name for p in params(TrainConfig))
+
+
+def train_config(overrides: Mapping[str, Any] | None = None) -> TrainConfig:
+    """A validated `TrainConfig`; `None` values keep defaults.
+
+    Raises:
+        ConfigError: an unknown setting (with the valid names) or a value out of range.
+    """
+    return make_config(TrainConfig, dict(overrides or {}), model="training")
+
+
+def split_settings(settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split flat settings into (training config, model hyperparameters) by name."""
+    train = {k: v for k, v in settings.items() if k in TRAIN_KEYS}
+    model = {k: v for k, v in settings.items() if k not in TRAIN_KEYS}
+    return train, model
+
+
+def check_keys(where: str, given: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    """Raise a one-line ConfigError naming the first key of `given` not in `allowed`."""
+    from zoo.errors import did_you_mean
+
+    for key in given:
+        if key not in allowed:
+            raise ConfigError(
+                f"{where}: unknown key {key!r}{did_you_mean(str(key), allowed)}; valid keys: {', '.join(allowed)}"
+            )

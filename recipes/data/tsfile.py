@@ -1,0 +1,206 @@
+"""A reader for sktime's `.ts` format (UCR/UEA archive files), without sktime.
+
+Format: `#` comment lines, `@` header lines (`@problemName`, `@univariate`, `@dimensions`,
+`@equalLength`, `@seriesLength`, `@classLabel true l1 l2 ...` or `@targetLabel true`,
+`@missing`, `@timeStamps`), then `@data` and one row per series:
+`ch1v1,ch1v2,...:ch2v1,...:label`. `?` (or `NaN`) marks a missing value.
+
+The header's promises are checked: a ragged row in an `@equalLength true` file, a label not
+declared in `@classLabel`, or a missing value without `@missing true` is a `DataError`
+naming the file and line.
+"""
+
+from __future__ import annotations
+
+import math
+import pathlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from zoo.errors import DataError
+
+_TRUE = {"true": True, "false": False}
+
+
+@dataclass
+class TsData:
+    """The content of one `.ts` file.
+
+    Attributes:
+        series: One float32 array `(time, channels)` per row; missing values are NaN.
+        labels: The label text per row (class name, or the number for regression).
+        class_names: Labels declared by `@classLabel`, in header order; None for regression.
+        header: The `@` header fields (lower-case keys, raw string values).
+        lines: The file line number of each row (1-based), for messages.
+        description: The `#` comment lines joined.
+    """
+
+    series: list[np.ndarray]
+    labels: list[str]
+    class_names: list[str] | None
+    header: dict[str, str] = field(default_factory=dict)
+    lines: list[int] = field(default_factory=list)
+    description: str = ""
+
+    @property
+    def channels(self) -> int:
+        """Channels per step."""
+        return int(self.series[0].shape[1]) if self.series else 0
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Steps per row."""
+        return np.array([len(s) for s in self.series], dtype=np.int32)
+
+
+def _flag(header: dict[str, str], key: str, where: str) -> bool | None:
+    if key not in header:
+        return None
+    value = header[key].split()[0].lower() if header[key].split() else ""
+    if value not in _TRUE:
+        raise DataError(f"{where}: @{key} must be true or false, not '{header[key]}'")
+    return _TRUE[value]
+
+
+def _number(text: str, where: str, missing: bool) -> float:
+    text = text.strip()
+    if text == "?" or text.lower() == "nan":
+        if not missing:
+            raise DataError(f"{where}: missing value '{text}' but the header has no '@missing true'; fix the row")
+        return math.nan
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(
+            f"{where}: '{text[:20]}' is not a number; values must be numeric (or ? when @missing true)"
+        ) from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: value '{text}' is not finite; use ? for missing values with '@missing true'")
+    return value
+
+
+def read_ts(path: str | pathlib.Path) -> TsData:
+    """Parse a `.ts` file and check its rows against its header.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The parsed rows, labels and header.
+
+    Raises:
+        DataError: One line naming the file and line when the file breaks its header's promises.
+    """
+    path = pathlib.Path(path)
+    name = path.name
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as err:
+        raise DataError(f"cannot read {path}: {err.strerror}") from None
+    header: dict[str, str] = {}
+    comments: list[str] = []
+    series: list[np.ndarray] = []
+    labels: list[str] = []
+    lines: list[int] = []
+    in_data = False
+    class_names: list[str] | None = None
+    has_labels = False
+    channels = 1
+    missing = equal = False
+    length: int | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip().lstrip("\ufeff")
+        if not line:
+            continue
+        where = f"{name} line {number}"
+        if not in_data:
+            if line.startswith("#"):
+                comments.append(line.lstrip("#\ufeff ").strip())
+                continue
+            if not line.startswith("@"):
+                raise DataError(f"{where}: expected a # comment or an @ header line before @data")
+            key, _, value = line[1:].partition(" ")
+            key = key.lower()
+            if key != "data":
+                header[key] = value.strip()
+                continue
+            in_data = True
+            if _flag(header, "timestamps", where):
+                raise DataError(
+                    f"{name}: @timeStamps true files are not supported; export the values without timestamps"
+                )
+            missing = bool(_flag(header, "missing", where))
+            equal = bool(_flag(header, "equallength", where))
+            if _flag(header, "univariate", where) is False and "dimensions" not in header:
+                raise DataError(f"{name}: @univariate false needs @dimensions N in the header")
+            channels = int(header.get("dimensions", "1").split()[0]) if not _flag(header, "univariate", where) else 1
+            length = int(header["serieslength"]) if "serieslength" in header and equal else None
+            if "classlabel" in header:
+                words = header["classlabel"].split()
+                has_labels = bool(words) and words[0].lower() == "true"
+                class_names = words[1:] if has_labels else None
+                if has_labels and not class_names:
+                    raise DataError(f"{where}: @classLabel true lists no labels; add them (e.g. @classLabel true a b)")
+            elif "targetlabel" in header:
+                has_labels = header["targetlabel"].split()[:1] == ["true"]
+            continue
+        parts = line.split(":")
+        if has_labels:
+            if len(parts) != channels + 1:
+                raise DataError(f"{where}: {len(parts) - 1} channels and a label, the header says {channels} channels")
+            label = parts.pop().strip()
+            if class_names is not None and label not in class_names:
+                raise DataError(
+                    f"{where}: label '{label}' is not in @classLabel ({', '.join(class_names)}); "
+                    "fix the label or the header"
+                )
+            if class_names is None:
+                _number(label, f"{where} (target)", False)
+        else:
+            if len(parts) != channels:
+                raise DataError(f"{where}: {len(parts)} channels, the header says {channels}")
+            label = ""
+        values = [[_number(v, f"{where} channel {c + 1}", missing) for v in p.split(",")] for c, p in enumerate(parts)]
+        steps = {len(v) for v in values}
+        if len(steps) > 1:
+            raise DataError(
+                f"{where}: channels have different lengths {sorted(steps)}; every channel needs one value per step"
+            )
+        array = np.asarray(values, dtype=np.float32).T
+        if equal:
+            expected = length if length is not None else (len(series[0]) if series else len(array))
+            if len(array) != expected:
+                raise DataError(
+                    f"{where}: {len(array)} steps but @equalLength true promises {expected}; "
+                    "fix the row or set @equalLength false"
+                )
+        series.append(array)
+        labels.append(label)
+        lines.append(number)
+    if not in_data:
+        raise DataError(f"{name}: no @data line; not a .ts file")
+    if not series:
+        raise DataError(f"{name}: no rows after @data")
+    return TsData(series, labels, class_names, header, lines, " ".join(c for c in comments if c))
+
+
+def fill_missing(series: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
+    """Trim trailing missing steps and interpolate interior ones, per channel.
+
+    Returns:
+        The filled series and how many values were interpolated.
+    """
+    out, filled = [], 0
+    for s in series:
+        present = ~np.isnan(s).all(axis=1)
+        end = int(np.flatnonzero(present)[-1]) + 1 if present.any() else 0
+        s = s[:end].copy()
+        for c in range(s.shape[1]):
+            bad = np.isnan(s[:, c])
+            if bad.any() and not bad.all():
+                idx = np.arange(len(s))
+                s[bad, c] = np.interp(idx[bad], idx[~bad], s[~bad, c])
+                filled += int(bad.sum())
+        out.append(s)
+    return out, filled

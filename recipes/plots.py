@@ -1,0 +1,93 @@
+"""Pictures a run logs: learning curves, confusion matrix, forecast against actual."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def learning_curves(history: dict[str, list[float]], path: Path, title: str) -> Path:
+    """Train/val loss and the first metric per epoch, one panel each."""
+    plt = _pyplot()
+    names = [k for k in history if not k.startswith("val_") and k not in ("learning_rate", "lr")]
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        epochs = np.arange(1, len(history[name]) + 1)
+        ax.plot(epochs, history[name], label="train")
+        if f"val_{name}" in history:
+            ax.plot(epochs, history[f"val_{name}"], label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str], path: Path, title: str) -> Path:
+    """Counts of true (rows) against predicted (columns) classes on the test split."""
+    from sklearn.metrics import confusion_matrix as counts
+
+    plt = _pyplot()
+    k = len(class_names)
+    cm = counts(y_true, y_pred, labels=np.arange(k))
+    size = min(12, 2.5 + 0.5 * k)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(k), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(k), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if k <= 20:
+        top = cm.max() or 1
+        for i in range(k):
+            for j in range(k):
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > top / 2 else "black")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def forecast_vs_actual(y_true: np.ndarray, y_pred: np.ndarray, target_names: list[str], path: Path, title: str) -> Path:
+    """Test forecasts in the data's units: one-step-ahead along the split, and one full horizon.
+
+    `y_true`, `y_pred`: `(windows, horizon, targets)`; the first target is drawn.
+    """
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [2, 1]})
+    name = target_names[0] if target_names else "target"
+    left.plot(y_true[:, 0, 0], label="actual", color="black")
+    left.plot(y_pred[:, 0, 0], label="forecast (1 step ahead)", color="tab:orange")
+    left.set_xlabel("test window")
+    left.set_title(f"{name}: one step ahead over the test split")
+    left.legend()
+    left.grid(alpha=0.3)
+    last = len(y_true) - 1
+    steps = np.arange(1, y_true.shape[1] + 1)
+    right.plot(steps, y_true[last, :, 0], "o-", label="actual", color="black")
+    right.plot(steps, y_pred[last, :, 0], "o-", label="forecast", color="tab:orange")
+    right.set_xlabel("steps ahead")
+    right.set_title("last test window, full horizon")
+    right.legend()
+    right.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,205 @@
+"""MLflow tracking: one thin run context for every recipe.
+
+The store is `--tracking-uri`, else `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db` in the
+working directory. A server that cannot be reached fails before any training, within
+seconds; a server lost during training stops tracking, not training: the run's files stay in
+its local folder and the recipe says where.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError
+
+DEFAULT_URI = "sqlite:///mlflow.db"
+DEFAULT_EXPERIMENT = "lstm-zoo"
+log = logging.getLogger("recipes.tracking")
+
+
+class TrackingError(ZooError):
+    """The tracking store cannot be used (unreachable server, unwritable path)."""
+
+
+def resolve_uri(uri: str | None = None) -> str:
+    """The tracking URI in force: the argument, else `MLFLOW_TRACKING_URI`, else SQLite here."""
+    return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+
+
+def _bound_http_retries() -> None:
+    # MLflow's defaults retry a lost server for minutes; these bound each call to seconds.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+
+
+def check_store(uri: str, timeout: float = 5.0) -> None:
+    """Fail fast, with one line, when the store at `uri` cannot be used.
+
+    Raises:
+        TrackingError: the server does not answer, or the SQLite file's folder is missing.
+    """
+    if uri.startswith(("http://", "https://")):
+        import requests
+
+        try:
+            response = requests.get(uri.rstrip("/") + "/health", timeout=timeout)
+        except requests.RequestException as err:
+            reason = type(err).__name__
+            raise TrackingError(
+                f"MLflow tracking server {uri} cannot be reached ({reason}); start it, fix --tracking-uri / "
+                f"MLFLOW_TRACKING_URI, or unset it to use {DEFAULT_URI}"
+            ) from None
+        if response.status_code != 200:
+            raise TrackingError(f"MLflow tracking server {uri} answered /health with HTTP {response.status_code}")
+    elif uri.startswith("sqlite:///"):
+        folder = Path(uri[len("sqlite:///") :]).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise TrackingError(f"tracking URI {uri}: folder {folder} does not exist; create it or choose another path")
+    elif uri.startswith("file:") or "://" not in uri:
+        raise TrackingError(
+            f"tracking URI {uri!r} is a file store, which MLflow 3 refuses; use sqlite:///PATH.db or an http:// server"
+        )
+
+
+def connect(uri: str | None = None, experiment: str | None = None) -> tuple[str, str]:
+    """Point MLflow at the store (checked first) and make sure the experiment exists.
+
+    Returns:
+        (tracking URI, experiment id).
+    """
+    _bound_http_retries()
+    uri = resolve_uri(uri)
+    check_store(uri)
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
+    try:
+        found = mlflow.get_experiment_by_name(name)
+        experiment_id = found.experiment_id if found else mlflow.create_experiment(name)
+    except Exception as err:  # the store answered /health but refuses work: say so in one line
+        raise TrackingError(
+            f"MLflow store {uri}: cannot open experiment {name!r}: {str(err).splitlines()[0]}"
+        ) from None
+    return uri, experiment_id
+
+
+def git_commit(path: str | os.PathLike = ".") -> str | None:
+    """The current git commit of `path`, or None outside a repository."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def environment_tags() -> dict[str, str]:
+    """Device, backend and versions: tags every run carries."""
+    import keras
+
+    import zoo
+    from recipes.device import describe_devices
+
+    tags = {
+        "device": describe_devices(),
+        "keras_backend": keras.backend.backend(),
+        "version.keras": keras.__version__,
+        "version.lstm_zoo": zoo.__version__,
+        "version.python": platform.python_version(),
+        "host.platform": platform.platform(terse=True),
+    }
+    for module in ("tensorflow", "mlflow", "jax", "torch"):
+        if module in sys.modules:
+            tags[f"version.{module}"] = getattr(sys.modules[module], "__version__", "?")
+    commit = git_commit()
+    if commit:
+        tags["git_commit"] = commit
+    return tags
+
+
+def flat_params(prefix: str, values: Mapping[str, Any]) -> dict[str, str]:
+    """`{prefix.key: str(value)}` (MLflow params are strings)."""
+    return {f"{prefix}.{k}" if prefix else k: str(v) for k, v in values.items()}
+
+
+class Tracker:
+    """Logs into one MLflow run and survives the store going away mid-run.
+
+    The first failed call marks the store as lost: later calls are skipped (each would
+    otherwise wait for its own timeout), and `lost` tells the recipe to say where the local
+    copies are.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        import mlflow
+        from mlflow import MlflowClient
+
+        self.run_id = run_id
+        self.uri = mlflow.get_tracking_uri()
+        self.client = MlflowClient()
+        self.lost: str | None = None
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run an MLflow call unless the store was lost.
+
+        A failure while the store does not answer marks it lost; a failure while it does
+        answer is a real error and propagates.
+        """
+        if self.lost:
+            return None
+        try:
+            return fn(*args, **kwargs)
+        except Exception as err:
+            try:
+                check_store(self.uri, timeout=3.0)
+            except TrackingError:
+                self.lost = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300]
+                log.warning("MLflow store %s lost (%s); training goes on, tracking stops", self.uri, self.lost)
+                return None
+            raise
+
+    def params(self, params: Mapping[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        for i in range(0, len(items), 100):
+            self.call(self.client.log_batch, self.run_id, params=items[i : i + 100])
+
+    def tags(self, tags: Mapping[str, Any]) -> None:
+        from mlflow.entities import RunTag
+
+        self.call(self.client.log_batch, self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+    def metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        import math
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step or 0) for k, v in metrics.items() if math.isfinite(float(v))]
+        self.call(self.client.log_batch, self.run_id, metrics=items)
+
+    def artifact(self, path: str | os.PathLike, artifact_path: str | None = None) -> None:
+        self.call(self.client.log_artifact, self.run_id, str(path), artifact_path)
+
+
+def epoch_logger(tracker: Tracker) -> Any:
+    """A Keras callback logging each epoch's logs to the run, keyed by epoch."""
+    import keras
+
+    class MLflowEpochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            tracker.metrics({k: v for k, v in (logs or {}).items() if k != "learning_rate"}, step=epoch)
+
+    return MLflowEpochs()

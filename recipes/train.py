@@ -1,0 +1,623 @@
+"""The supervised recipe: a zoo model, a dataset, Keras' own callbacks, one MLflow run.
+
+    >>> import recipes
+    >>> result = recipes.train("lstm_fcn", "ucr:GunPoint", epochs=50)
+    >>> result.test_metrics["accuracy"]
+
+Running the same call again after the process was killed resumes from the last finished
+epoch (Keras `BackupAndRestore`), in the same MLflow run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from recipes.config import TrainConfig, train_config
+from recipes.data.base import Dataset
+from zoo.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import keras
+
+log = logging.getLogger("recipes.train")
+RUNS_DIR = "runs"
+STAGE = "supervised"
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced.
+
+    Attributes:
+        model: The trained model (best validation weights restored).
+        dataset: The dataset it was trained on.
+        config: The training config used.
+        hparams: The model's resolved hyperparameters.
+        test_metrics: Final metrics on the test split (data units for regression/forecasting).
+        history: Per-epoch metrics of the whole run, resumed epochs included.
+        run_id: The MLflow run, or None when tracking was off.
+        run_dir: Local folder with the model, metrics CSV and plots.
+        epochs: Epochs trained in total.
+        resumed_from: The epoch a restarted run resumed at (0 when it started fresh).
+        seconds: Wall time of this process's training (fit + evaluation).
+        tracking_lost: Why the MLflow store was lost mid-run, or None.
+    """
+
+    model: keras.Model
+    dataset: Dataset
+    config: TrainConfig
+    hparams: dict[str, Any]
+    test_metrics: dict[str, float]
+    history: dict[str, list[float]]
+    run_id: str | None
+    run_dir: Path
+    epochs: int
+    resumed_from: int = 0
+    seconds: float = 0.0
+    tracking_lost: str | None = None
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+
+def compile_model(model: keras.Model, task: str, cfg: TrainConfig) -> None:
+    """Compile with the task's loss and metrics and the config's optimizer."""
+    import keras
+
+    optimizers = {
+        "adam": keras.optimizers.Adam,
+        "adamw": keras.optimizers.AdamW,
+        "rmsprop": keras.optimizers.RMSprop,
+        "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
+        "nadam": keras.optimizers.Nadam,
+    }
+    optimizer = optimizers[cfg.optimizer](learning_rate=cfg.learning_rate)
+    if task == "classification":
+        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+    else:
+        loss, metrics = "mse", ["mae"]
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=cfg.jit_compile)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:60]
+
+
+def run_key(model: str, data: str, settings: Mapping[str, Any]) -> str:
+    """A stable folder name for a (model, data, settings) run: the same command, the same key."""
+    digest = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return f"{_slug(model)}-{_slug(data)}-{digest}"
+
+
+def _check_lengths(name: str, dataset: Dataset, min_length: int) -> None:
+    for split_name in ("train", "val", "test"):
+        split = getattr(dataset, split_name)
+        lengths = split.lengths if split.lengths is not None else np.full(len(split), split.x.shape[1])
+        if len(lengths) and lengths.min() < min_length:
+            row = int(np.argmin(lengths))
+            raise DataError(
+                f"{dataset.name}: {split_name} row {row} has {int(lengths[row])} steps but {name} needs at least "
+                f"{min_length} with this config (choose a model with less pooling, or pad/filter the data)"
+            )
+
+
+def _resolve_model(
+    name: str, dataset: Dataset, hparams: Mapping[str, Any], backbone: Any, freeze_backbone: bool
+) -> keras.Model:
+    import zoo
+
+    spec = zoo.get_spec(name)
+    if dataset.task not in spec.tasks:
+        raise ConfigError(f"{name} does not support {dataset.name}'s task {dataset.task!r}; it supports {spec.tasks}")
+    if dataset.input_kind not in spec.inputs:
+        raise ConfigError(f"{name} does not take {dataset.input_kind} inputs ({dataset.name})")
+    cfg = zoo.make_config(spec.config, hparams, model=name)
+    _check_lengths(name, dataset, spec.min_length(cfg))
+    variable = dataset.variable_length and spec.variable_length
+    return zoo.build(
+        name,
+        input_shape=dataset.input_shape(variable=variable),
+        task=dataset.task,
+        num_outputs=dataset.num_outputs,
+        horizon=dataset.horizon,
+        vocab_size=dataset.vocab_size,
+        mask_value=dataset.mask_value if (dataset.mask_value is not None and spec.masking) else None,
+        backbone=backbone,
+        freeze_backbone=freeze_backbone,
+        **({} if backbone is not None else dict(hparams)),
+    )
+
+
+def _load_history(csv_path: Path) -> dict[str, list[float]]:
+    """Per-epoch metrics from Keras' CSVLogger file; a re-run epoch keeps its last row."""
+    import csv
+
+    if not csv_path.exists():
+        return {}
+    rows: dict[int, dict[str, str]] = {}
+    with csv_path.open() as f:
+        for row in csv.DictReader(f):
+            rows[int(row["epoch"])] = row
+    keys = [k for k in (next(iter(rows.values()), {}) or {}) if k != "epoch"]
+    return {k: [float(rows[e][k]) for e in sorted(rows)] for k in keys}
+
+
+def _previous_run(run_dir: Path, experiment_id: str) -> tuple[str | None, int]:
+    """The run to resume in `run_dir` and the epoch its backup reached, else (None, 0)."""
+    from mlflow import MlflowClient
+
+    state = run_dir / "state.json"
+    if not state.exists():
+        return None, 0
+    run_id = json.loads(state.read_text()).get("run_id")
+    meta = run_dir / "backup" / "training_metadata.json"
+    client = MlflowClient()
+    try:
+        run = client.get_run(run_id)
+    except Exception:
+        return None, 0
+    if run.info.experiment_id != experiment_id:
+        return None, 0
+    if meta.exists():
+        return run_id, int(json.loads(meta.read_text()).get("epoch", 0))
+    if run.info.status == "RUNNING":  # killed before its first epoch ended: close it, start afresh
+        client.set_terminated(run_id, "KILLED")
+    return None, 0
+
+
+def _signature(model: keras.Model, example: np.ndarray, output: np.ndarray) -> Any:
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import Schema, TensorSpec
+
+    in_shape = (-1, *(-1 if d is None else d for d in model.input_shape[1:]))
+    out_shape = (-1, *(-1 if d is None else d for d in model.output_shape[1:]))
+    return ModelSignature(
+        inputs=Schema([TensorSpec(example.dtype, in_shape)]),
+        outputs=Schema([TensorSpec(output.dtype, out_shape)]),
+    )
+
+
+def _pip_requirements() -> list[str]:
+    import keras
+
+    import zoo
+
+    reqs = [f"keras=={keras.__version__}", f"lstm-zoo=={zoo.__version__}"]
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        reqs.append(f"tensorflow=={tf.__version__}")
+    return reqs
+
+
+def train(
+    model: str,
+    data: str | Dataset,
+    *,
+    hparams: Mapping[str, Any] | None = None,
+    data_options: Mapping[str, Any] | None = None,
+    backbone: Any = None,
+    freeze_backbone: bool = False,
+    tracking: bool = True,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    run_name: str | None = None,
+    runs_dir: str | os.PathLike | None = None,
+    resume: bool = True,
+    stage: str = STAGE,
+    parent_run_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    log_model: bool = True,
+    verbose: int | str = "auto",
+    **settings: Any,
+) -> TrainResult:
+    """Train zoo model `model` on `data`, evaluate it on test, and track it in MLflow.
+
+    Args:
+        model: A registry name (`zoo.list_models()`).
+        data: A dataset address ("ucr:GunPoint", "forecast:airline", ...) or a `Dataset`.
+        hparams: Model hyperparameters (see `zoo describe MODEL`); None values keep defaults.
+        data_options: Options for the data source (e.g. lookback, horizon).
+        backbone: A pretrained backbone (a zoo model or its "backbone" layer) to reuse.
+        freeze_backbone: Keep the reused backbone's weights fixed.
+        tracking: Log to MLflow (False: local files only).
+        tracking_uri: MLflow store; default `MLFLOW_TRACKING_URI`, else sqlite:///mlflow.db.
+        experiment: MLflow experiment name (default "lstm-zoo").
+        run_name: MLflow run name (default "MODEL on DATA").
+        runs_dir: Where local run folders go (default `$ZOO_RUNS_DIR` or ./runs).
+        resume: Continue a killed run of the same settings from its last finished epoch.
+        stage: Recipe stage recorded as a tag ("supervised", "pretrain", "finetune", ...).
+        parent_run_id: Nest the run under this MLflow run (tuning, sweeps).
+        tags: Extra MLflow tags.
+        log_model: Log the model in MLflow's Keras flavour.
+        verbose: Keras fit verbosity.
+        **settings: Training settings (see `recipes.config.TrainConfig`): optimizer,
+            learning_rate, batch_size, epochs, patience, seed, mixed_precision, ...
+
+    Returns:
+        A `TrainResult`.
+
+    Raises:
+        ConfigError, DataError, UnknownModelError, TrackingError: bad input, one line each,
+            raised before any training starts.
+    """
+    import zoo
+
+    hparams = {k: v for k, v in dict(hparams or {}).items() if v is not None}
+    cfg = train_config(settings)
+    spec = zoo.get_spec(model)
+    zoo.make_config(spec.config, hparams, model=model)  # bad hyperparameters fail before data or tracking
+
+    experiment_id = None
+    if tracking:
+        from recipes.tracking import connect
+
+        _, experiment_id = connect(tracking_uri, experiment)
+
+    import keras
+
+    data_options = dict(data_options or {})
+    if isinstance(data, Dataset):
+        dataset = data
+    else:
+        from recipes.data import load
+
+        dataset = load(data, seed=cfg.seed, val_fraction=cfg.val_fraction, **data_options)
+
+    settings_key = {"hparams": hparams, "train": cfg.__dict__, "data": data_options, "stage": stage}
+    if backbone is not None:
+        settings_key["backbone"] = id(backbone)  # a live object: never resume across processes
+    run_dir = Path(runs_dir or os.environ.get("ZOO_RUNS_DIR") or RUNS_DIR) / run_key(model, dataset.name, settings_key)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    run_id, resumed_from = (None, 0)
+    if tracking and resume:
+        run_id, resumed_from = _previous_run(run_dir, experiment_id)
+    if not resume:
+        import shutil
+
+        shutil.rmtree(run_dir / "backup", ignore_errors=True)
+        (run_dir / "metrics.csv").unlink(missing_ok=True)
+    if resumed_from == 0:
+        (run_dir / "metrics.csv").unlink(missing_ok=True)
+
+    return _run(
+        model,
+        dataset,
+        cfg,
+        hparams,
+        backbone=backbone,
+        freeze_backbone=freeze_backbone,
+        tracking=tracking,
+        experiment_id=experiment_id,
+        run_id=run_id,
+        run_name=run_name,
+        run_dir=run_dir,
+        resumed_from=resumed_from,
+        stage=stage,
+        parent_run_id=parent_run_id,
+        extra_tags=dict(tags or {}),
+        log_model=log_model,
+        verbose=verbose,
+        data_options=data_options,
+    )
+
+
+def _run(
+    name: str,
+    dataset: Dataset,
+    cfg: TrainConfig,
+    hparams: dict[str, Any],
+    *,
+    backbone: Any,
+    freeze_backbone: bool,
+    tracking: bool,
+    experiment_id: str | None,
+    run_id: str | None,
+    run_name: str | None,
+    run_dir: Path,
+    resumed_from: int,
+    stage: str,
+    parent_run_id: str | None,
+    extra_tags: dict[str, str],
+    log_model: bool,
+    verbose: int | str,
+    data_options: dict[str, Any],
+) -> TrainResult:
+    import keras
+
+    import zoo
+    from recipes.tracking import Tracker, environment_tags, epoch_logger, flat_params
+
+    spec = zoo.get_spec(name)
+    active = None
+    tracker = None
+    if tracking:
+        import mlflow
+
+        tags = {
+            "model": name,
+            "family": spec.family,
+            "task": dataset.task,
+            "dataset": dataset.name,
+            "stage": stage,
+            "seed": str(cfg.seed),
+            **environment_tags(),
+            **extra_tags,
+        }
+        mlflow.set_system_metrics_sampling_interval(2)
+        mlflow.set_system_metrics_samples_before_logging(1)
+        active = mlflow.start_run(
+            run_id=run_id,
+            experiment_id=experiment_id,
+            run_name=None if run_id else (run_name or f"{name} on {dataset.name}"),
+            parent_run_id=parent_run_id,
+            nested=parent_run_id is not None,
+            tags=None if run_id else tags,
+            log_system_metrics=True,
+        )
+        run_id = active.info.run_id
+        (run_dir / "state.json").write_text(json.dumps({"run_id": run_id}))
+        tracker = Tracker(run_id)
+    status = "FAILED"
+    try:
+        result = _fit_and_log(
+            name,
+            dataset,
+            cfg,
+            hparams,
+            backbone=backbone,
+            freeze_backbone=freeze_backbone,
+            tracker=tracker,
+            run_dir=run_dir,
+            resumed_from=resumed_from,
+            log_model=log_model,
+            verbose=verbose,
+            data_options=data_options,
+            fresh_run=resumed_from == 0,
+            epoch_callback=epoch_logger(tracker) if tracker else None,
+            flat_params=flat_params,
+        )
+        status = "FINISHED"
+        return result
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        if tracking:
+            import mlflow
+
+            if tracker is not None and tracker.lost:
+                _end_run_offline(run_id)
+            else:
+                try:
+                    mlflow.end_run(status)
+                except Exception as err:  # the store went away at the very end
+                    log.warning("could not end MLflow run %s: %s", run_id, err)
+                    _end_run_offline(run_id)
+        keras.config.set_dtype_policy("float32")
+
+
+def _end_run_offline(run_id: str | None) -> None:
+    """Drop MLflow's active run and stop its system-metrics thread without calling the store.
+
+    `mlflow.end_run` would first wait on the lost store; this uses the fluent module's own
+    bookkeeping (no public API does this).
+    """
+    from mlflow.tracking import fluent
+
+    stack = fluent._active_run_stack.get()
+    if stack and stack[-1].info.run_id == run_id:
+        stack.pop()
+    monitor = fluent.run_id_to_system_metrics_monitor.pop(run_id, None)
+    if monitor is not None:
+        monitor.finish()
+
+
+def _fit_and_log(
+    name: str,
+    dataset: Dataset,
+    cfg: TrainConfig,
+    hparams: dict[str, Any],
+    *,
+    backbone: Any,
+    freeze_backbone: bool,
+    tracker: Any,
+    run_dir: Path,
+    resumed_from: int,
+    log_model: bool,
+    verbose: int | str,
+    data_options: dict[str, Any],
+    fresh_run: bool,
+    epoch_callback: Any,
+    flat_params: Any,
+) -> TrainResult:
+    import keras
+
+    import zoo
+    from recipes import plots
+    from recipes.callbacks import ResumableEarlyStopping
+    from recipes.data.pipeline import make_dataset
+    from recipes.device import precision, strategy
+    from recipes.metrics import task_metrics
+
+    spec = zoo.get_spec(name)
+    resolved = {} if backbone is not None else zoo.make_config(spec.config, hparams, model=name).__dict__
+    if tracker is not None and fresh_run:
+        tracker.params(
+            {
+                "model": name,
+                **flat_params("model", resolved),
+                **flat_params("train", cfg.__dict__),
+                **flat_params("data", {**dataset.summary(), **data_options}),
+            }
+        )
+        _log_dataset(tracker, dataset)
+
+    started = time.perf_counter()
+    # Seeded here, after data loading (which may draw random numbers the first time it runs).
+    keras.utils.set_random_seed(cfg.seed)
+    with precision(cfg.mixed_precision) as policy:
+        dist = strategy(cfg.distribute)
+        scope = dist.scope() if dist is not None else _nullcontext()
+        with scope:
+            net = _resolve_model(name, dataset, hparams, backbone, freeze_backbone)
+            compile_model(net, dataset.task, cfg)
+        if tracker is not None and fresh_run:
+            tracker.params({"param_count": net.count_params(), "dtype_policy": policy})
+            tracker.tags({"replicas": str(dist.num_replicas_in_sync if dist else 1)})
+
+        trim = dataset.variable_length and spec.variable_length
+        global_batch = cfg.batch_size
+        train_ds = make_dataset(
+            dataset.train, batch_size=global_batch, training=True, seed=cfg.seed, augment=cfg, trim=trim
+        )
+        has_val = len(dataset.val) > 0
+        val_ds = make_dataset(dataset.val, batch_size=global_batch, trim=trim) if has_val else None
+        monitor = "val_loss" if has_val else "loss"
+        callbacks = [
+            keras.callbacks.TerminateOnNaN(),
+            keras.callbacks.CSVLogger(str(run_dir / "metrics.csv"), append=True),
+            *([epoch_callback] if epoch_callback is not None else []),
+            keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
+            ResumableEarlyStopping(
+                run_dir / "backup",
+                monitor=monitor,
+                patience=cfg.patience if cfg.patience > 0 else cfg.epochs,
+                restore_best_weights=True,
+            ),
+        ]
+        net.fit(
+            train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks, verbose=verbose, shuffle=False
+        )
+        history = _load_history(run_dir / "metrics.csv")
+        losses = history.get("loss", [])
+        if losses and not np.isfinite(losses[-1]):
+            raise FloatingPointError(
+                f"{name} on {dataset.name}: the loss became {losses[-1]} at epoch {len(losses)}; "
+                "lower learning_rate or check the data"
+            )
+
+        test_ds = make_dataset(dataset.test, batch_size=max(global_batch, 256), trim=trim)
+        raw = np.asarray(net.predict(test_ds, verbose=0)).astype("float32")
+    seconds = time.perf_counter() - started
+
+    if dataset.task == "classification":
+        truth, pred = dataset.test.y, raw
+    else:
+        truth, pred = dataset.inverse_targets(dataset.test.y), dataset.inverse_targets(raw)
+    metrics = task_metrics(dataset.task, truth, pred)
+
+    net.save(run_dir / "model.keras")
+    artifacts = {"model.keras": str(run_dir / "model.keras"), "metrics.csv": str(run_dir / "metrics.csv")}
+    title = f"{name} on {dataset.name}"
+    artifacts["learning_curves.png"] = str(plots.learning_curves(history, run_dir / "learning_curves.png", title))
+    if dataset.task == "classification":
+        path = plots.confusion_matrix(
+            truth, pred.argmax(-1), dataset.class_names or [], run_dir / "confusion_matrix.png", title
+        )
+        artifacts["confusion_matrix.png"] = str(path)
+    elif dataset.task == "forecasting":
+        path = plots.forecast_vs_actual(
+            truth, pred, dataset.target_names or [], run_dir / "forecast_vs_actual.png", title
+        )
+        artifacts["forecast_vs_actual.png"] = str(path)
+    info = zoo.describe(name).as_dict()
+    info["resolved_config"] = resolved
+    info["dataset"] = dataset.summary()
+    (run_dir / "model_spec.json").write_text(json.dumps(info, indent=2, default=str))
+    artifacts["model_spec.json"] = str(run_dir / "model_spec.json")
+    (run_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=2))
+
+    epochs = len(history.get("loss", []))
+    if tracker is not None:
+        best = history.get(monitor, [])
+        summary = {f"test_{k}": v for k, v in metrics.items()}
+        summary.update({"epochs_trained": epochs, "train_seconds": seconds})
+        if best:
+            summary[f"best_{monitor}"] = float(np.nanmin(best))
+        tracker.metrics(summary, step=epochs)
+        for path in artifacts.values():
+            tracker.artifact(path)
+        if log_model and not tracker.lost:
+            example = _example(dataset.test.x[:2], dataset.test.lengths, trim)
+            output = np.asarray(net.predict_on_batch(example))
+            tracker.call(_log_keras_model, net, example, output)
+
+    return TrainResult(
+        model=net,
+        dataset=dataset,
+        config=cfg,
+        hparams=resolved,
+        test_metrics=metrics,
+        history=history,
+        run_id=tracker.run_id if tracker else None,
+        run_dir=run_dir,
+        epochs=epochs,
+        resumed_from=resumed_from,
+        seconds=seconds,
+        tracking_lost=tracker.lost if tracker else None,
+        artifacts=artifacts,
+    )
+
+
+def _example(x: np.ndarray, lengths: np.ndarray | None, trim: bool) -> np.ndarray:
+    if trim and lengths is not None:
+        return x[:, : int(lengths[:2].max())]
+    return x
+
+
+def _log_keras_model(net: keras.Model, example: np.ndarray, output: np.ndarray) -> None:
+    import mlflow
+    import mlflow.keras.save as flavour
+
+    # mlflow 3.17's Keras flavour writes the input example before it creates the model
+    # folder (FileNotFoundError); create the folder first for the duration of this call.
+    original = flavour._save_example
+
+    def save_example(model: Any, example: Any, path: str, *args: Any, **kwargs: Any) -> Any:
+        os.makedirs(path, exist_ok=True)
+        return original(model, example, path, *args, **kwargs)
+
+    flavour._save_example = save_example
+    try:
+        mlflow.keras.log_model(
+            net,
+            name="model",
+            signature=_signature(net, example, output),
+            input_example=example,
+            pip_requirements=_pip_requirements(),
+        )
+    finally:
+        flavour._save_example = original
+
+
+def _log_dataset(tracker: Any, dataset: Dataset) -> None:
+    import mlflow
+
+    source = dataset.info.get("source_path")  # an absolute file path MLflow can resolve, if there is one
+    for context, split in (("training", dataset.train), ("validation", dataset.val), ("testing", dataset.test)):
+        if len(split) == 0:
+            continue
+        try:
+            ds = mlflow.data.from_numpy(split.x, targets=split.y, source=source, name=f"{dataset.name}:{context}")
+        except mlflow.exceptions.MlflowException:
+            ds = mlflow.data.from_numpy(split.x, targets=split.y, name=f"{dataset.name}:{context}")
+        tracker.call(mlflow.log_input, ds, context=context)
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None

@@ -1,0 +1,193 @@
+"""The supervised recipe on real shipped data, tracked in a real SQLite MLflow store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import recipes
+from recipes.data.base import PAD_VALUE, Dataset, Split
+from recipes.data.pipeline import make_dataset
+from zoo.errors import ConfigError, DataError
+
+TINY = {"units": 8}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
+
+
+@pytest.fixture(scope="module")
+def gunpoint(store, tmp_path_factory):
+    """One tracked 3-epoch run of a small LSTM on GunPoint, shared by the assertions below."""
+    runs = tmp_path_factory.mktemp("runs")
+    return recipes.train(
+        "lstm", "ucr:GunPoint", hparams=TINY, epochs=3, batch_size=16, tracking_uri=store, runs_dir=runs, verbose=0
+    )
+
+
+def test_a_run_logs_params_metrics_tags_and_artifacts(gunpoint, store) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(store)
+    run = client.get_run(gunpoint.run_id)
+    assert run.info.status == "FINISHED"
+    params, tags, metrics = run.data.params, run.data.tags, run.data.metrics
+    assert params["model"] == "lstm" and params["model.units"] == "8" and params["model.dropout"] == "0.1"
+    assert params["train.epochs"] == "3" and params["train.optimizer"] == "adam" and params["train.seed"] == "0"
+    assert params["data.dataset"] == "ucr:GunPoint" and params["data.n_test"] == "150"
+    for key in ("model", "family", "task", "dataset", "stage", "seed", "device", "keras_backend", "version.keras"):
+        assert key in tags, key
+    assert (tags["model"], tags["family"], tags["stage"], tags["device"]) == ("lstm", "recurrent", "supervised", "CPU")
+    assert tags["version.tensorflow"].startswith("2.21")
+    for key in ("test_accuracy", "test_macro_f1", "test_log_loss", "epochs_trained", "best_val_loss"):
+        assert key in metrics, key
+    assert metrics["test_accuracy"] == pytest.approx(gunpoint.test_metrics["accuracy"])
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")] == [0, 1, 2]
+    assert any(k.startswith("system/cpu_utilization") for k in metrics), sorted(metrics)
+    names = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"model.keras", "learning_curves.png", "confusion_matrix.png", "model_spec.json", "metrics.csv"} <= names
+    contexts = {i.tags[0].value for i in run.inputs.dataset_inputs}
+    assert contexts == {"training", "validation", "testing"}
+
+
+def test_the_logged_model_loads_and_predicts_like_the_trained_one(gunpoint, store) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(store)
+    x = gunpoint.dataset.test.x[:8]
+    expected = np.asarray(gunpoint.model.predict_on_batch(x))
+    loaded = mlflow.keras.load_model(f"runs:/{gunpoint.run_id}/model")
+    np.testing.assert_allclose(np.asarray(loaded.predict_on_batch(x)), expected, rtol=1e-5, atol=1e-6)
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{gunpoint.run_id}/model")
+    np.testing.assert_allclose(np.asarray(pyfunc.predict(x)), expected, rtol=1e-5, atol=1e-6)
+    assert pyfunc.metadata.get_input_schema().inputs[0].shape == (-1, 150, 1)
+
+
+def test_same_seed_same_metrics_on_cpu(tmp_path) -> None:
+    kwargs = dict(hparams=TINY, epochs=2, batch_size=16, tracking=False, runs_dir=tmp_path, verbose=0, jitter=0.05)
+    first = recipes.train("gru", "ucr:ItalyPowerDemand", **kwargs).test_metrics
+    second = recipes.train("gru", "ucr:ItalyPowerDemand", resume=False, **kwargs).test_metrics
+    assert first == second
+
+
+def test_forecasting_reports_errors_in_data_units(store, tmp_path) -> None:
+    from mlflow import MlflowClient
+
+    result = recipes.train(
+        "gru", "forecast:airline", hparams=TINY, epochs=2, tracking_uri=store, runs_dir=tmp_path, verbose=0
+    )
+    assert set(result.test_metrics) == {"mae", "rmse", "mape", "smape"}
+    # Passengers are in the hundreds: errors in data units, not in scaled units.
+    assert result.test_metrics["mae"] > 5
+    names = {a.path for a in MlflowClient(store).list_artifacts(result.run_id)}
+    assert "forecast_vs_actual.png" in names and "confusion_matrix.png" not in names
+
+
+def test_variable_length_data_trains_with_masking(tmp_path) -> None:
+    result = recipes.train(
+        "lstm", "ucr:JapaneseVowels", hparams=TINY, epochs=1, tracking=False, runs_dir=tmp_path, verbose=0
+    )
+    assert result.dataset.variable_length and result.model.input_shape == (None, None, 12)
+    assert 0.0 <= result.test_metrics["accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"epochs": 0}, ConfigError, ["epochs=0", "int [1, 100000]"]),
+        ({"learning_rte": 0.1}, ConfigError, ["learning_rte", "did you mean: learning_rate"]),
+        ({"hparams": {"unitz": 8}}, ConfigError, ["unitz", "did you mean: units"]),
+        ({"data": "ucr:GunPont"}, DataError, ["GunPont", "GunPoint"]),
+    ],
+)
+def test_bad_input_fails_before_training_with_one_line(kwargs, error, words, tmp_path) -> None:
+    data = kwargs.pop("data", "ucr:GunPoint")
+    with pytest.raises(error) as info:
+        recipes.train("lstm", data, tracking=False, runs_dir=tmp_path, **kwargs)
+    message = str(info.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message
+
+
+def test_a_model_that_needs_longer_series_gets_a_data_error(tmp_path) -> None:
+    with pytest.raises(DataError, match=r"JapaneseVowels: .* row \d+ has \d+ steps but cnn_lstm needs at least"):
+        recipes.train(
+            "cnn_lstm", "ucr:JapaneseVowels", hparams={"pool_size": 4}, epochs=1, tracking=False, runs_dir=tmp_path
+        )
+
+
+def _toy(n: int = 6, steps: int = 12) -> Split:
+    x = np.tile(np.arange(steps, dtype="float32")[None, :, None], (n, 1, 2)) + 1.0
+    lengths = np.array([steps, steps - 4] * (n // 2), dtype="int32")
+    x[1::2, steps - 4 :] = PAD_VALUE
+    return Split(x, np.arange(n) % 2, lengths)
+
+
+def test_augmentation_changes_train_batches_only_and_keeps_padding() -> None:
+    cfg = recipes.train_config({"jitter": 0.1, "scaling": 0.1, "magnitude_warp": 0.2, "window_slice": 0.2})
+    split = _toy()
+
+    def epochs(seed: int) -> list[np.ndarray]:
+        ds = make_dataset(split, batch_size=6, training=True, seed=seed, augment=cfg)
+        return [np.concatenate([x.numpy() for x, _ in ds]) for _ in range(2)]
+
+    first, again = epochs(0), epochs(0)
+    np.testing.assert_array_equal(first[0], again[0])  # same seed, same augmented data
+    assert not np.allclose(first[0], first[1])  # a new draw every epoch
+    for batch in first:
+        # right padding survives augmentation exactly: the padded tails are PAD_VALUE
+        short = batch[np.all(batch[:, -4:] == PAD_VALUE, axis=(1, 2))]
+        assert len(short) == 3
+    plain = np.concatenate([x.numpy() for x, _ in make_dataset(split, batch_size=6, augment=cfg)])
+    np.testing.assert_array_equal(plain, split.x)  # not training: untouched
+
+
+def test_variable_length_batches_are_trimmed_to_their_longest_example() -> None:
+    split = _toy()
+    split.lengths[:] = 8
+    (x, _), *_ = list(make_dataset(split, batch_size=6, trim=True))
+    assert x.shape == (6, 8, 2)
+
+
+def test_augmentation_of_tokens_is_refused() -> None:
+    tokens = Split(np.ones((4, 5), dtype="int32"), np.zeros(4, dtype="int64"))
+    with pytest.raises(ConfigError, match="series only"):
+        make_dataset(tokens, batch_size=2, training=True, augment=recipes.train_config({"jitter": 0.1}))
+
+
+def test_a_dataset_object_trains_directly(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+
+    def split(n: int) -> Split:
+        y = rng.integers(0, 2, n)
+        return Split((rng.normal(size=(n, 10, 1)) + y[:, None, None]).astype("float32"), y)
+
+    data = Dataset(
+        "mine", "classification", "series", split(32), split(8), split(16), class_names=["a", "b"], num_features=1
+    )
+    result = recipes.train("fcn", data, hparams={"filters_1": 8, "filters_2": 8, "filters_3": 8}, epochs=2,
+                           tracking=False, runs_dir=tmp_path, verbose=0)  # fmt: skip
+    assert result.epochs == 2 and (tmp_path / result.run_dir.name / "model.keras").exists()
+
+
+def test_mirrored_strategy_over_two_logical_cpus(tmp_path) -> None:
+    """What several GPUs get, tested on a CPU split into two logical devices (a fresh process)."""
+    import subprocess
+    import sys
+
+    code = f"""
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import recipes
+r = recipes.train("lstm", "ucr:GunPoint", hparams={{"units": 4}}, epochs=1, batch_size=16, distribute="mirrored",
+                  tracking_uri="sqlite:///{tmp_path}/m.db", runs_dir="{tmp_path}", verbose=0)
+from mlflow import MlflowClient
+print("REPLICAS", MlflowClient().get_run(r.run_id).data.tags["replicas"], r.test_metrics["accuracy"])
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "REPLICAS 2" in result.stdout
