@@ -3,8 +3,60 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import sys
+import tempfile
 from collections.abc import Iterator
 from typing import Any
+
+# What TensorFlow's native code prints on every CPU-only start, whatever TF_CPP_MIN_LOG_LEVEL says.
+_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog|[IWE]0000 .*(cudart_stub|cuda_platform|"
+    r"cpu_feature_guard|cuda_executor|cuda_fft|cuda_dnn|cuda_blas|computation_placer)|To enable the following "
+    r"instructions|This TensorFlow binary is optimized)"
+)
+
+
+@contextlib.contextmanager
+def native_stderr_filtered() -> Iterator[None]:
+    """Drop TensorFlow's start-up chatter from the process's stderr (file descriptor 2).
+
+    Native code writes there directly, past Python's `sys.stderr`; what is not known noise
+    is written back when the block ends.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured): nothing to filter
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), fd)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+            capture.seek(0)
+            kept = [ln for ln in capture.read().decode(errors="replace").splitlines() if not _NOISE.match(ln)]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
+
+
+def import_backend() -> None:
+    """Import Keras (and TensorFlow under it) without TensorFlow's start-up noise."""
+    if "keras" in sys.modules and "tensorflow" in sys.modules:
+        return
+    with native_stderr_filtered():
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")
 
 
 def _gpus() -> list[Any]:

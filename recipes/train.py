@@ -263,8 +263,9 @@ def train(
 
         _, experiment_id = connect(tracking_uri, experiment)
 
-    import keras
+    from recipes.device import import_backend
 
+    import_backend()
     data_options = dict(data_options or {})
     if isinstance(data, Dataset):
         dataset = data

@@ -271,7 +271,10 @@ def test_info_is_json_friendly(gunpoint, vowels, airline, rotten) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_builders(data_dir):
-    """Two tiny TFDS datasets registered here: one text, one series without a test split."""
+    """Tiny TFDS datasets registered here: text; series without a test split; one whose files are bad.
+
+    They subclass `ZooBuilder` (local files), so `load` prepares them on first use.
+    """
     import tensorflow_datasets as tfds
 
     from recipes.data.builders import ZooBuilder
@@ -311,8 +314,23 @@ def tiny_builders(data_dir):
             for i in range(30):
                 yield i, {"signal": rng.normal(i % 3, 1, (5 + i % 4, 3)).astype(np.float32), "kind": i % 3}
 
-    for cls in (TinyReviews, TinySeries):
-        cls(data_dir=data_dir).download_and_prepare()
+    class TinyBroken(ZooBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            features = {
+                "x": tfds.features.Tensor(shape=(None,), dtype=np.float32),
+                "y": tfds.features.ClassLabel(num_classes=2),
+            }
+            return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict(features))
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples()}
+
+        def _generate_examples(self):
+            yield 0, {"x": np.zeros(3, np.float32), "y": 0}
+            raise DataError("tiny.csv line 3: 'abc' is not a number")
+
     return data_dir
 
 
@@ -328,6 +346,13 @@ def test_tfds_series_dataset_without_test_split(tiny_builders) -> None:
     assert d.num_features == 3 and d.variable_length and d.max_length == 8
     assert (len(d.train), len(d.val), len(d.test)) == (19, 5, 6)
     assert sorted(np.bincount(d.test.y)) == [2, 2, 2]
+
+
+def test_tfds_builder_errors_reach_the_user_as_one_line(tiny_builders) -> None:
+    message = error_of("tfds:tiny_broken", data_dir=tiny_builders)
+    assert message == "tiny.csv line 3: 'abc' is not a number"
+    message = error_of("tfds:tiny_series", data_dir=tiny_builders, x="signl")
+    assert "no feature 'signl'" in message
 
 
 def test_tfds_offline_without_prepared_data_fails_fast(tmp_path) -> None:

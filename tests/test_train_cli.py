@@ -66,7 +66,7 @@ def test_killed_training_resumes_in_the_same_run(tmp_path) -> None:
     )
     _wait_for_epoch(tmp_path / "runs", 2, first)
     first.send_signal(signal.SIGKILL)
-    first.wait(timeout=30)
+    first.communicate(timeout=30)
     [run] = _runs(uri)
     assert run.info.status == "RUNNING"  # nobody could close it: the next command will
 

@@ -212,9 +212,7 @@ def train(
     data_options = {**(doc.get("data_options") or {}), **_key_values(data_pairs, "--data-option")}
     train_settings = {**(doc.get("train") or {}), **{k: v for k, v in settings.items() if v is not None}}
 
-    import logging
-
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     from recipes import train as run_training
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

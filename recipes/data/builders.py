@@ -38,13 +38,16 @@ TEXT_CITATION = """@inproceedings{pang2005seeing,
 
 
 class ZooBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
-    """Base of builders defined inside a package (ours, or yours: subclass it to add a dataset).
+    """Base of builders that read local files: ours, or yours (subclass it to add a dataset).
 
-    TFDS 4.9.10 finds a packaged builder's code path through `importlib_resources`, a
-    Python < 3.9 backport it does not install, and fails on Python 3.11; naming the code path
-    here avoids that lookup.
+    `load("tfds:NAME")` prepares a `PACKAGED` builder on first use, without `download=true`:
+    its data comes from files on this machine, never the network. TFDS 4.9.10 finds the code
+    path of a builder defined in a package through `importlib_resources`, a Python < 3.9
+    backport it does not install, and fails on Python 3.11; naming the code path here avoids
+    that lookup.
     """
 
+    PACKAGED = True
     code_path = epath.Path(__file__)
 
 

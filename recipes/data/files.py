@@ -160,6 +160,9 @@ def _load_ts(address: str, path: pathlib.Path, opts: Options, info: dict, *, see
     if not test_path.is_file():
         raise DataError(f"{address}: no test file {test_path.name} beside {path.name}; the .ts pair is needed")
     data = {"train": read_ts(path), "test": read_ts(test_path)}
+    for ts_path, ts in zip((path, test_path), data.values(), strict=True):
+        if not ts.labelled:
+            raise DataError(f"{address}: {ts_path.name} has no labels (@classLabel false); label the rows")
     class_names = data["train"].class_names
     if data["test"].class_names != class_names:
         raise DataError(f"{address}: {test_path.name} declares other classes than {path.name}; use one @classLabel")
@@ -358,11 +361,10 @@ def _load_forecasting_table(address: str, frame: Any, opts: Options, info: dict,
     features = opts.list("features", None)
     targets = opts.list("target", None)
     if targets is None:
-        numeric = [c for c in candidates if frame[c].dtype.kind in "fiu"]
-        if len(numeric) != 1:
-            raise DataError(f"{address}: task=forecasting needs target=COLUMN (numeric columns: {', '.join(numeric)})")
-        targets = numeric
-    features = features or [c for c in candidates if c in targets or frame[c].dtype.kind in "fiu"]
+        if len(candidates) != 1:
+            raise DataError(f"{address}: task=forecasting needs target=COLUMN (columns: {', '.join(candidates)})")
+        targets = candidates
+    features = features or candidates
     for name in [*targets, *features]:
         _column(address, frame, name, "target" if name in targets else "feature")
     columns = list(dict.fromkeys([*targets, *features]))

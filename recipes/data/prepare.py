@@ -6,7 +6,7 @@ Everything here is fitted on the train split only, and validation is carved from
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -151,6 +151,15 @@ def check_sizes(dataset: str, splits: Mapping[str, int], unit: str = "examples")
         )
 
 
+def check_carved(dataset: str, n_train: int, n_val: int) -> None:
+    """Raise when a train split is too small to give a validation split."""
+    if n_val == 0:
+        raise DataError(
+            f"{dataset}: train has {n_train} examples, too few to carve a validation split "
+            "(every class keeps a train example); add examples or give a val split"
+        )
+
+
 def split_indices(
     n: int, fraction: float, seed: int, labels: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -268,6 +277,7 @@ def series_dataset(
         keep, carved, stratified = split_indices(
             len(train_x), val_fraction, seed, train_y if task == "classification" else None
         )
+        check_carved(name, len(train_x), len(carved))
         splits["val"] = ([train_x[i] for i in carved], train_y[carved])
         splits["train"] = ([train_x[i] for i in keep], train_y[keep])
         record["validation"] = {
@@ -379,12 +389,12 @@ def forecast_dataset(
     if short:
         split = next(iter(short))
         lo, hi = segments[split]
-        fits = [L for L in range(lookback - 1, 0, -1) if _fits(total, L, horizon, val_fraction, test_fraction)]
-        advice = (
-            f"lookback <= {fits[0]} would fit with horizon {horizon}"
-            if fits
-            else f"shorten the horizon too (lookback + horizon must be well under {segments['train'][1]})"
-        )
+        h = _largest(horizon, lambda h: _fits(total, 1, h, val_fraction, test_fraction))
+        if h is None:
+            advice = "the series is too short for any window; it needs more points"
+        else:
+            most = _largest(lookback, lambda n: _fits(total, n, h, val_fraction, test_fraction))
+            advice = f"lookback <= {most} with horizon {h} would fit"
         raise DataError(
             f"{name}: the series has {total} points and its {split} segment ({hi - lo} points) gets "
             f"{short[split]} windows of lookback {lookback} + horizon {horizon}; {advice}"
@@ -461,6 +471,17 @@ def _windows(
         for split, (lo, hi) in segments.items()
     }
     return segments, starts
+
+
+def _largest(high: int, ok: Callable[[int], bool]) -> int | None:
+    """The largest n in [1, high] with ok(n), for ok true up to some n and false after; None if ok(1) fails."""
+    if not ok(1):
+        return None
+    lo, hi = 1, high
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid - 1)
+    return lo
 
 
 def _fits(total: int, lookback: int, horizon: int, val_fraction: float, test_fraction: float) -> bool:

@@ -21,7 +21,7 @@ from recipes.data.prepare import (
 )
 from recipes.data.tfds_io import get_builder, prepare, read_split, tfds_module
 from recipes.data.tsfile import fill_missing
-from zoo.errors import DataError
+from zoo.errors import DataError, did_you_mean
 
 TEST_FRACTION = 0.15  # forecasting: the last 15% of points are the test segment
 DEFAULT_MAX_TOKENS = 20000
@@ -118,7 +118,7 @@ def load_forecast(
         values, filled = interpolate(values)
         info["preprocessing"] = {"interpolated_points": filled}
     targets = opts.list("target", spec.target)
-    features = opts.list("features", spec.features if opts.values.get("target") is None else targets)
+    features = opts.list("features", spec.features)
     return forecast_dataset(
         address,
         values,
@@ -190,13 +190,12 @@ def load_tfds(
     builder = prepare(address, get_builder(address, name, data_dir), download=opts.bool("download", False))
     features = builder.info.features
     keys = builder.info.supervised_keys
-    if opts.str("x", None) or opts.str("y", None):
-        x_key, y_key = opts.str("x", "text"), opts.str("y", "label")
-    elif isinstance(keys, tuple) and len(keys) == 2 and all(isinstance(k, str) for k in keys):
-        x_key, y_key = keys
-    elif "text" in features and "label" in features:
-        x_key, y_key = "text", "label"
+    if isinstance(keys, tuple) and len(keys) == 2 and all(isinstance(k, str) for k in keys):
+        default_x, default_y = keys
     else:
+        default_x, default_y = "text", "label"
+    x_key, y_key = opts.str("x", default_x), opts.str("y", default_y)
+    if x_key not in features and y_key not in features and not (opts.str("x", None) or opts.str("y", None)):
         hint = f" (for the series itself use forecast:{name.split('/')[-1]})" if name.startswith("zoo_forecast") else ""
         raise DataError(
             f"{address}: cannot tell input and label features{hint} ({', '.join(features.keys())}); "
@@ -204,7 +203,11 @@ def load_tfds(
         )
     for key in (x_key, y_key):
         if key not in features:
-            raise DataError(f"{address}: no feature '{key}'; features: {', '.join(features.keys())}")
+            names = list(features.keys())
+            raise DataError(
+                f"{address}: no feature '{key}'{did_you_mean(key, names)}; features: {', '.join(names)} "
+                "(pass x=FEATURE and y=FEATURE)"
+            )
     available = list(builder.info.splits.keys())
 
     def pick(option: str, default: str | None, candidates: tuple[str, ...]) -> str | None:

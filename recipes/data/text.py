@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from recipes.data.base import Dataset, Split
-from recipes.data.prepare import check_classes, check_sizes, split_indices
+from recipes.data.prepare import check_carved, check_classes, check_sizes, split_indices
 
 MAX_AUTO_LENGTH = 512
 BATCH = 2048
@@ -70,6 +70,7 @@ def text_dataset(
     record: dict[str, Any] = {}
     if "val" not in texts:
         keep, carved, stratified = split_indices(len(texts["train"]), val_fraction, seed, labels["train"])
+        check_carved(name, len(texts["train"]), len(carved))
         texts["val"] = [texts["train"][i] for i in carved]
         labels["val"] = labels["train"][carved]
         texts["train"] = [texts["train"][i] for i in keep]

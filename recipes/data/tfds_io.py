@@ -44,6 +44,7 @@ def get_builder(dataset: str, name: str, data_dir: str) -> Any:
     """`tfds.builder(name, data_dir=...)`, unknown names and configs as `DataError` with close matches."""
     tfds = tfds_module()
     base, _, config = name.partition("/")
+    base, config = base.split(":")[0], config.split(":")[0]
     known = sorted(set(tfds.list_builders(with_community_datasets=False)))
     if base not in known and not (pathlib.Path(data_dir) / base).is_dir():
         raise DataError(
@@ -76,13 +77,14 @@ def is_prepared(builder: Any) -> bool:
 def prepare(dataset: str, builder: Any, *, download: bool = False) -> Any:
     """Make sure `builder`'s data is in its data_dir, preparing it once; return the builder.
 
-    Our own builders read packaged files (no network) and are always prepared. Other TFDS
-    datasets are prepared only with `download=True`; without it, missing data fails at once.
+    Builders marked `PACKAGED` (ours, and any `ZooBuilder` subclass) read local files and are
+    prepared on first use. Other TFDS datasets are prepared only with `download=True`; without
+    it, missing data fails at once instead of reaching for the network.
     """
     tfds = tfds_module()
     if is_prepared(builder):
         return builder
-    own = type(builder).__module__ == "recipes.data.builders"
+    own = bool(getattr(type(builder), "PACKAGED", False))
     if not own and not download:
         raise DataError(
             f"{dataset}: TFDS data for '{builder.info.full_name}' not found in {builder.data_dir_root}; "

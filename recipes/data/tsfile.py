@@ -34,6 +34,7 @@ class TsData:
         header: The `@` header fields (lower-case keys, raw string values).
         lines: The file line number of each row (1-based), for messages.
         description: The `#` comment lines joined.
+        labelled: Whether rows end with a label (`@classLabel true` or `@targetLabel true`).
     """
 
     series: list[np.ndarray]
@@ -42,6 +43,7 @@ class TsData:
     header: dict[str, str] = field(default_factory=dict)
     lines: list[int] = field(default_factory=list)
     description: str = ""
+    labelled: bool = True
 
     @property
     def channels(self) -> int:
@@ -61,6 +63,13 @@ def _flag(header: dict[str, str], key: str, where: str) -> bool | None:
     if value not in _TRUE:
         raise DataError(f"{where}: @{key} must be true or false, not '{header[key]}'")
     return _TRUE[value]
+
+
+def _positive(value: str, key: str, where: str) -> int:
+    word = (value.split() or [""])[0]
+    if not word.isdigit() or int(word) < 1:
+        raise DataError(f"{where}: @{key} must be a positive integer, not '{value}'")
+    return int(word)
 
 
 def _number(text: str, where: str, missing: bool) -> float:
@@ -106,7 +115,7 @@ def read_ts(path: str | pathlib.Path) -> TsData:
     in_data = False
     class_names: list[str] | None = None
     has_labels = False
-    channels = 1
+    channels: int | None = 1
     missing = equal = False
     length: int | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -132,10 +141,16 @@ def read_ts(path: str | pathlib.Path) -> TsData:
                 )
             missing = bool(_flag(header, "missing", where))
             equal = bool(_flag(header, "equallength", where))
-            if _flag(header, "univariate", where) is False and "dimensions" not in header:
-                raise DataError(f"{name}: @univariate false needs @dimensions N in the header")
-            channels = int(header.get("dimensions", "1").split()[0]) if not _flag(header, "univariate", where) else 1
-            length = int(header["serieslength"]) if "serieslength" in header and equal else None
+            univariate = _flag(header, "univariate", where)
+            if univariate:
+                channels = 1
+            elif "dimensions" in header:
+                channels = _positive(header["dimensions"], "dimensions", where)
+            else:  # neither @univariate nor @dimensions: the first row tells
+                channels = None
+            length = None
+            if "serieslength" in header and equal:
+                length = _positive(header["serieslength"], "seriesLength", where)
             if "classlabel" in header:
                 words = header["classlabel"].split()
                 has_labels = bool(words) and words[0].lower() == "true"
@@ -146,6 +161,8 @@ def read_ts(path: str | pathlib.Path) -> TsData:
                 has_labels = header["targetlabel"].split()[:1] == ["true"]
             continue
         parts = line.split(":")
+        if channels is None:
+            channels = len(parts) - 1 if has_labels else len(parts)
         if has_labels:
             if len(parts) != channels + 1:
                 raise DataError(f"{where}: {len(parts) - 1} channels and a label, the header says {channels} channels")
@@ -182,7 +199,7 @@ def read_ts(path: str | pathlib.Path) -> TsData:
         raise DataError(f"{name}: no @data line; not a .ts file")
     if not series:
         raise DataError(f"{name}: no rows after @data")
-    return TsData(series, labels, class_names, header, lines, " ".join(c for c in comments if c))
+    return TsData(series, labels, class_names, header, lines, " ".join(c for c in comments if c), has_labels)
 
 
 def fill_missing(series: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
