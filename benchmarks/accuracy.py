@@ -409,7 +409,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
 
     for seed in args.seeds:
         for address in args.datasets:
-            todo = [m for m in args.models if ("model", m, address, seed) not in done]
+            todo = [] if args.baselines_only else [m for m in args.models if ("model", m, address, seed) not in done]
             wants_baselines = not any(k[0] == "baseline" and k[2] == address for k in done)
             if not todo and not wants_baselines:
                 continue
@@ -782,6 +782,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--report-only", action="store_true", help="only re-render the report from the results")
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow intra/inter-op threads (0: default)")
     parser.add_argument("--budget-minutes", type=float, default=0.0, help="start no cell after this long (0: none)")
+    parser.add_argument("--baselines-only", action="store_true", help="compute the missing baselines, train nothing")
     parser.add_argument("--retry-errors", action="store_true", help="run cells again that failed before")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.models) - set(zoo.list_models()))

@@ -5,6 +5,6 @@ MLflow load when a recipe runs.
 """
 
 from recipes.config import TrainConfig, train_config
-from recipes.train import TrainResult, train
+from recipes.train import TrainingError, TrainResult, train
 
-__all__ = ["TrainConfig", "TrainResult", "train", "train_config"]
+__all__ = ["TrainConfig", "TrainResult", "TrainingError", "train", "train_config"]

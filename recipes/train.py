@@ -25,7 +25,7 @@ import numpy as np
 
 from recipes.config import TrainConfig, train_config
 from recipes.data.base import Dataset
-from zoo.errors import ConfigError, DataError
+from zoo.errors import ConfigError, DataError, ZooError
 
 if TYPE_CHECKING:
     import keras
@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("recipes.train")
 RUNS_DIR = "runs"
 STAGE = "supervised"
+
+
+class TrainingError(ZooError):
+    """Training could not go on (the loss became NaN or infinite)."""
 
 
 @dataclass
@@ -393,6 +397,10 @@ def _run(
     except KeyboardInterrupt:
         status = "KILLED"
         raise
+    except Exception as err:
+        if tracker is not None:
+            tracker.tags({"error": f"{type(err).__name__}: {err}"[:5000]})
+        raise
     finally:
         if tracking:
             import mlflow
@@ -503,7 +511,7 @@ def _fit_and_log(
         history = _load_history(run_dir / "metrics.csv")
         losses = history.get("loss", [])
         if losses and not np.isfinite(losses[-1]):
-            raise FloatingPointError(
+            raise TrainingError(
                 f"{name} on {dataset.name}: the loss became {losses[-1]} at epoch {len(losses)}; "
                 "lower learning_rate or check the data"
             )

@@ -191,3 +191,16 @@ print("REPLICAS", MlflowClient().get_run(r.run_id).data.tags["replicas"], r.test
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "REPLICAS 2" in result.stdout
+
+
+def test_a_diverging_run_ends_failed_with_the_reason(store, tmp_path) -> None:
+    from mlflow import MlflowClient
+
+    rng = np.random.default_rng(0)
+    huge = Split((rng.normal(size=(16, 8, 1)) * 1e38).astype("float32"), np.arange(16) % 2)
+    data = Dataset("huge", "classification", "series", huge, huge, huge, class_names=["a", "b"], num_features=1)
+    with pytest.raises(recipes.TrainingError, match="loss became nan"):
+        recipes.train("mlp", data, epochs=3, tracking_uri=store, runs_dir=tmp_path, experiment="failures", verbose=0)
+    client = MlflowClient(store)
+    [run] = client.search_runs([client.get_experiment_by_name("failures").experiment_id])
+    assert run.info.status == "FAILED" and "loss became nan" in run.data.tags["error"]

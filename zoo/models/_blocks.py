@@ -56,7 +56,7 @@ def conv_block(x: Any, filters: int, kernel_size: int, name: str, *, batch_norm:
         x
     )
     if batch_norm:
-        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
     return keras.layers.Activation("relu", name=f"{name}_relu")(x)
 
 
