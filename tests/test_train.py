@@ -145,11 +145,14 @@ def test_augmentation_changes_train_batches_only_and_keeps_padding() -> None:
     np.testing.assert_array_equal(plain, split.x)  # not training: untouched
 
 
-def test_variable_length_batches_are_trimmed_to_their_longest_example() -> None:
-    split = _toy()
-    split.lengths[:] = 8
+def test_variable_length_batches_are_cut_to_their_longest_example() -> None:
+    split = _toy(steps=20)
+    split.lengths[:] = 5
     (x, _), *_ = list(make_dataset(split, batch_size=6, trim=True))
-    assert x.shape == (6, 8, 2)
+    assert x.shape == (6, 8, 2)  # 5 steps, rounded up to a multiple of 8
+    split.lengths[0] = 19
+    (x, _), *_ = list(make_dataset(split, batch_size=6, trim=True))
+    assert x.shape == (6, 20, 2)  # never longer than the data
 
 
 def test_augmentation_of_tokens_is_refused() -> None:

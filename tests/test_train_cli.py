@@ -166,3 +166,9 @@ def test_a_server_lost_mid_training_loses_nothing_trained(tmp_path) -> None:
     for name in ("model.keras", "metrics.csv", "learning_curves.png", "confusion_matrix.png", "test_metrics.json"):
         assert (run_dir / name).exists(), name
     assert str(run_dir.name) in err
+
+    # With the server still down, the next command fails fast, before any training.
+    started = time.monotonic()
+    again = _train("lstm", "--data", "ucr:GunPoint", cwd=tmp_path, env=env)
+    assert again.returncode == 2 and "cannot be reached" in again.stderr
+    assert time.monotonic() - started < 30

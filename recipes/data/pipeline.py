@@ -1,8 +1,9 @@
 """NumPy splits to `tf.data` pipelines: cache, shuffle, augment (train only), batch, prefetch.
 
 Variable-length series arrive right-padded to the dataset's longest example; each batch is
-cut back to its own longest example, so padding stays on the right (what cuDNN accepts) and
-short batches do not pay for long ones.
+cut back to its own longest example (rounded up to 8 steps, so there are few shapes to
+trace), so padding stays on the right (what cuDNN accepts) and short batches do not pay for
+long ones.
 """
 
 from __future__ import annotations
@@ -92,7 +93,14 @@ def make_dataset(
             ds = tf.data.Dataset.zip(ds, draws).map(_augment(augment, seed), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(batch_size)
     if trim and split.lengths is not None:
-        ds = ds.map(lambda x, y, length: (x[:, : tf.reduce_max(length)], y, length))
+        steps = split.x.shape[1]
+
+        def cut(x: tf.Tensor, y: tf.Tensor, length: tf.Tensor) -> tuple:
+            # Rounded up to a multiple of 8 steps: few distinct shapes, so few retraces.
+            keep = tf.minimum(steps, (tf.reduce_max(length) + 7) // 8 * 8)
+            return x[:, :keep], y, length
+
+        ds = ds.map(cut)
     if split.y is None:
         ds = ds.map(lambda x, y, length: x)
     else:
