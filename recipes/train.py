@@ -10,6 +10,7 @@ epoch (Keras `BackupAndRestore`), in the same MLflow run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -155,27 +156,39 @@ def _load_history(csv_path: Path) -> dict[str, list[float]]:
     return {k: [float(rows[e][k]) for e in sorted(rows)] for k in keys}
 
 
-def _previous_run(run_dir: Path, experiment_id: str) -> tuple[str | None, int]:
-    """The run to resume in `run_dir` and the epoch its backup reached, else (None, 0)."""
+def _backup_epoch(run_dir: Path) -> int:
+    """Epochs a killed run of this folder had finished (0: nothing to resume)."""
+    meta = run_dir / "backup" / "training_metadata.json"
+    try:
+        return int(json.loads(meta.read_text()).get("epoch", 0))
+    except (OSError, ValueError):
+        return 0
+
+
+def _previous_run(run_dir: Path, experiment_id: str, resumable: bool) -> str | None:
+    """The MLflow run of this folder's last attempt, if it can be continued.
+
+    An attempt killed before its first epoch ended has nothing to resume: its run, still
+    RUNNING, is closed as KILLED.
+    """
     from mlflow import MlflowClient
 
     state = run_dir / "state.json"
     if not state.exists():
-        return None, 0
+        return None
     run_id = json.loads(state.read_text()).get("run_id")
-    meta = run_dir / "backup" / "training_metadata.json"
     client = MlflowClient()
     try:
         run = client.get_run(run_id)
-    except Exception:
-        return None, 0
+    except Exception:  # deleted, or another store
+        return None
     if run.info.experiment_id != experiment_id:
-        return None, 0
-    if meta.exists():
-        return run_id, int(json.loads(meta.read_text()).get("epoch", 0))
-    if run.info.status == "RUNNING":  # killed before its first epoch ended: close it, start afresh
+        return None
+    if resumable:
+        return run_id
+    if run.info.status == "RUNNING":
         client.set_terminated(run_id, "KILLED")
-    return None, 0
+    return None
 
 
 def _signature(model: keras.Model, example: np.ndarray, output: np.ndarray) -> Any:
@@ -284,15 +297,14 @@ def train(
     run_dir = Path(runs_dir or os.environ.get("ZOO_RUNS_DIR") or RUNS_DIR) / run_key(model, dataset.name, settings_key)
     run_dir.mkdir(parents=True, exist_ok=True)
 
-    run_id, resumed_from = (None, 0)
-    if tracking and resume:
-        run_id, resumed_from = _previous_run(run_dir, experiment_id)
-    if not resume:
+    resumed_from = _backup_epoch(run_dir) if resume else 0
+    run_id = _previous_run(run_dir, experiment_id, resumed_from > 0) if tracking else None
+    if tracking and run_id is None:
+        resumed_from = 0  # the epochs before would be missing from a new MLflow run: start over
+    if resumed_from == 0:
         import shutil
 
         shutil.rmtree(run_dir / "backup", ignore_errors=True)
-        (run_dir / "metrics.csv").unlink(missing_ok=True)
-    if resumed_from == 0:
         (run_dir / "metrics.csv").unlink(missing_ok=True)
 
     return _run(
@@ -341,7 +353,7 @@ def _run(
     import keras
 
     import zoo
-    from recipes.tracking import Tracker, environment_tags, epoch_logger, flat_params
+    from recipes.tracking import Tracker, environment_tags, epoch_logger
 
     spec = zoo.get_spec(name)
     active = None
@@ -390,7 +402,6 @@ def _run(
             data_options=data_options,
             fresh_run=resumed_from == 0,
             epoch_callback=epoch_logger(tracker) if tracker else None,
-            flat_params=flat_params,
         )
         status = "FINISHED"
         return result
@@ -448,7 +459,6 @@ def _fit_and_log(
     data_options: dict[str, Any],
     fresh_run: bool,
     epoch_callback: Any,
-    flat_params: Any,
 ) -> TrainResult:
     import keras
 
@@ -458,6 +468,7 @@ def _fit_and_log(
     from recipes.data.pipeline import make_dataset
     from recipes.device import precision, strategy
     from recipes.metrics import task_metrics
+    from recipes.tracking import flat_params
 
     spec = zoo.get_spec(name)
     resolved = {} if backbone is not None else zoo.make_config(spec.config, hparams, model=name).__dict__
@@ -477,7 +488,7 @@ def _fit_and_log(
     keras.utils.set_random_seed(cfg.seed)
     with precision(cfg.mixed_precision) as policy:
         dist = strategy(cfg.distribute)
-        scope = dist.scope() if dist is not None else _nullcontext()
+        scope = dist.scope() if dist is not None else contextlib.nullcontext()
         with scope:
             net = _resolve_model(name, dataset, hparams, backbone, freeze_backbone)
             compile_model(net, dataset.task, cfg)
@@ -546,6 +557,9 @@ def _fit_and_log(
     (run_dir / "model_spec.json").write_text(json.dumps(info, indent=2, default=str))
     artifacts["model_spec.json"] = str(run_dir / "model_spec.json")
     (run_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=2))
+    # Provenance and preprocessing (scaler statistics, the vocabulary): what serving needs.
+    (run_dir / "dataset_info.json").write_text(json.dumps(dataset.info, indent=1, default=str))
+    artifacts["dataset_info.json"] = str(run_dir / "dataset_info.json")
 
     epochs = len(history.get("loss", []))
     if tracker is not None:
@@ -622,11 +636,3 @@ def _log_dataset(tracker: Any, dataset: Dataset) -> None:
         except mlflow.exceptions.MlflowException:
             ds = mlflow.data.from_numpy(split.x, targets=split.y, name=f"{dataset.name}:{context}")
         tracker.call(mlflow.log_input, ds, context=context)
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None

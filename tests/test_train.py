@@ -47,7 +47,14 @@ def test_a_run_logs_params_metrics_tags_and_artifacts(gunpoint, store) -> None:
     assert [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")] == [0, 1, 2]
     assert any(k.startswith("system/cpu_utilization") for k in metrics), sorted(metrics)
     names = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"model.keras", "learning_curves.png", "confusion_matrix.png", "model_spec.json", "metrics.csv"} <= names
+    assert {
+        "model.keras",
+        "learning_curves.png",
+        "confusion_matrix.png",
+        "model_spec.json",
+        "metrics.csv",
+        "dataset_info.json",
+    } <= names
     contexts = {i.tags[0].value for i in run.inputs.dataset_inputs}
     assert contexts == {"training", "validation", "testing"}
 
