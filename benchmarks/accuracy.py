@@ -25,6 +25,7 @@ import os
 import platform
 import shlex
 import sys
+import textwrap
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -544,13 +545,20 @@ def render(records: list[dict[str, Any]], datasets: Sequence[str], models: Seque
         lines.append(f"- Measured {dates[0][:16].replace('T', ' ')} to {dates[-1][:16].replace('T', ' ')} UTC.")
     lines += ["- Commands run (from the results file), in order:", "", "```bash"]
     lines += commands or ["(none yet)"]
+    lines += ["```", ""]
+    scratch = [c for c in commands if " --results " in c]
+    if scratch:
+        lines += [
+            f"{len(scratch)} command(s) above wrote to another results file (a first cost probe); their cells",
+            "were copied into this file unchanged.",
+            "",
+        ]
     lines += [
-        "```",
-        "",
         "Seconds per run are `TrainResult.seconds`: model build, `fit` and test prediction in the",
-        "training process (MLflow logging after training is not counted; it added a few seconds a",
-        "run). MLflow runs went to a SQLite store outside the repository (experiment",
-        f"`{EXPERIMENT}`).",
+        "training process. Not counted: MLflow logging before and after training and the batch-norm",
+        f"diagnostic (together a mean of {_overhead(cells)} s of wall time per run), nor loading the data",
+        "(once per dataset and seed). MLflow runs went to a SQLite store outside the repository",
+        f"(experiment `{EXPERIMENT}`).",
         "",
         "## Protocol, and how it differs from the published figures",
         "",
@@ -594,6 +602,12 @@ def render(records: list[dict[str, Any]], datasets: Sequence[str], models: Seque
     lines += ["## Sources", ""]
     lines += [f"- {key}: {text}." for key, text in SOURCES.items()]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _overhead(cells: list[dict[str, Any]]) -> str:
+    """Mean wall seconds of a cell beyond `TrainResult.seconds`."""
+    extra = [r["wall_seconds"] - r["seconds"] for r in cells if "wall_seconds" in r]
+    return f"{np.mean(extra):.1f}" if extra else "n/a"
 
 
 def _threads(records: list[dict[str, Any]], m: dict[str, Any]) -> str:
@@ -689,12 +703,14 @@ def _bn_note(cells: list[dict[str, Any]]) -> list[str]:
     ]
     if pairs:
         trained, fixed = np.array(pairs).T
-        lines += [
-            f"Over the {len(pairs)} classification runs with BN measured so far: mean test accuracy",
-            f"{trained.mean():.3f} as trained, {fixed.mean():.3f} with the statistics recomputed; the",
-            f"recomputed accuracy is higher in {int((fixed > trained + 1e-9).sum())} of them and lower in",
-            f"{int((fixed < trained - 1e-9).sum())}.",
-        ]
+        text = (
+            f"Over the {len(pairs)} classification runs with BN in the results: mean test accuracy "
+            f"{trained.mean():.3f} as trained, {fixed.mean():.3f} with the statistics recomputed; the recomputed "
+            f"accuracy is higher in {int((fixed > trained + 1e-9).sum())} of them and lower in "
+            f'{int((fixed < trained - 1e-9).sum())}. A "—" in the † column marks runs made before the diagnostic '
+            "was added to the benchmark."
+        )
+        lines += textwrap.wrap(text, width=96)
     return [*lines, ""]
 
 
@@ -742,11 +758,11 @@ def _dataset_section(
     partial = [n for n in groups if len(groups[n]) < len(seeds)]
     notes = []
     if missing:
-        notes.append(f"{len(missing)} model(s) not run on this dataset: the time budget ran out")
+        notes.append(f"{len(missing)} model(s) not run on this dataset")
     if partial:
-        notes.append(f"{len(partial)} model(s) with fewer than {len(seeds)} seeds for the same reason")
+        notes.append(f"{len(partial)} model(s) run with fewer than {len(seeds)} seeds")
     if notes:
-        lines += ["", "; ".join(notes) + "."]
+        lines += ["", "; ".join(notes) + ": the time budget of this benchmark run ran out."]
     bases = [r for r in base if r["dataset"] == address]
     if bases:
         lines += [

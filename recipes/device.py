@@ -57,6 +57,8 @@ def import_backend() -> None:
             import tensorflow as tf
 
             tf.config.list_physical_devices("GPU")
+            # Retracing notices are for whoever tunes the input pipeline, not for every run.
+            tf.get_logger().setLevel("ERROR")
 
 
 def _gpus() -> list[Any]:

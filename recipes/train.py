@@ -115,9 +115,12 @@ def _check_lengths(name: str, dataset: Dataset, min_length: int) -> None:
             )
 
 
-def _resolve_model(
-    name: str, dataset: Dataset, hparams: Mapping[str, Any], backbone: Any, freeze_backbone: bool
-) -> keras.Model:
+def check_compatible(name: str, dataset: Dataset, hparams: Mapping[str, Any]) -> None:
+    """Refuse a model that cannot take this dataset (task, input kind, series too short).
+
+    Raises:
+        ConfigError, DataError: one line naming the model, dataset, and for lengths the row.
+    """
     import zoo
 
     spec = zoo.get_spec(name)
@@ -127,6 +130,14 @@ def _resolve_model(
         raise ConfigError(f"{name} does not take {dataset.input_kind} inputs ({dataset.name})")
     cfg = zoo.make_config(spec.config, hparams, model=name)
     _check_lengths(name, dataset, spec.min_length(cfg))
+
+
+def _resolve_model(
+    name: str, dataset: Dataset, hparams: Mapping[str, Any], backbone: Any, freeze_backbone: bool
+) -> keras.Model:
+    import zoo
+
+    spec = zoo.get_spec(name)
     variable = dataset.variable_length and spec.variable_length
     return zoo.build(
         name,
@@ -234,6 +245,7 @@ def train(
     parent_run_id: str | None = None,
     tags: Mapping[str, str] | None = None,
     log_model: bool = True,
+    evaluate: bool = True,
     verbose: int | str = "auto",
     **settings: Any,
 ) -> TrainResult:
@@ -256,6 +268,7 @@ def train(
         parent_run_id: Nest the run under this MLflow run (tuning, sweeps).
         tags: Extra MLflow tags.
         log_model: Log the model in MLflow's Keras flavour.
+        evaluate: Evaluate on the test split (tuning trials do not: they are chosen on val).
         verbose: Keras fit verbosity.
         **settings: Training settings (see `recipes.config.TrainConfig`): optimizer,
             learning_rate, batch_size, epochs, patience, seed, mixed_precision, ...
@@ -291,6 +304,8 @@ def train(
 
         dataset = load(data, seed=cfg.seed, val_fraction=cfg.val_fraction, **data_options)
 
+    if backbone is None:
+        check_compatible(model, dataset, hparams)
     settings_key = {"hparams": hparams, "train": cfg.__dict__, "data": data_options, "stage": stage}
     if backbone is not None:
         settings_key["backbone"] = id(backbone)  # a live object: never resume across processes
@@ -324,6 +339,7 @@ def train(
         parent_run_id=parent_run_id,
         extra_tags=dict(tags or {}),
         log_model=log_model,
+        evaluate=evaluate,
         verbose=verbose,
         data_options=data_options,
     )
@@ -347,6 +363,7 @@ def _run(
     parent_run_id: str | None,
     extra_tags: dict[str, str],
     log_model: bool,
+    evaluate: bool,
     verbose: int | str,
     data_options: dict[str, Any],
 ) -> TrainResult:
@@ -398,6 +415,7 @@ def _run(
             run_dir=run_dir,
             resumed_from=resumed_from,
             log_model=log_model,
+            evaluate=evaluate,
             verbose=verbose,
             data_options=data_options,
             fresh_run=resumed_from == 0,
@@ -455,6 +473,7 @@ def _fit_and_log(
     run_dir: Path,
     resumed_from: int,
     log_model: bool,
+    evaluate: bool,
     verbose: int | str,
     data_options: dict[str, Any],
     fresh_run: bool,
@@ -527,39 +546,41 @@ def _fit_and_log(
                 "lower learning_rate or check the data"
             )
 
-        test_ds = make_dataset(dataset.test, batch_size=max(global_batch, 256), trim=trim)
-        raw = np.asarray(net.predict(test_ds, verbose=0)).astype("float32")
+        if evaluate:
+            test_ds = make_dataset(dataset.test, batch_size=max(global_batch, 256), trim=trim)
+            raw = np.asarray(net.predict(test_ds, verbose=0)).astype("float32")
     seconds = time.perf_counter() - started
-
-    if dataset.task == "classification":
-        truth, pred = dataset.test.y, raw
-    else:
-        truth, pred = dataset.inverse_targets(dataset.test.y), dataset.inverse_targets(raw)
-    metrics = task_metrics(dataset.task, truth, pred)
 
     net.save(run_dir / "model.keras")
     artifacts = {"model.keras": str(run_dir / "model.keras"), "metrics.csv": str(run_dir / "metrics.csv")}
     title = f"{name} on {dataset.name}"
     artifacts["learning_curves.png"] = str(plots.learning_curves(history, run_dir / "learning_curves.png", title))
-    if dataset.task == "classification":
-        path = plots.confusion_matrix(
-            truth, pred.argmax(-1), dataset.class_names or [], run_dir / "confusion_matrix.png", title
-        )
-        artifacts["confusion_matrix.png"] = str(path)
-    elif dataset.task == "forecasting":
-        path = plots.forecast_vs_actual(
-            truth, pred, dataset.target_names or [], run_dir / "forecast_vs_actual.png", title
-        )
-        artifacts["forecast_vs_actual.png"] = str(path)
     info = zoo.describe(name).as_dict()
     info["resolved_config"] = resolved
     info["dataset"] = dataset.summary()
     (run_dir / "model_spec.json").write_text(json.dumps(info, indent=2, default=str))
     artifacts["model_spec.json"] = str(run_dir / "model_spec.json")
-    (run_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=2))
-    # Provenance and preprocessing (scaler statistics, the vocabulary): what serving needs.
-    (run_dir / "dataset_info.json").write_text(json.dumps(dataset.info, indent=1, default=str))
-    artifacts["dataset_info.json"] = str(run_dir / "dataset_info.json")
+    metrics: dict[str, float] = {}
+    if evaluate:
+        if dataset.task == "classification":
+            truth, pred = dataset.test.y, raw
+        else:
+            truth, pred = dataset.inverse_targets(dataset.test.y), dataset.inverse_targets(raw)
+        metrics = task_metrics(dataset.task, truth, pred)
+        if dataset.task == "classification":
+            path = plots.confusion_matrix(
+                truth, pred.argmax(-1), dataset.class_names or [], run_dir / "confusion_matrix.png", title
+            )
+            artifacts["confusion_matrix.png"] = str(path)
+        elif dataset.task == "forecasting":
+            path = plots.forecast_vs_actual(
+                truth, pred, dataset.target_names or [], run_dir / "forecast_vs_actual.png", title
+            )
+            artifacts["forecast_vs_actual.png"] = str(path)
+        (run_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=2))
+        # Provenance and preprocessing (scaler statistics, the vocabulary): what serving needs.
+        (run_dir / "dataset_info.json").write_text(json.dumps(dataset.info, indent=1, default=str))
+        artifacts["dataset_info.json"] = str(run_dir / "dataset_info.json")
 
     epochs = len(history.get("loss", []))
     if tracker is not None:

@@ -266,6 +266,109 @@ def _report(console: Any, result: Any) -> None:
 
 
 @cli.command()
+@click.option("--models", required=True, help="Models to search: a name, a list (lstm,gru,cnn_lstm) or a pattern.")
+@click.option("--data", required=True, help="Dataset address, as for zoo train.")
+@click.option("--tuner", type=click.Choice(["hyperband", "bayesian", "random", "grid"]), default="bayesian",
+              show_default=True, help="keras-tuner oracle.")  # fmt: skip
+@click.option("--max-trials", type=int, default=10, show_default=True, help="Trials (bayesian, random, grid).")
+@click.option("--max-epochs", type=int, default=30, show_default=True, help="Epochs per trial (Hyperband: the most).")
+@click.option("--executions-per-trial", type=int, default=1, show_default=True, help="Trainings per trial (seeds).")
+@click.option("--objective", help="Validation metric to optimise [default: val_accuracy or val_loss].")
+@click.option("--direction", type=click.Choice(["max", "min"]), help="Objective direction [default: by metric].")
+@click.option("--fixed", "fixed_pairs", multiple=True, metavar="KEY=VALUE", help="Pin a knob (repeatable).")
+@click.option("--data-option", "-o", "data_pairs", multiple=True, metavar="KEY=VALUE", help="Data option.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the oracle, split and trainings.")
+@click.option("--directory", default="tuning_runs", show_default=True, help="keras-tuner state and trial folders.")
+@click.option("--project", help="Search name [default: from models, data and tuner].")
+@click.option("--overwrite", is_flag=True, help="Start over instead of resuming the same search.")
+@click.option("--tracking-uri", help="MLflow store [default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db].")
+@click.option("--experiment", help="MLflow experiment [default: lstm-zoo].")
+def tune(
+    models: str,
+    data: str,
+    tuner: str,
+    max_trials: int,
+    max_epochs: int,
+    executions_per_trial: int,
+    objective: str | None,
+    direction: str | None,
+    fixed_pairs: tuple[str, ...],
+    data_pairs: tuple[str, ...],
+    seed: int,
+    directory: str,
+    project: str | None,
+    overwrite: bool,
+    tracking_uri: str | None,
+    experiment: str | None,
+) -> None:
+    """Search models' hyperparameters with keras-tuner; every trial is an MLflow run.
+
+    Run the same command again after an interruption and the search resumes.
+
+    \b
+    Examples:
+      zoo tune --models lstm,gru,cnn_lstm,attention_lstm --data ucr:GunPoint --max-trials 12
+      zoo tune --models lstm_fcn --data ucr:ArrowHead --tuner hyperband --max-epochs 60
+    """
+    import os
+    import signal
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    fixed = _key_values(fixed_pairs, "--fixed")
+    data_options = _key_values(data_pairs, "--data-option")
+    from recipes.device import import_backend
+
+    import_backend()
+    import tuning
+
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    console = _console()
+    try:
+        result = tuning.search(
+            models,
+            data,
+            tuner=tuner,
+            objective=objective,
+            direction=direction,
+            max_trials=max_trials,
+            max_epochs=max_epochs,
+            executions_per_trial=executions_per_trial,
+            seed=seed,
+            directory=directory,
+            project=project,
+            fixed=fixed,
+            data_options=data_options,
+            overwrite=overwrite,
+            tracking_uri=tracking_uri,
+            experiment=experiment,
+            progress=lambda line: console.print(line, markup=False),
+        )
+    except KeyboardInterrupt:
+        click.echo("interrupted: run the same command again to resume the search", err=True)
+        sys.exit(130)
+    from rich.table import Table
+
+    table = Table(title=f"best of {len(result.trials)} trials: {result.model_name} ({result.objective} "
+                        f"{result.best_value:.4f})")  # fmt: skip
+    table.add_column("hyperparameter")
+    table.add_column("value", justify="right")
+    for key, value in {**result.hparams, **result.settings}.items():
+        table.add_row(key, str(value))
+    for key, value in result.test_metrics.items():
+        table.add_row(f"test {key}", f"{value:.4f}")
+    console.print(table)
+    console.print(f"reproduce it: zoo train --config {result.config_path}")
+    if result.parent_run_id:
+        from recipes.tracking import resolve_uri
+
+        uri = resolve_uri(tracking_uri)
+        console.print(f"MLflow search run {result.parent_run_id} in {uri}")
+        if uri.startswith("sqlite:"):
+            console.print(f"open it with: mlflow ui --backend-store-uri {uri}")
+
+
+@cli.command()
 @click.option("--model", "name", default="cnn_lstm", show_default=True, help="Model to build.")
 def demo(name: str) -> None:
     """Show the zoo: build a model for GunPoint-shaped input and print its summary."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from recipes.data.base import Dataset, Split
 from recipes.data.prepare import check_carved, check_classes, check_sizes, split_indices
+from zoo.errors import DataError
 
 MAX_AUTO_LENGTH = 512
 BATCH = 2048
@@ -137,3 +138,39 @@ def text_dataset(
         variable_length=True,
         info=info,
     )
+
+
+def raw_texts(dataset: Dataset) -> dict[str, list[str]]:
+    """The raw texts of a `text:` dataset's train, val and test splits, row-aligned with its arrays.
+
+    The token arrays do not keep the texts; this reads them back from the dataset's TFDS build
+    (`info["tfds"]`) and carves validation exactly as `text_dataset` did (seed and fraction from
+    `info["preprocessing"]["validation"]`). Text baselines (TF-IDF) need them.
+
+    Raises:
+        DataError: `dataset` is not a `text:` dataset, or the texts read back do not line up
+            with its labels.
+    """
+    from recipes.data import builders  # noqa: F401  (registers the zoo_* builders with TFDS)
+    from recipes.data.tfds_io import get_builder, read_split
+
+    source = dataset.info.get("tfds", {})
+    carve = dataset.info.get("preprocessing", {}).get("validation", {})
+    if not dataset.name.startswith("text:") or "name" not in source or carve.get("carved_from") != "train":
+        raise DataError(f"{dataset.name}: raw texts can be read back for text: datasets only")
+    name = source["name"].rsplit("/", 1)[0]  # "zoo_text/rotten_tomatoes/1.0.0" -> "zoo_text/rotten_tomatoes"
+    builder = get_builder(dataset.name, name, source["data_dir"])
+    texts, labels = {}, {}
+    for split in ("train", "test"):
+        columns = read_split(builder, split)
+        order = np.argsort(np.asarray(columns["row"]), kind="stable")  # back in file order, as the loader reads
+        texts[split] = [columns["text"][i] for i in order]
+        labels[split] = np.asarray(columns["label"], dtype=np.int64)[order]
+    keep, carved, _ = split_indices(len(texts["train"]), float(carve["fraction"]), int(carve["seed"]), labels["train"])
+    texts["val"], labels["val"] = [texts["train"][i] for i in carved], labels["train"][carved]
+    texts["train"], labels["train"] = [texts["train"][i] for i in keep], labels["train"][keep]
+    for split in ("train", "val", "test"):
+        expected = getattr(dataset, split).y
+        if len(texts[split]) != len(expected) or not np.array_equal(labels[split], expected):
+            raise DataError(f"{dataset.name}: the {split} texts read back do not line up with its {split} split")
+    return {k: texts[k] for k in ("train", "val", "test")}

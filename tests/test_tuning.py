@@ -1,0 +1,153 @@
+"""Hyperparameter search: keras-tuner over the registry, every trial a nested MLflow run."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+import yaml
+
+import recipes
+import tuning
+from tests.test_cli import ZOO
+from tests.test_train_cli import QUIET, _runs
+from zoo.errors import ConfigError, UnknownModelError
+
+SMALL = {"units": 8, "filters": 8, "num_layers": 1}
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    """Four random-search trials over lstm and cnn_lstm on ItalyPowerDemand (length 24).
+
+    cnn_lstm is pinned to 3 blocks of 4x pooling, which needs 64 steps: its trials are refused.
+    """
+    root = tmp_path_factory.mktemp("search")
+    uri = f"sqlite:///{root}/mlflow.db"
+    lines: list[str] = []
+    result = tuning.search(
+        "lstm,cnn_lstm",
+        "ucr:ItalyPowerDemand",
+        tuner="random",
+        max_trials=4,
+        max_epochs=2,
+        seed=1,
+        fixed={**SMALL, "num_blocks": 3, "pool_size": 4, "batch_size": 32},
+        directory=root / "tuning",
+        tracking_uri=uri,
+        experiment="search",
+        progress=lines.append,
+    )
+    return result, uri, lines, root
+
+
+def _children(uri: str, parent: str) -> list:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("search")
+    return client.search_runs([experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent}'")
+
+
+def test_every_trial_is_a_run_nested_under_the_search(searched) -> None:
+    from mlflow import MlflowClient
+
+    result, uri, lines, _ = searched
+    parent = MlflowClient(uri).get_run(result.parent_run_id)
+    assert parent.info.status == "FINISHED"
+    tags = parent.data.tags
+    assert (tags["stage"], tags["tuner"], tags["models"]) == ("search", "random", "lstm,cnn_lstm")
+    assert tags["objective"] == "val_accuracy (max)" and tags["best_trial_id"] == result.best_trial_id
+    assert parent.data.params["max_trials"] == "4"
+    children = _children(uri, result.parent_run_id)
+    trials = [r for r in children if r.data.tags["stage"] == "trial"]
+    assert sorted(r.data.tags["trial_id"] for r in trials) == sorted(t["trial_id"] for t in result.trials)
+    assert all(r.info.status in ("FINISHED", "FAILED") for r in children)
+    finished = [r for r in trials if r.info.status == "FINISHED"]
+    refused = [r for r in trials if r.info.status == "FAILED"]
+    assert finished and refused, "the seed should draw both models"
+    assert all(r.data.tags["model"] == "cnn_lstm" and "needs at least 64" in r.data.tags["error"] for r in refused)
+    for run in finished:
+        assert run.data.params["model.units"] == "8" and "train.learning_rate" in run.data.params
+        assert "val_accuracy" in run.data.metrics and "test_accuracy" not in run.data.metrics  # chosen on val only
+    [best] = [r for r in children if r.data.tags["stage"] == "best"]
+    assert best.data.metrics["test_accuracy"] == pytest.approx(result.test_metrics["accuracy"])
+    assert parent.data.metrics["test_accuracy"] == pytest.approx(result.test_metrics["accuracy"])
+    assert parent.data.params["best.model"] == "lstm" == result.model_name
+    names = {a.path for a in MlflowClient(uri).list_artifacts(result.parent_run_id)}
+    assert {"model", "best.yaml"} <= names
+    assert len(lines) == 4 and lines[-1].startswith("trial 4 of 4") and "best so far" in lines[-1]
+
+
+def test_the_best_config_file_reproduces_the_best_model(searched) -> None:
+    result, _, _, root = searched
+    config = yaml.safe_load(result.config_path.read_text())
+    assert config["model"] == result.model_name and config["data"] == "ucr:ItalyPowerDemand"
+    again = recipes.train(
+        config["model"],
+        config["data"],
+        hparams=config["hparams"],
+        tracking=False,
+        runs_dir=root / "again",
+        verbose=0,
+        **config["train"],
+    )
+    assert again.test_metrics == pytest.approx(result.test_metrics)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"models": "lstmm"}, UnknownModelError, ["lstmm", "did you mean: lstm"]),
+        ({"models": "*nothing*"}, ConfigError, ["matches no model"]),
+        ({"tuner": "hyperbnd"}, ConfigError, ["did you mean: hyperband"]),
+        ({"fixed": {"unitz": 3}}, ConfigError, ["unitz", "did you mean: units"]),
+        ({"fixed": {"units": 0}}, ConfigError, ["units=0"]),
+        ({"fixed": {"epochs": 3}}, ConfigError, ["max_epochs"]),
+        ({"max_trials": 0}, ConfigError, ["max_trials=0"]),
+    ],
+)
+def test_bad_search_input_is_refused_up_front(kwargs, error, words, tmp_path) -> None:
+    args = {"models": "lstm", "tracking": False, "directory": tmp_path, **kwargs}
+    with pytest.raises(error) as info:
+        tuning.search(args.pop("models"), "ucr:GunPoint", **args)
+    assert "\n" not in str(info.value)
+    for word in words:
+        assert word in str(info.value)
+
+
+@pytest.mark.slow
+def test_a_killed_search_resumes_without_redoing_finished_trials(tmp_path) -> None:
+    """SIGKILL `zoo tune` during its second trial; the same command finishes the search."""
+    command = [ZOO, "tune", "--models", "lstm,gru", "--data", "ucr:GunPoint", "--tuner", "random",
+               "--max-trials", "3", "--max-epochs", "12", "--fixed", "units=8", "--fixed", "batch_size=16",
+               "--fixed", "patience=50"]  # fmt: skip
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    first = subprocess.Popen(
+        command, cwd=tmp_path, env=QUIET, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    project = tmp_path / "tuning_runs" / "lstm-gru-ucr_GunPoint-random"
+    deadline = time.monotonic() + 300
+    while not list(project.glob("runs/trial_1/*/backup/training_metadata.json")):
+        assert first.poll() is None, first.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "the second trial never started an epoch"
+        time.sleep(0.1)
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=30)
+    completed = json.loads((project / "trial_0" / "trial.json").read_text())["status"]
+    assert completed == "COMPLETED"
+
+    second = subprocess.run(command, cwd=tmp_path, env=QUIET, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "reproduce it: zoo train --config" in second.stdout
+    runs = _runs(uri)
+    parents = [r for r in runs if r.data.tags.get("stage") == "search"]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"  # reattached, not a second search
+    assert all(r.info.status != "RUNNING" for r in runs)
+    trials = [r for r in runs if r.data.tags.get("stage") == "trial" and r.info.status == "FINISHED"]
+    ids = sorted(r.data.tags["trial_id"] for r in trials)
+    assert ids == ["0", "1", "2"]  # each trial finished once: trial 0 was not run again
+    assert "trial 1 of 3 (0" not in second.stdout  # the finished trial was not redone

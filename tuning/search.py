@@ -1,0 +1,626 @@
+"""Hyperparameter search over the zoo: keras-tuner oracles, the training recipe, MLflow runs.
+
+    >>> import tuning
+    >>> best = tuning.search(["lstm", "gru", "cnn_lstm"], "ucr:GunPoint", tuner="bayesian", max_trials=12)
+    >>> best.model_name, best.hparams, best.test_metrics
+
+keras-tuner's oracles choose the values; each trial is one `recipes.train` call (so a trial
+trains exactly like `zoo train`), logged as an MLflow run nested under one parent run per
+search. With several models, the architecture is itself a hyperparameter and each model's
+space is conditional on it. Running the same search again after a kill resumes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras_tuner as kt
+
+from recipes.config import TRAIN_KEYS, TrainConfig
+from tuning.space import declare
+from zoo.errors import ConfigError, ZooError, did_you_mean
+
+TUNERS = ("hyperband", "bayesian", "random", "grid")
+STAGE_SEARCH, STAGE_TRIAL, STAGE_BEST = "search", "trial", "best"
+
+
+@dataclass
+class SearchResult:
+    """The outcome of a search.
+
+    Attributes:
+        model_name: The best trial's architecture.
+        hparams: Its model hyperparameters (the resolved config).
+        settings: Its training settings.
+        objective: Objective name and direction, e.g. "val_accuracy (max)".
+        best_value: The best trial's objective value.
+        test_metrics: The best configuration retrained and evaluated on test.
+        best_trial_id: keras-tuner's id of the best trial.
+        parent_run_id: The search's MLflow run.
+        best_run_id: The MLflow run of the retrained best model.
+        config_path: A YAML file that `zoo train --config` reproduces the best model from.
+        trials: Per trial: id, status, model, objective value, MLflow run id.
+        model: The retrained best `keras.Model`.
+    """
+
+    model_name: str
+    hparams: dict[str, Any]
+    settings: dict[str, Any]
+    objective: str
+    best_value: float
+    test_metrics: dict[str, float]
+    best_trial_id: str
+    parent_run_id: str | None
+    best_run_id: str | None
+    config_path: Path
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    model: Any = None
+
+
+def resolve_models(models: str | Sequence[str]) -> list[str]:
+    """Model names from a name, a comma-separated list, a list, or shell patterns.
+
+    Raises:
+        UnknownModelError, ConfigError: an unknown name or a pattern matching nothing.
+    """
+    import zoo
+
+    items = [m.strip() for m in (models.split(",") if isinstance(models, str) else models) if m.strip()]
+    names: list[str] = []
+    for item in items:
+        found = zoo.list_models(item) if any(c in item for c in "*?[") else [zoo.get_spec(item).name]
+        if not found:
+            raise ConfigError(f"models: pattern {item!r} matches no model; `zoo list` shows them")
+        names += [n for n in found if n not in names]
+    if not names:
+        raise ConfigError("models: give at least one model name or pattern (e.g. lstm,gru or '*lstm*')")
+    return names
+
+
+def split_fixed(models: list[str], fixed: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Pinned knobs as (training settings, model hyperparameters), checked against the spaces."""
+    import zoo
+    from zoo.params import params
+
+    train = {k: v for k, v in fixed.items() if k in TRAIN_KEYS}
+    model = {k: v for k, v in fixed.items() if k not in TRAIN_KEYS}
+    known = {p.name for name in models for p in params(zoo.get_spec(name).config)}
+    for key in model:
+        if key not in known:
+            valid = sorted(known | set(TRAIN_KEYS))
+            raise ConfigError(
+                f"fixed: {key!r} is not a hyperparameter of {', '.join(models)} nor a training setting"
+                f"{did_you_mean(key, valid)}"
+            )
+    from recipes.config import train_config
+
+    train_config(train)  # ranges checked now, not in the middle of a search
+    for name in models:
+        spec = zoo.get_spec(name)
+        mine = {k: v for k, v in model.items() if k in {p.name for p in params(spec.config)}}
+        zoo.make_config(spec.config, mine, model=name)
+    return train, model
+
+
+def default_objective(task: str) -> tuple[str, str]:
+    """The validation metric a search optimises by default, with its direction."""
+    return ("val_accuracy", "max") if task == "classification" else ("val_loss", "min")
+
+
+class ZooHyperModel(kt.HyperModel):
+    """The search space: the architecture choice, each model's space under it, training settings.
+
+    `build(hp)` declares the space on `hp` and returns the drawn values; it builds no Keras
+    model (the trial's recipe does), so keras-tuner explores the space at no cost.
+    """
+
+    def __init__(self, models: list[str], fixed_model: dict[str, Any], fixed_train: dict[str, Any]) -> None:
+        super().__init__(name="zoo")
+        self.models = models
+        self.fixed_model = fixed_model
+        self.fixed_train = fixed_train
+
+    def build(self, hp: Any) -> dict[str, Any]:
+        import zoo
+        from zoo.params import params
+
+        if len(self.models) > 1:
+            chosen = hp.Choice("model", self.models)
+        else:
+            chosen = hp.Fixed("model", self.models[0])
+        hparams: dict[str, Any] = {}
+        for name in self.models:
+            spec = zoo.get_spec(name)
+            own = {p.name for p in params(spec.config)}
+            pinned = {k: v for k, v in self.fixed_model.items() if k in own}
+            # The condition is opened outside the name scope: keras-tuner resolves the parent
+            # "model" through the scopes, and would look for "NAME/model" otherwise.
+            with hp.conditional_scope("model", [name]), hp.name_scope(name):
+                values = declare(hp, spec.config, fixed=pinned)
+            if name == chosen:
+                hparams = {k: v for k, v in values.items() if v is not None}
+        with hp.name_scope("train"):
+            settings = declare(hp, TrainConfig, fixed=self.fixed_train)
+        # Stepped float ranges give values like 0.15000000000000002: keep them readable.
+        settings = {k: round(v, 10) if isinstance(v, float) else v for k, v in settings.items()}
+        hparams = {k: round(v, 10) if isinstance(v, float) else v for k, v in hparams.items()}
+        return {"model": chosen, "hparams": hparams, "settings": settings}
+
+
+def _tuner_class(base: type) -> type:
+    """A keras-tuner tuner whose trials are `recipes.train` runs nested in MLflow."""
+
+    class ZooTuner(base):
+        def __init__(self, *, search: _Search, **kwargs: Any) -> None:
+            self.search_state = search
+            super().__init__(**kwargs)
+
+        def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
+            return self.search_state.run_trial(self, trial)
+
+        def on_trial_end(self, trial: Any) -> None:
+            import keras
+
+            keras.utils.clear_session(free_memory=True)
+            super().on_trial_end(trial)
+            self.search_state.report(trial)
+
+    return ZooTuner
+
+
+class _Search:
+    """The state one search carries across its trials."""
+
+    def __init__(
+        self,
+        *,
+        dataset: Any,
+        hypermodel: ZooHyperModel,
+        objective: tuple[str, str],
+        max_epochs: int,
+        executions_per_trial: int,
+        seed: int,
+        tracking: bool,
+        experiment: str | None,
+        parent_run_id: str | None,
+        runs_dir: Path,
+        max_trials: int | None,
+        progress: Callable[[str], None],
+    ) -> None:
+        self.dataset = dataset
+        self.hypermodel = hypermodel
+        self.objective = objective
+        self.max_epochs = max_epochs
+        self.executions = executions_per_trial
+        self.seed = seed
+        self.tracking = tracking
+        self.experiment = experiment
+        self.parent_run_id = parent_run_id
+        self.runs_dir = runs_dir
+        self.max_trials = max_trials
+        self.progress = progress
+        self.started = time.monotonic()
+        self.done = 0
+        self.best: float | None = None
+        self.trial_runs: dict[str, list[str]] = {}
+
+    def run_trial(self, tuner: Any, trial: Any) -> dict[str, float]:
+        import recipes
+
+        hp = trial.hyperparameters
+        drawn = self.hypermodel.build(hp)
+        epochs = int(hp.values.get("tuner/epochs", self.max_epochs))
+        tags = {"trial_id": trial.trial_id, "search_parent": self.parent_run_id or ""}
+        for key in ("tuner/bracket", "tuner/round"):
+            if key in hp.values:
+                tags[key.replace("/", ".")] = str(hp.values[key])
+        name, metric = self.objective[0], self.objective[0]
+        values = []
+        for execution in range(self.executions):
+            tags["execution"] = str(execution)
+            try:
+                result = recipes.train(
+                    drawn["model"],
+                    self.dataset,
+                    hparams=drawn["hparams"],
+                    tracking=self.tracking,
+                    experiment=self.experiment,
+                    runs_dir=self.runs_dir / f"trial_{trial.trial_id}",
+                    stage=STAGE_TRIAL,
+                    parent_run_id=self.parent_run_id,
+                    tags=tags,
+                    log_model=False,
+                    evaluate=False,
+                    verbose=0,
+                    **{**drawn["settings"], "epochs": epochs, "seed": self.seed + execution},
+                )
+            except recipes.TrainingError as err:  # its run is already FAILED, with the reason
+                raise kt.errors.FailedTrialError(str(err)) from None
+            except ZooError as err:  # refused before its run began (e.g. series too short for it)
+                self._record_refused(drawn, tags, err)
+                raise kt.errors.FailedTrialError(str(err)) from None
+            history = result.history.get(metric)
+            if not history:
+                raise kt.errors.FailedTrialError(f"the trial logged no {metric!r}; metrics: {sorted(result.history)}")
+            best = max(history) if self.objective[1] == "max" else min(history)
+            values.append(best)
+            if result.run_id:
+                self.trial_runs.setdefault(trial.trial_id, []).append(result.run_id)
+        return {name: float(sum(values) / len(values))}
+
+    def _record_refused(self, drawn: dict[str, Any], tags: dict[str, str], err: Exception) -> None:
+        """A trial the recipe refused still gets its MLflow run: FAILED, with values and reason."""
+        if not self.tracking or not self.parent_run_id:
+            return
+        from mlflow import MlflowClient
+        from mlflow.entities import Param
+
+        client = MlflowClient()
+        parent = client.get_run(self.parent_run_id)
+        run_tags = {
+            **tags,
+            "mlflow.parentRunId": self.parent_run_id,
+            "stage": STAGE_TRIAL,
+            "model": drawn["model"],
+            "dataset": self.dataset.name,
+            "error": f"{type(err).__name__}: {err}"[:5000],
+        }
+        run = client.create_run(parent.info.experiment_id, run_name=f"{drawn['model']} (refused)", tags=run_tags)
+        params = {"model": drawn["model"], **{f"model.{k}": v for k, v in drawn["hparams"].items()}}
+        params.update({f"train.{k}": v for k, v in drawn["settings"].items()})
+        client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+        client.set_terminated(run.info.run_id, "FAILED")
+
+    def report(self, trial: Any) -> None:
+        """One progress line per trial: i of N, its value, best so far, elapsed."""
+        self.done += 1
+        value = trial.score
+        if value is not None and (
+            self.best is None or (value > self.best if self.objective[1] == "max" else value < self.best)
+        ):
+            self.best = value
+        total = f" of {self.max_trials}" if self.max_trials else ""
+        model = trial.hyperparameters.values.get("model", "?")
+        shown = "failed" if value is None else f"{self.objective[0]}={value:.4f}"
+        best = "-" if self.best is None else f"{self.best:.4f}"
+        elapsed = time.monotonic() - self.started
+        self.progress(
+            f"trial {self.done}{total} ({trial.trial_id}, {model}): {shown}; best so far {best}; "
+            f"{elapsed / 60:.1f} min elapsed"
+        )
+
+
+def _oracle(
+    tuner: str, objective: Any, *, max_trials: int | None, max_epochs: int, seed: int, hyperband_factor: int
+) -> Any:
+    if tuner == "hyperband":
+        return kt.oracles.HyperbandOracle(
+            objective=objective, max_epochs=max_epochs, factor=hyperband_factor, seed=seed
+        )
+    if tuner == "bayesian":
+        return kt.oracles.BayesianOptimizationOracle(objective=objective, max_trials=max_trials, seed=seed)
+    if tuner == "random":
+        return kt.oracles.RandomSearchOracle(objective=objective, max_trials=max_trials, seed=seed)
+    return kt.oracles.GridSearchOracle(objective=objective, max_trials=max_trials, seed=seed)
+
+
+def _parent_run(experiment_id: str, search_id: str, tags: dict[str, str], params: dict[str, Any]) -> str:
+    """The search's parent run: reattached when it exists (resume), else created."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    found = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.search_id = '{search_id}' and tags.stage = '{STAGE_SEARCH}'",
+        max_results=1,
+    )
+    if found:
+        run_id = found[0].info.run_id
+        client.update_run(run_id, status="RUNNING")
+        return run_id
+    run = client.create_run(experiment_id, run_name=f"search {search_id}", tags=tags)
+    from mlflow.entities import Param
+
+    client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
+    return run.info.run_id
+
+
+def _close_orphans(experiment_id: str, parent_run_id: str) -> None:
+    """Child runs a killed search left RUNNING: mark them KILLED (a resumed trial reopens its own)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    for run in client.search_runs(
+        [experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}' and attributes.status = 'RUNNING'"
+    ):
+        client.set_terminated(run.info.run_id, "KILLED")
+
+
+def search(
+    models: str | Sequence[str],
+    data: Any,
+    *,
+    tuner: str = "bayesian",
+    objective: str | None = None,
+    direction: str | None = None,
+    max_trials: int = 10,
+    max_epochs: int = 30,
+    executions_per_trial: int = 1,
+    seed: int = 0,
+    directory: str | os.PathLike = "tuning_runs",
+    project: str | None = None,
+    fixed: Mapping[str, Any] | None = None,
+    data_options: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    hyperband_factor: int = 3,
+    tracking: bool = True,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    retrain_best: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> SearchResult:
+    """Search the hyperparameters of one or several zoo models on a dataset.
+
+    Args:
+        models: A name, a list of names, "lstm,gru" or a pattern ("*lstm*"). With several,
+            the architecture is a hyperparameter too.
+        data: A dataset address ("ucr:GunPoint", ...) or a `recipes.data.Dataset`.
+        tuner: "hyperband", "bayesian", "random" or "grid" (keras-tuner's oracles).
+        objective: A logged validation metric (default: val_accuracy for classification,
+            val_loss otherwise).
+        direction: "max" or "min" (default: max for accuracy/f1, else min).
+        max_trials: Trials for bayesian/random/grid (Hyperband sizes itself from max_epochs).
+        max_epochs: Epochs per trial (Hyperband's largest budget).
+        executions_per_trial: Trainings per trial with seeds seed, seed+1, ...; the
+            objective is their mean.
+        seed: Seeds the oracle, the data split and the trainings.
+        directory: Where keras-tuner keeps its state and the trials their run folders.
+        project: The search's name inside `directory` (default: from models, data, tuner).
+        fixed: Knobs to pin (model hyperparameters or training settings): recorded, not searched.
+        data_options: Options for the data source (e.g. horizon).
+        overwrite: Start over instead of resuming a search of the same project.
+        hyperband_factor: Hyperband's reduction factor.
+        tracking: Log to MLflow.
+        tracking_uri: MLflow store (default MLFLOW_TRACKING_URI, else sqlite:///mlflow.db).
+        experiment: MLflow experiment (default "lstm-zoo").
+        retrain_best: Retrain the best configuration with `max_epochs` and evaluate it on test.
+        progress: Called with one line per finished trial (default: print).
+
+    Returns:
+        A `SearchResult`.
+    """
+    import zoo
+    from recipes.data import Dataset, load
+    from recipes.device import import_backend
+
+    if tuner not in TUNERS:
+        raise ConfigError(f"unknown tuner {tuner!r}{did_you_mean(tuner, TUNERS)}; valid: {', '.join(TUNERS)}")
+    for label, value, low in (("max_trials", max_trials, 1), ("max_epochs", max_epochs, 1)):
+        if not isinstance(value, int) or value < low:
+            raise ConfigError(f"{label}={value!r} must be an int >= {low}")
+    if not isinstance(executions_per_trial, int) or executions_per_trial < 1:
+        raise ConfigError(f"executions_per_trial={executions_per_trial!r} must be an int >= 1")
+    names = resolve_models(models)
+    fixed_train, fixed_model = split_fixed(names, dict(fixed or {}))
+    for key in ("epochs", "seed"):
+        if key in fixed_train:
+            raise ConfigError(f"fixed: {key} is set by the search itself (use max_epochs / seed)")
+
+    experiment_id = None
+    if tracking:
+        from recipes.tracking import connect
+
+        _, experiment_id = connect(tracking_uri, experiment)
+    import_backend()
+    dataset = data if isinstance(data, Dataset) else load(data, seed=seed, **dict(data_options or {}))
+    for name in names:
+        spec = zoo.get_spec(name)
+        if dataset.task not in spec.tasks or dataset.input_kind not in spec.inputs:
+            raise ConfigError(f"{name} cannot take {dataset.name} ({dataset.task}, {dataset.input_kind} inputs)")
+
+    metric, default_direction = default_objective(dataset.task)
+    metric = objective or metric
+    if direction is None:
+        direction = default_direction if objective is None else ("max" if "accuracy" in metric else "min")
+    if direction not in ("max", "min"):
+        raise ConfigError(f"direction={direction!r} must be 'max' or 'min'")
+    allowed = {"loss", "val_loss", "accuracy", "val_accuracy", "mae", "val_mae"}
+    if metric not in allowed:
+        raise ConfigError(f"objective {metric!r} is not logged per epoch{did_you_mean(metric, allowed)}; "
+                          f"valid: {', '.join(sorted(allowed))}")  # fmt: skip
+
+    project = project or "-".join([*names[:4], dataset.name.replace(":", "_").replace("/", "_"), tuner])[:100]
+    directory = Path(directory)
+    project_dir = directory / project
+    if overwrite and project_dir.exists():
+        import shutil
+
+        shutil.rmtree(project_dir)
+    search_id = project
+    tags = {
+        "stage": STAGE_SEARCH,
+        "search_id": search_id,
+        "tuner": tuner,
+        "objective": f"{metric} ({direction})",
+        "models": ",".join(names),
+        "dataset": dataset.name,
+        "task": dataset.task,
+    }
+    settings = {
+        "tuner": tuner,
+        "models": ",".join(names),
+        "objective": metric,
+        "direction": direction,
+        "max_trials": max_trials,
+        "max_epochs": max_epochs,
+        "executions_per_trial": executions_per_trial,
+        "seed": seed,
+        "fixed": json.dumps(dict(fixed or {}), sort_keys=True),
+        "dataset": dataset.name,
+    }
+    parent_run_id = None
+    if tracking:
+        parent_run_id = _parent_run(experiment_id, search_id, tags, settings)
+        _close_orphans(experiment_id, parent_run_id)
+
+    state = _Search(
+        dataset=dataset,
+        hypermodel=ZooHyperModel(names, fixed_model, fixed_train),
+        objective=(metric, direction),
+        max_epochs=max_epochs,
+        executions_per_trial=executions_per_trial,
+        seed=seed,
+        tracking=tracking,
+        experiment=experiment,
+        parent_run_id=parent_run_id,
+        runs_dir=project_dir / "runs",
+        max_trials=None if tuner == "hyperband" else max_trials,
+        progress=progress or print,
+    )
+    oracle = _oracle(
+        tuner,
+        kt.Objective(metric, direction),
+        max_trials=max_trials,
+        max_epochs=max_epochs,
+        seed=seed,
+        hyperband_factor=hyperband_factor,
+    )
+    tuner_obj = _tuner_class(kt.Tuner)(
+        search=state, oracle=oracle, hypermodel=state.hypermodel, directory=str(directory), project_name=project
+    )
+    status = "FAILED"
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from keras_tuner.src import config as kt_config
+
+    kt_config.DEBUG = False  # a failed trial's traceback goes to its MLflow run, not the terminal
+    try:
+        tuner_obj.search(verbose=0)
+        result = _finish(state, tuner_obj, names, dataset, project_dir, retrain_best, experiment, data_options)
+        status = "FINISHED"
+        return result
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        if tracking and parent_run_id:
+            from mlflow import MlflowClient
+
+            MlflowClient().set_terminated(parent_run_id, status)
+
+
+def _finish(
+    state: _Search,
+    tuner: Any,
+    names: list[str],
+    dataset: Any,
+    project_dir: Path,
+    retrain_best: bool,
+    experiment: str | None,
+    data_options: Mapping[str, Any] | None,
+) -> SearchResult:
+    """Pick the best trial, retrain it on the full budget, evaluate on test, record it all."""
+    import yaml
+
+    import recipes
+
+    trials = tuner.oracle.get_best_trials(num_trials=len(tuner.oracle.trials))
+    if not trials:
+        raise ConfigError("the search finished without a single successful trial; see the FAILED trial runs")
+    best = trials[0]
+    drawn = state.hypermodel.build(best.hyperparameters.copy())
+    listing = [
+        {
+            "trial_id": t.trial_id,
+            "status": t.status,
+            "model": t.hyperparameters.values.get("model"),
+            "score": t.score,
+            "runs": state.trial_runs.get(t.trial_id, []),
+        }
+        for t in tuner.oracle.trials.values()
+    ]
+    settings = {k: v for k, v in drawn["settings"].items() if v is not None}
+    settings.update({"epochs": state.max_epochs, "seed": state.seed})
+    config = {
+        "model": drawn["model"],
+        "data": dataset.name,
+        "data_options": dict(data_options or {}),
+        "hparams": drawn["hparams"],
+        "train": settings,
+    }
+    config_path = project_dir / "best.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    test_metrics: dict[str, float] = {}
+    best_run_id = None
+    model = None
+    if retrain_best:
+        result = recipes.train(
+            drawn["model"],
+            dataset,
+            hparams=drawn["hparams"],
+            tracking=state.tracking,
+            experiment=experiment,
+            runs_dir=project_dir / "runs",
+            stage=STAGE_BEST,
+            parent_run_id=state.parent_run_id,
+            tags={"trial_id": best.trial_id},
+            verbose=0,
+            **settings,
+        )
+        test_metrics, best_run_id, model = result.test_metrics, result.run_id, result.model
+    if state.tracking and state.parent_run_id:
+        _record_best(state.parent_run_id, best, drawn, test_metrics, best_run_id, config_path, state.objective)
+    return SearchResult(
+        model_name=drawn["model"],
+        hparams=drawn["hparams"],
+        settings=settings,
+        objective=f"{state.objective[0]} ({state.objective[1]})",
+        best_value=float(best.score),
+        test_metrics=test_metrics,
+        best_trial_id=best.trial_id,
+        parent_run_id=state.parent_run_id,
+        best_run_id=best_run_id,
+        config_path=config_path,
+        trials=listing,
+        model=model,
+    )
+
+
+def _record_best(
+    parent: str,
+    best: Any,
+    drawn: dict[str, Any],
+    test_metrics: dict[str, float],
+    best_run_id: str | None,
+    config_path: Path,
+    objective: tuple[str, str],
+) -> None:
+    """The parent run gets the best trial: id, values, objective, test metrics, model."""
+    import tempfile
+
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param, RunTag
+
+    client = MlflowClient()
+    now = int(time.time() * 1000)
+    values = {"best.model": drawn["model"]}
+    values.update({f"best.model.{k}": v for k, v in drawn["hparams"].items()})
+    values.update({f"best.train.{k}": v for k, v in drawn["settings"].items() if v is not None})
+    existing = client.get_run(parent).data.params
+    params = [Param(k, str(v)) for k, v in values.items() if k not in existing]
+    metrics = [Metric(f"best_{objective[0]}", float(best.score), now, 0)]
+    metrics += [Metric(f"test_{k}", float(v), now, 0) for k, v in test_metrics.items()]
+    tags = [RunTag("best_trial_id", best.trial_id)] + ([RunTag("best_run_id", best_run_id)] if best_run_id else [])
+    client.log_batch(parent, metrics=metrics, params=params[:100], tags=tags)
+    client.log_artifact(parent, str(config_path))
+    if best_run_id:
+        with tempfile.TemporaryDirectory() as tmp:
+            local = mlflow.artifacts.download_artifacts(f"runs:/{best_run_id}/model", dst_path=tmp)
+            client.log_artifacts(parent, local, "model")
