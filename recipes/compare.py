@@ -40,6 +40,8 @@ log = logging.getLogger("recipes.compare")
 
 STAGE = "compare"
 BASELINE_STAGE = "baseline"
+TRIAL_STAGE = "trial"  # tuning trials (tuning.search): chosen on validation, never evaluated on test
+FALLBACK_OBJECTIVE = "best_val_loss"
 OBJECTIVE = {"classification": "test_accuracy", "regression": "test_mae", "forecasting": "test_mae"}
 HIGHER_WORDS = ("accuracy", "f1", "auc", "precision", "recall", "r2")
 LOWER_WORDS = ("loss", "mae", "mse", "mape", "error", "seconds")
@@ -123,19 +125,26 @@ def _row(run: Any) -> dict[str, Any]:
 
 
 def collect(
-    experiment: str | None = None, *, parent_run_id: str | None = None, tracking_uri: str | None = None
+    experiment: str | None = None,
+    *,
+    parent_run_id: str | None = None,
+    tracking_uri: str | None = None,
+    include_trials: bool = False,
 ) -> pd.DataFrame:
     """The runs of an experiment, or the child runs of a parent run, one row each.
 
     The store is `tracking_uri`, else `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`; the
-    experiment defaults to `MLFLOW_EXPERIMENT_NAME`, else "lstm-zoo". Comparison runs
-    (`stage=compare`) and runs that are neither a model run nor scored (no `model` tag and no
-    `test_*` metric, e.g. a sweep's parent run) are left out.
+    experiment defaults to `MLFLOW_EXPERIMENT_NAME`, else "lstm-zoo". Left out: comparison runs
+    (`stage=compare`), runs without a `model` tag (a search's parent run), and, when a whole
+    experiment is collected, tuning trials (`stage=trial`: they are not evaluated on test; a
+    search's `stage=best` run is) unless `include_trials`; `parent_run_id` collects a search's
+    trials.
 
     Columns: `run_id`, `run_name`, `status`, `start_time`, `end_time`, `experiment_id`,
     `parent_run_id`, `model`, `family`, `task`, `dataset`, `stage`, `seed`, `baseline`, and
     MLflow's `metrics.NAME` (last values; system metrics left out), `params.NAME`, `tags.NAME`.
-    `attrs` records `tracking_uri`, `experiment`, `experiment_id`, `parent_run_id` and `label`.
+    `attrs` records `tracking_uri`, `experiment`, `experiment_id`, `parent_run_id`, `label` and
+    `left_out` (reason -> number of runs).
 
     Raises:
         ConfigError: unknown experiment (with close matches), unknown parent run, or no runs.
@@ -166,13 +175,20 @@ def collect(
         runs = _search(client, experiment_id)
         label = f"experiment '{name}'"
     rows = []
+    left_out: dict[str, int] = {}
     for run in runs:
         tags = run.data.tags
+        reason = None
         if tags.get("stage") == STAGE:
-            continue
-        if "model" not in tags and not any(k.startswith("test_") for k in run.data.metrics):
-            continue
-        rows.append(_row(run))
+            reason = "comparison runs"
+        elif "model" not in tags:
+            reason = "runs without a model tag (e.g. a search's parent run)"
+        elif tags.get("stage") == TRIAL_STAGE and not parent_run_id and not include_trials:
+            reason = "tuning trials (compare them with --parent SEARCH_RUN_ID)"
+        if reason:
+            left_out[reason] = left_out.get(reason, 0) + 1
+        else:
+            rows.append(_row(run))
     if not rows:
         raise ConfigError(
             f"{label} has no runs to compare (in {uri}); train some first (zoo train MODEL --data ... --experiment)"
@@ -185,6 +201,7 @@ def collect(
             "experiment_id": experiment_id,
             "parent_run_id": parent_run_id,
             "label": label,
+            "left_out": left_out,
         }
     )
     return df
@@ -240,7 +257,11 @@ def resolve_metric(runs: pd.DataFrame, metric: str, higher_is_better: bool | Non
 
 
 def _dataset_metrics(runs: pd.DataFrame, metric: str | None, higher_is_better: bool | None) -> dict[str, Any]:
-    """Each dataset's objective: (logged metric name, higher is better)."""
+    """Each dataset's objective: (logged metric name, higher is better).
+
+    Without `metric`: the task's test metric; where some finished zoo runs of the dataset have
+    none (tuning trials are not evaluated on test) but all have `best_val_loss`, that instead.
+    """
     out: dict[str, Any] = {}
     if metric:
         chosen = resolve_metric(runs, metric, higher_is_better)
@@ -251,8 +272,16 @@ def _dataset_metrics(runs: pd.DataFrame, metric: str | None, higher_is_better: b
         tasks = rows["task"].dropna()
         task = tasks.mode().iloc[0] if len(tasks) else None
         name = OBJECTIVE.get(task) or ("test_accuracy" if "metrics.test_accuracy" in rows else "test_mae")
+        scored = rows[(rows["status"] == "FINISHED") & ~rows["baseline"].astype(bool)]
+        if len(scored) and not _all_logged(scored, name) and _all_logged(scored, FALLBACK_OBJECTIVE):
+            name = FALLBACK_OBJECTIVE
         out[dataset] = (name, direction(name))
     return out
+
+
+def _all_logged(rows: pd.DataFrame, metric: str) -> bool:
+    column = f"metrics.{metric}"
+    return column in rows and bool(rows[column].notna().all())
 
 
 def _param_value(value: Any) -> str:
@@ -330,6 +359,9 @@ def leaderboard(runs: pd.DataFrame, *, metric: str | None = None, higher_is_bett
     board = pd.DataFrame(records)
     if board.empty:
         raise ConfigError(f"no run logged {metric or 'a test metric'}; the runs logged: {available_metrics(runs)}")
+    head = ["dataset", "task", "model", "stage", "baseline", "config", "metric", "higher_is_better", "mean", "std", "n"]
+    tests = sorted(c for c in board.columns if c.startswith("test_"))
+    board = board[head + tests + [c for c in board.columns if c not in head and c not in tests]]
     board["_has"] = board["mean"].notna()
     board["_key"] = np.where(board["higher_is_better"], -board["mean"], board["mean"])
     board = board.sort_values(["dataset", "_has", "_key"], ascending=[True, False, True], kind="stable")
@@ -469,16 +501,17 @@ def table_rows(board: pd.DataFrame, dataset: Any) -> tuple[list[str], list[list[
 def print_leaderboard(console: Any, board: pd.DataFrame) -> None:
     """The leaderboard as one rich table per dataset (baseline rows dimmed)."""
     from rich.table import Table
+    from rich.text import Text
 
     for dataset in board["dataset"].drop_duplicates():
         header, cells, flags = table_rows(board, dataset)
         task = board.loc[board["dataset"] == dataset, "task"].iloc[0]
-        table = Table(title=f"{dataset} ({task})")
+        table = Table(title=Text(f"{dataset} ({task})"))
         for i, col in enumerate(header):
             numeric = i == 0 or (i >= 3 and col != "status")
             table.add_column(col, justify="right" if numeric else "left", overflow="fold")
         for line, baseline in zip(cells, flags, strict=True):
-            table.add_row(*line, style="dim italic" if baseline else None)
+            table.add_row(*(Text(c) for c in line), style="dim italic" if baseline else None)
         console.print(table)
 
 
@@ -518,21 +551,20 @@ def plot_metric_by_model(board: pd.DataFrame, path: Path) -> Path:
         err = models["std"].fillna(0.0).to_numpy()
         ax.barh(y, models["mean"], xerr=err, color=BAR_COLOUR, alpha=0.85, capsize=4, height=0.6)
         ax.set_yticks(y, [_row_label(r) + f"  n={r['n']}" for _, r in models.iterrows()])
-        for _, r in rows[rows["baseline"]].iterrows():
-            ax.axvline(r["mean"], color=BASELINE_COLOUR, linestyle="--", linewidth=1.4)
-            ax.text(
-                r["mean"],
-                len(models) - 0.4 if len(models) else 0.5,
-                f" {r['model']}",
-                color=BASELINE_COLOUR,
-                rotation=90,
-                va="top",
-                ha="right",
-                fontsize=8,
-            )
+        digits = _decimals(list(rows["mean"]))
+        for yi, (_, r) in zip(y, models.iterrows(), strict=True):
+            text = _fmt(r["mean"], digits) + (f" ± {_fmt(r['std'], digits)}" if np.isfinite(r["std"]) else "")
+            ax.text(r["mean"], yi + 0.36, f" {text}", va="bottom", ha="left", fontsize=8)
+        styles = ("--", ":", "-.", (0, (5, 1)))
+        for i, (_, r) in enumerate(rows[rows["baseline"]].iterrows()):
+            label = f"baseline {r['model']}: {_fmt(r['mean'], digits)}"
+            ax.axvline(r["mean"], color=BASELINE_COLOUR, linestyle=styles[i % len(styles)], linewidth=1.4, label=label)
+        if rows["baseline"].any():
+            ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
+        ax.set_ylim(-0.6, max(len(models), 1) - 0.1)
         if len(rows):
             metric, higher = rows["metric"].iloc[0], bool(rows["higher_is_better"].iloc[0])
-            ax.set_xlabel(_axis_label(metric, higher) + "; bars: mean ± std over seeds; dashed: baselines")
+            ax.set_xlabel(_axis_label(metric, higher) + "; bars: mean ± std over seeds; red lines: baselines")
         if not len(models):
             ax.set_yticks([])
         ax.set_title(str(dataset))
@@ -558,6 +590,8 @@ def plot_validation_curves(
 ) -> Path:
     """`val_loss` and `val_accuracy` / `val_mae` per epoch of each dataset's top runs, overlaid."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     datasets = [d for d in board["dataset"].drop_duplicates() if d in board.attrs["metrics"]]
     fig, axes = plt.subplots(len(datasets), 2, figsize=(12, 3.8 * len(datasets)), squeeze=False)
     for (ax_loss, ax_metric), dataset in zip(axes, datasets, strict=True):
@@ -575,6 +609,7 @@ def plot_validation_curves(
         for ax, key in ((ax_loss, "val_loss"), (ax_metric, second)):
             ax.set_title(f"{dataset}: {key}, top {len(best)} runs by {metric}")
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
             if ax.lines:
                 ax.legend(fontsize=8)
@@ -586,9 +621,21 @@ def plot_validation_curves(
     return path
 
 
+def _log_x(ax: Any, null_formatter: Any) -> None:
+    """Log x axis spanning whole decades around the points, labelled at the powers of ten only."""
+    xs = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections])
+    xs = xs[np.isfinite(xs) & (xs > 0)]
+    ax.set_xscale("log")
+    if len(xs):
+        ax.set_xlim(10 ** math.floor(math.log10(xs.min() * 0.9)), 10 ** math.ceil(math.log10(xs.max() * 1.1)))
+    ax.xaxis.set_minor_formatter(null_formatter())
+
+
 def plot_metric_vs_cost(runs: pd.DataFrame, board: pd.DataFrame, path: Path) -> Path:
     """Each finished run's metric against its parameter count and its training time (log x)."""
     plt = _pyplot()
+    from matplotlib.ticker import NullFormatter
+
     datasets = [d for d in board["dataset"].drop_duplicates() if d in board.attrs["metrics"]]
     fig, axes = plt.subplots(len(datasets), 2, figsize=(12, 3.8 * len(datasets)), squeeze=False)
     colours = plt.get_cmap("tab10")
@@ -620,13 +667,13 @@ def plot_metric_vs_cost(runs: pd.DataFrame, board: pd.DataFrame, path: Path) -> 
                     fontsize=8,
                     va="bottom",
                 )
-        for ax, xlabel in ((ax_params, "parameters"), (ax_time, "training time (s)")):
+        for ax, what, unit in ((ax_params, "parameters", ""), (ax_time, "training time", " (s)")):
             if ax.collections:
-                ax.set_xscale("log")
+                _log_x(ax, NullFormatter)
                 ax.legend(fontsize=8)
-            ax.set_xlabel(xlabel + " (log scale)")
+            ax.set_xlabel(f"{what}{unit}, log scale")
             ax.set_ylabel(_axis_label(metric, higher))
-            ax.set_title(f"{dataset}: {metric} against {xlabel.split(' ')[0]}")
+            ax.set_title(f"{dataset}: {metric} against {what}")
             ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -673,7 +720,9 @@ def _sections(board: pd.DataFrame) -> list[tuple[str, list[str], list[list[str]]
 
 
 def _markdown(title: str, intro: list[str], board: pd.DataFrame, images: Sequence[tuple[str, str]]) -> str:
-    lines = [f"# {title}", "", *intro, ""]
+    lines = [f"# {title}", ""]
+    for paragraph in intro:
+        lines += [paragraph, ""]
     for heading, header, cells in _sections(board):
         lines += [f"## {heading}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in line) + " |" for line in cells]
@@ -809,7 +858,7 @@ def report(
     title = title or f"Comparison: {attrs.get('label', 'runs')}"
     intro = _intro(runs, board)
     images = [
-        ("Metric by model (mean ± std over seeds; dashed: baselines)", "metric_by_model.png"),
+        ("Metric by model (mean ± std over seeds; red lines: baselines)", "metric_by_model.png"),
         (f"Validation curves of the top {top} runs per dataset", "validation_curves.png"),
         ("Metric against parameter count and training time", "metric_vs_cost.png"),
     ]
@@ -951,25 +1000,29 @@ def compare(
     tracking_uri: str | None = None,
     top: int = 5,
     log_run: bool = True,
+    include_trials: bool = False,
 ) -> Comparison:
-    """Collect, (add baselines,) rank and report, as `zoo compare` does.
+    """Collect, add baselines (with `baselines`), rank and report, as `zoo compare` does.
+
+    Arguments are those of `collect`, `leaderboard` and `report`.
 
     Bad input (unknown experiment, parent run or metric; no runs) fails before anything is
     computed or logged.
     """
     if experiment and parent_run_id:
         raise ConfigError("compare an experiment or a parent run's children, not both (--experiment or --parent)")
-    runs = collect(experiment, parent_run_id=parent_run_id, tracking_uri=tracking_uri)
+    runs = collect(experiment, parent_run_id=parent_run_id, tracking_uri=tracking_uri, include_trials=include_trials)
     leaderboard(runs, metric=metric)  # an unknown metric fails here, before baselines are computed
     notes = []
     if baselines:
         notes = add_baselines(runs)
-        attrs = dict(runs.attrs)
         runs = collect(
-            attrs["experiment"] if not parent_run_id else None,
+            None if parent_run_id else runs.attrs["experiment"],
             parent_run_id=parent_run_id,
-            tracking_uri=attrs["tracking_uri"],
+            tracking_uri=runs.attrs["tracking_uri"],
+            include_trials=include_trials,
         )
+    notes += [f"left out: {n} {reason}" for reason, n in runs.attrs["left_out"].items() if reason != "comparison runs"]
     board = leaderboard(runs, metric=metric)
     if board.attrs["dropped"]:
         notes.append(f"left out (no run logged the metric): {', '.join(board.attrs['dropped'])}")
