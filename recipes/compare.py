@@ -191,7 +191,7 @@ def collect(
             rows.append(_row(run))
     if not rows:
         raise ConfigError(
-            f"{label} has no runs to compare (in {uri}); train some first (zoo train MODEL --data ... --experiment)"
+            f"{label} has no runs to compare (in {uri}); train some: zoo train MODEL --data DATA --experiment NAME"
         )
     df = pd.DataFrame(rows)
     df.attrs.update(
@@ -302,11 +302,19 @@ def _config_columns(rows: pd.DataFrame) -> list[str]:
     return columns
 
 
+def _short_value(value: str) -> str:
+    """A param value for display: long decimals cut to 4 significant digits (1e-3, not 0.0010000000)."""
+    if re.fullmatch(r"-?\d*\.\d{5,}(e-?\d+)?|-?\d+(\.\d+)?e-?\d+", value):
+        return f"{float(value):.4g}"
+    return value
+
+
 def _config_label(columns: Sequence[str], values: Sequence[str]) -> str:
+    """`units=8, learning_rate=0.001`: the differing params, prefixes dropped where unambiguous."""
     keys = [c.removeprefix("params.") for c in columns]
     short = [k.split(".", 1)[-1] for k in keys]
     names = [s if short.count(s) == 1 else k for k, s in zip(keys, short, strict=True)]
-    return ", ".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
+    return ", ".join(f"{n}={_short_value(v)}" for n, v in zip(names, values, strict=True))
 
 
 def _status_text(counts: Mapping[str, int]) -> str:
@@ -352,16 +360,17 @@ def leaderboard(runs: pd.DataFrame, *, metric: str | None = None, higher_is_bett
         if not config_cols:
             records.append(_board_row(rows, dataset, model, stage, "", name, higher))
             continue
-        values = rows[config_cols].map(_param_value)
-        labels = [_config_label(config_cols, list(v)) for v in values.itertuples(index=False)]
-        for label, group in rows.groupby(pd.Series(labels, index=rows.index), sort=True):
-            records.append(_board_row(group, dataset, model, stage, str(label), name, higher))
+        values = zip(*(rows[c].map(_param_value) for c in config_cols), strict=True)
+        keys = pd.Series(["\x1f".join(v) for v in values], index=rows.index)
+        for key, group in rows.groupby(keys, sort=True):
+            label = _config_label(config_cols, str(key).split("\x1f"))
+            records.append(_board_row(group, dataset, model, stage, label, name, higher))
     board = pd.DataFrame(records)
     if board.empty:
         raise ConfigError(f"no run logged {metric or 'a test metric'}; the runs logged: {available_metrics(runs)}")
     head = ["dataset", "task", "model", "stage", "baseline", "config", "metric", "higher_is_better", "mean", "std", "n"]
     tests = sorted(c for c in board.columns if c.startswith("test_"))
-    board = board[head + tests + [c for c in board.columns if c not in head and c not in tests]]
+    board = board.reindex(columns=head + tests + [c for c in board.columns if c not in head and c not in tests])
     board["_has"] = board["mean"].notna()
     board["_key"] = np.where(board["higher_is_better"], -board["mean"], board["mean"])
     board = board.sort_values(["dataset", "_has", "_key"], ascending=[True, False, True], kind="stable")
@@ -466,7 +475,8 @@ def table_rows(board: pd.DataFrame, dataset: Any) -> tuple[list[str], list[list[
     arrow = "↑" if rows["higher_is_better"].iloc[0] else "↓"
     others = [c for c in test_metric_columns(rows) if rows[c].notna().any()]
     header = ["#", "model", "config", f"{metric} {arrow} mean ± std (n)"]
-    header += [c.removeprefix("test_") for c in others]
+    header += [c.removeprefix("test_") if metric.startswith("test_") else c for c in others]
+    several_stages = rows.loc[~rows["baseline"].astype(bool), "stage"].nunique() > 1
     header += ["params", "train s", "epochs", "status"]
     digits = _decimals(list(rows["mean"]))
     other_digits = {c: _decimals(list(rows[c])) for c in others}
@@ -480,9 +490,10 @@ def table_rows(board: pd.DataFrame, dataset: Any) -> tuple[list[str], list[list[
         if np.isfinite(r["std"]):
             score += f" ± {_fmt(r['std'], digits)}"
         score += f" ({r['n']})"
+        model = f"{r['model']} ({r['stage']})" if several_stages else str(r["model"])
         line = [
             "" if baseline or not np.isfinite(r["mean"]) else str(rank),
-            f"{r['model']} (baseline)" if baseline else str(r["model"]),
+            f"{r['model']} (baseline)" if baseline else model,
             r["config"] or "",
             score,
         ]
@@ -952,7 +963,7 @@ def add_baselines(runs: pd.DataFrame) -> list[str]:
         key = (run["dataset"], seed, fraction, tuple(sorted((k, str(v)) for k, v in options.items())))
         seen.setdefault(key, (run["dataset"], seed, fraction, options))
     lines = []
-    for dataset, seed, fraction, options in seen.values():
+    for _, (dataset, seed, fraction, options) in sorted(seen.items(), key=lambda item: str(item[0])):
         before = set(runs.loc[runs["baseline"].astype(bool), "run_id"])
         try:
             ids = log_baselines(

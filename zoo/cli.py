@@ -432,13 +432,13 @@ def compare(
         tracking_uri=tracking_uri,
         top=top,
     )
-    print_leaderboard(console, result.board)
 
     def say(text: str) -> None:
         console.print(text, markup=False, highlight=False)
 
     for note in result.notes:
         say(note)
+    print_leaderboard(console, result.board)
     report = result.report
     say(f"files in {report.out_dir}/: {', '.join(report.files)}")
     if report.run_id:
