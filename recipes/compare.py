@@ -335,7 +335,7 @@ def leaderboard(runs: pd.DataFrame, *, metric: str | None = None, higher_is_bett
     `mean`, `std` (NaN for one run), `n`, every other `test_*` metric's mean, `param_count`,
     `train_seconds`, `epochs` (means), `runs`, one count per status, `status` (those counts as
     text), `seeds`, `run_ids`, `best_run_id`. `attrs["metrics"]` maps dataset to (metric,
-    higher is better); `attrs["dropped"]` lists datasets whose runs never logged the metric.
+    higher is better); `attrs["dropped"]` lists datasets whose runs never logged the `metric` asked for.
 
     Raises:
         ConfigError: unknown metric (the logged ones are listed), or one whose direction is unknown.
@@ -348,9 +348,9 @@ def leaderboard(runs: pd.DataFrame, *, metric: str | None = None, higher_is_bett
     objectives = _dataset_metrics(runs, metric, higher_is_better)
     records: list[dict[str, Any]] = []
     dropped = []
-    for dataset, (name, _) in objectives.items():
+    for dataset, (name, _) in objectives.items():  # a metric asked for that a dataset's runs never logged
         column = f"metrics.{name}"
-        if column not in runs or runs.loc[runs["dataset"] == dataset, column].isna().all():
+        if metric and (column not in runs or runs.loc[runs["dataset"] == dataset, column].isna().all()):
             dropped.append(dataset)
     for (dataset, model, stage), rows in runs.groupby(list(IDENTITY), sort=False):
         if dataset in dropped:
@@ -553,7 +553,7 @@ def plot_metric_by_model(board: pd.DataFrame, path: Path) -> Path:
     datasets = list(board["dataset"].drop_duplicates())
     heights = [max(2.0, 0.45 * (board["dataset"] == d).sum() + 1.2) for d in datasets]
     fig, axes = plt.subplots(
-        len(datasets), 1, figsize=(9, sum(heights)), squeeze=False, gridspec_kw={"height_ratios": heights}
+        len(datasets), 1, figsize=(12, sum(heights)), squeeze=False, gridspec_kw={"height_ratios": heights}
     )
     for ax, dataset in zip(axes[:, 0], datasets, strict=True):
         rows = board[(board["dataset"] == dataset) & board["mean"].notna()]
@@ -571,7 +571,7 @@ def plot_metric_by_model(board: pd.DataFrame, path: Path) -> Path:
             label = f"baseline {r['model']}: {_fmt(r['mean'], digits)}"
             ax.axvline(r["mean"], color=BASELINE_COLOUR, linestyle=styles[i % len(styles)], linewidth=1.4, label=label)
         if rows["baseline"].any():
-            ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
+            ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(1.01, 0.0), framealpha=0.9)
         ax.set_ylim(-0.6, max(len(models), 1) - 0.1)
         if len(rows):
             metric, higher = rows["metric"].iloc[0], bool(rows["higher_is_better"].iloc[0])
@@ -654,19 +654,20 @@ def plot_metric_vs_cost(runs: pd.DataFrame, board: pd.DataFrame, path: Path) -> 
         metric, higher = board.attrs["metrics"][dataset]
         column = f"metrics.{metric}"
         rows = runs[(runs["dataset"] == dataset) & (runs["status"] == "FINISHED")]
+        entries = board[(board["dataset"] == dataset) & ~board["baseline"]]
         if column not in rows:
-            rows = rows.iloc[:0]
-        models = rows[~rows["baseline"].astype(bool)]
-        for i, (model, group) in enumerate(models.groupby("model", sort=True)):
+            entries = entries.iloc[:0]
+        for i, (_, entry) in enumerate(entries.iterrows()):  # one colour per leaderboard row
+            group = rows[rows["run_id"].isin(entry["run_ids"])]
             values = pd_numeric(group[column])
-            for ax, x in (
-                (ax_params, pd_numeric(group.get("params.param_count"))),
-                (ax_time, pd_numeric(group.get("metrics.train_seconds"))),
-            ):
-                if x is None:
+            for ax, col in ((ax_params, "params.param_count"), (ax_time, "metrics.train_seconds")):
+                if col not in group or group.empty:
                     continue
+                x = pd_numeric(group[col])
                 keep = x.notna() & values.notna() & (x > 0)
-                ax.scatter(x[keep], values[keep], color=colours(i % 10), label=str(model), s=36, alpha=0.85)
+                if keep.any():
+                    label = _row_label(entry, 40)
+                    ax.scatter(x[keep], values[keep], color=colours(i % 10), label=label, s=36, alpha=0.85)
         for _, base in board[(board["dataset"] == dataset) & board["baseline"] & board["mean"].notna()].iterrows():
             for ax in (ax_params, ax_time):
                 ax.axhline(base["mean"], color=BASELINE_COLOUR, linestyle="--", linewidth=1.2)
@@ -976,7 +977,7 @@ def add_baselines(runs: pd.DataFrame) -> list[str]:
                 val_fraction=fraction,
             )
         except ZooError as err:
-            lines.append(f"{dataset} seed {seed}: no baselines ({err})")
+            lines.append(f"{dataset} seed {seed}: no baselines ({str(err).split('; ')[0]})")
             continue
         new = [n for n, i in ids.items() if i not in before]
         what = "logged" if new else "already logged"

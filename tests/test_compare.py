@@ -72,6 +72,13 @@ def runs(store):
     return compare.collect(EXPERIMENT, tracking_uri=store)
 
 
+@pytest.fixture(scope="module")
+def compared(store, tmp_path_factory) -> compare.Comparison:
+    """What `zoo compare --baselines --top 2` does, in this process (TensorFlow is imported already)."""
+    out = tmp_path_factory.mktemp("report")
+    return compare.compare(EXPERIMENT, tracking_uri=store, baselines=True, out_dir=out, top=2)
+
+
 def _finished_values(uri: str, model: str, dataset: str, metric: str) -> list[float]:
     client = _client(uri)
     experiment = client.get_experiment_by_name(EXPERIMENT)
@@ -91,7 +98,7 @@ def test_collect_reads_every_zoo_run_of_the_experiment(runs, store) -> None:
 
 def test_leaderboard_means_and_stds_are_over_the_finished_seeds(runs, store) -> None:
     board = compare.leaderboard(runs)
-    ipd = board[board["dataset"] == IPD]
+    ipd = board[(board["dataset"] == IPD) & ~board["baseline"]]
     assert list(ipd["metric"].unique()) == ["test_accuracy"] and ipd["higher_is_better"].all()
     assert sorted(ipd["model"]) == ["gru", "mlp"] and (ipd["config"] == "").all()
     for _, row in ipd.iterrows():
@@ -135,9 +142,19 @@ def test_a_hyperparameter_that_differs_splits_the_model_into_rows(runs) -> None:
     assert sorted(rows["config"]) == ["units=4", "units=8"] and list(rows["n"]) == [1, 1]
 
 
-def test_report_writes_pictures_and_one_file_and_logs_a_comparison_run(runs, store, tmp_path) -> None:
-    board = compare.leaderboard(runs)
-    out = compare.report(runs, board, tmp_path / "out", top=2)
+def test_a_dataset_whose_runs_all_failed_is_listed_with_its_status(runs) -> None:
+    import pandas as pd
+
+    failed = runs[runs["model"] == "gru"].iloc[[0]].copy()
+    failed[["dataset", "status", "run_id"]] = ["ucr:GunPoint", "FAILED", "f" * 32]
+    failed[[c for c in failed.columns if c.startswith("metrics.")]] = np.nan
+    board = compare.leaderboard(pd.concat([runs, failed], ignore_index=True))
+    [row] = board[board["dataset"] == "ucr:GunPoint"].to_dict("records")
+    assert (row["n"], row["status"], row["FAILED"]) == (0, "1 FAILED", 1) and np.isnan(row["mean"])
+
+
+def test_report_writes_pictures_and_one_file_and_logs_a_comparison_run(compared, store) -> None:
+    out = compared.report
     assert set(out.files) == {*compare.FIGURES, "leaderboard.csv", "report.md", "report.html"}
     for name in compare.FIGURES:
         data = out.files[name].read_bytes()
@@ -155,9 +172,27 @@ def test_report_writes_pictures_and_one_file_and_logs_a_comparison_run(runs, sto
     assert out.run_id not in set(again["run_id"]) and again.attrs["left_out"]["comparison runs"] >= 1
 
 
+def test_baselines_are_logged_once_per_dataset_and_seed_and_shown_as_baselines(compared, store) -> None:
+    assert f"{IPD} seed 0: baselines logged: 1nn_euclidean, majority" in compared.notes
+    assert f"{AIRLINE} seed 0: baselines logged: naive, seasonal_naive" in compared.notes
+    base = compared.runs[compared.runs["baseline"]]
+    assert set(base.groupby(["dataset", "model", "seed"]).size()) == {1}
+    assert set(base.loc[base["dataset"] == IPD, "seed"]) == {0, 1, 2}  # the failed run's seed too
+    board = compared.board
+    rows = board[board["baseline"]].set_index("model")
+    assert set(rows.index) == {"majority", "1nn_euclidean", "naive", "seasonal_naive"}
+    assert (rows["stage"] == "baseline").all() and rows.loc["majority", "n"] == 3
+    assert compare.add_baselines(compared.runs) == [
+        f"{AIRLINE} seed 0: baselines already logged: naive, seasonal_naive",
+        f"{IPD} seed 0: baselines already logged: 1nn_euclidean, majority",
+        f"{IPD} seed 1: baselines already logged: 1nn_euclidean, majority",
+        f"{IPD} seed 2: baselines already logged: 1nn_euclidean, majority",
+    ]
+
+
 def test_classification_baselines_match_a_direct_computation(store) -> None:
     client = _client(store)
-    ids = log_baselines(IPD, 0, EXPERIMENT, store)
+    ids = log_baselines(IPD, 0, EXPERIMENT, store)  # logged now, or found from `compared`
     assert set(ids) == {"majority", "1nn_euclidean"}
     data = load(IPD, seed=0)
     x = np.concatenate([data.train.x, data.val.x]).reshape(len(data.train) + len(data.val), -1)
@@ -218,7 +253,7 @@ def test_a_parent_runs_children_rank_on_validation_when_they_have_no_test_metric
     assert left_out["tuning trials (compare them with --parent SEARCH_RUN_ID)"] == 3
 
 
-def test_zoo_compare_prints_the_leaderboard_and_says_where_everything_is(store, tmp_path) -> None:
+def test_zoo_compare_prints_the_leaderboard_and_says_where_everything_is(compared, store, tmp_path) -> None:
     out = tmp_path / "report"
     argv = [ZOO, "compare", "--experiment", EXPERIMENT, "--tracking-uri", store, "--out", str(out), "--baselines"]
     result = subprocess.run([*argv, "--top", "2"], capture_output=True, text=True, timeout=300)
@@ -227,18 +262,12 @@ def test_zoo_compare_prints_the_leaderboard_and_says_where_everything_is(store, 
     for words in (IPD, AIRLINE, "test_accuracy ↑", "test_mae ↓", "gru", "mlp", "majority (baseline)", "2 FINISHED, 1"):
         assert words in text, words
     assert "1nn_euclidean (baseline)" in text and "seasonal_naive (baseline)" in text
+    assert f"{IPD} seed 1: baselines already logged: 1nn_euclidean, majority" in text
     assert f"files in {out}/" in text and "report.html" in text
     assert f"mlflow ui --backend-store-uri {store}" in text
     assert (out / "report.html").stat().st_size > 30_000 and (out / "validation_curves.png").exists()
-    # Baselines exist once per dataset and seed, however often they were asked for.
     runs = compare.collect(EXPERIMENT, tracking_uri=store)
-    base = runs[runs["baseline"]]
-    counts = base.groupby(["dataset", "model", "seed"]).size()
-    assert set(counts) == {1}
-    assert set(base.loc[base["dataset"] == IPD, "seed"]) == {0, 1, 2}
-    assert set(base.loc[base["dataset"] == AIRLINE, "model"]) == {"naive", "seasonal_naive"}
-    board = compare.leaderboard(runs)
-    assert board.loc[board["model"] == "1nn_euclidean", "baseline"].all()
+    assert set(runs[runs["baseline"]].groupby(["dataset", "model", "seed"]).size()) == {1}  # none added
 
 
 @pytest.mark.parametrize(
