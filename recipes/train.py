@@ -621,6 +621,7 @@ def _example(x: np.ndarray, lengths: np.ndarray | None, trim: bool) -> np.ndarra
 
 
 def _log_keras_model(net: keras.Model, example: np.ndarray, output: np.ndarray) -> None:
+    import keras
     import mlflow
     import mlflow.keras.save as flavour
 
@@ -633,6 +634,8 @@ def _log_keras_model(net: keras.Model, example: np.ndarray, output: np.ndarray) 
         return original(model, example, path, *args, **kwargs)
 
     flavour._save_example = save_example
+    interactive = keras.config.is_interactive_logging_enabled()
+    keras.config.disable_interactive_logging()  # MLflow predicts the example: no progress bar
     try:
         mlflow.keras.log_model(
             net,
@@ -643,6 +646,8 @@ def _log_keras_model(net: keras.Model, example: np.ndarray, output: np.ndarray) 
         )
     finally:
         flavour._save_example = original
+        if interactive:
+            keras.config.enable_interactive_logging()
 
 
 def _log_dataset(tracker: Any, dataset: Dataset) -> None:

@@ -23,7 +23,7 @@ def run(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
 def test_help_lists_the_commands() -> None:
     result = run("--help")
     assert result.returncode == 0
-    for command in ("list", "describe", "demo", "train"):
+    for command in ("list", "describe", "demo", "train", "tune", "compare"):
         assert command in result.stdout
 
 
@@ -87,8 +87,8 @@ def test_list_and_describe_never_import_keras() -> None:
 def test_make_demo_runs_commands_that_work(tmp_path) -> None:
     """`make demo` after set-up: dry-run the target and run each command it would run.
 
-    Training is shortened to 2 epochs and runs in a scratch folder (its MLflow store and run
-    folders land there); everything else is the target's own command line.
+    The search is shortened to 2 one-epoch trials of small models and runs in a scratch folder
+    (its MLflow store and run folders land there); everything else is the target's own command.
     """
     import pathlib
     import shlex
@@ -97,14 +97,16 @@ def test_make_demo_runs_commands_that_work(tmp_path) -> None:
     dry = subprocess.run(["make", "-n", "demo"], cwd=root, capture_output=True, text=True, timeout=60)
     assert dry.returncode == 0, dry.stderr
     commands = [line for line in dry.stdout.splitlines() if line.startswith(".venv/bin/zoo")]
-    assert commands and commands[-1].startswith(".venv/bin/zoo train")
+    assert commands and commands[-1].startswith(".venv/bin/zoo tune")
     for line in commands:
         argv = shlex.split(line)
         argv[0] = ZOO
-        if argv[1] == "train":
-            argv += ["--epochs", "2"]
+        if argv[1] == "tune":
+            argv += ["--max-trials", "2", "--max-epochs", "1", "--fixed", "units=8"]
         result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, f"{line}: {result.stderr[-1500:]}"
-    # The demo trains on real data, reports test metrics and says where the run is.
-    assert "accuracy" in result.stdout and "mlflow ui --backend-store-uri sqlite:///mlflow.db" in result.stdout
-    assert (tmp_path / "mlflow.db").exists()
+    # The demo searches on real data, prints the leaderboard and says where everything is.
+    out = result.stdout
+    assert "trial 2 of 2" in out and "test accuracy" in out and "reproduce it: zoo train --config" in out
+    assert "mlflow ui --backend-store-uri sqlite:///mlflow.db" in out and "report.html" in out
+    assert (tmp_path / "tuning_runs" / "demo" / "compare" / "report.html").exists()

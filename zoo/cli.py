@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -283,6 +284,8 @@ def _report(console: Any, result: Any) -> None:
 @click.option("--overwrite", is_flag=True, help="Start over instead of resuming the same search.")
 @click.option("--tracking-uri", help="MLflow store [default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db].")
 @click.option("--experiment", help="MLflow experiment [default: lstm-zoo].")
+@click.option("--compare/--no-compare", "then_compare", default=True, show_default=True,
+              help="End with the leaderboard and pictures of the search's runs (zoo compare --parent).")  # fmt: skip
 def tune(
     models: str,
     data: str,
@@ -300,6 +303,7 @@ def tune(
     overwrite: bool,
     tracking_uri: str | None,
     experiment: str | None,
+    then_compare: bool,
 ) -> None:
     """Search models' hyperparameters with keras-tuner; every trial is an MLflow run.
 
@@ -366,6 +370,17 @@ def tune(
         console.print(f"MLflow search run {result.parent_run_id} in {uri}")
         if uri.startswith("sqlite:"):
             console.print(f"open it with: mlflow ui --backend-store-uri {uri}")
+    if then_compare and result.parent_run_id:
+        from recipes.compare import compare as run_comparison
+
+        console.print(f"\n[bold]All trials of the search[/bold] (zoo compare --parent {result.parent_run_id}):")
+        comparison = run_comparison(
+            parent_run_id=result.parent_run_id,
+            tracking_uri=tracking_uri,
+            out_dir=Path(directory) / result.config_path.parent.name / "compare",
+            include_trials=True,
+        )
+        _show_comparison(console, comparison)
 
 
 @cli.command()
@@ -420,7 +435,6 @@ def compare(
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     from recipes.compare import compare as run_comparison
-    from recipes.compare import print_leaderboard
 
     console = _console()
     result = run_comparison(
@@ -432,6 +446,13 @@ def compare(
         tracking_uri=tracking_uri,
         top=top,
     )
+
+    _show_comparison(console, result)
+
+
+def _show_comparison(console: Any, result: Any) -> None:
+    """Notes, the leaderboard tables, and where the pictures and report are."""
+    from recipes.compare import print_leaderboard
 
     def say(text: str) -> None:
         console.print(text, markup=False, highlight=False)
