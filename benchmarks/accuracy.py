@@ -589,6 +589,7 @@ def render(records: list[dict[str, Any]], datasets: Sequence[str], models: Seque
         "- **mean ± std** is over the seeds actually run (`n`), sample std; a single run shows its value.",
         "",
     ]
+    lines += _early_stop_note(cells)
     lines += _summary(cells, base, datasets)
     lines += _bn_note(cells)
     for address in datasets:
@@ -671,6 +672,24 @@ def _summary(cells: list[dict[str, Any]], base: list[dict[str, Any]], datasets: 
             fixed_cell = f"{name} {_mean_std(fixed[name], digits)} (n={len(fixed[name])})"
         lines.append(f"| {address} | {metric} | {zoo_cell} | {base_cell} | {pub_cell} | {fixed_cell} |")
     return [*lines, ""]
+
+
+def _early_stop_note(cells: list[dict[str, Any]]) -> list[str]:
+    """How early the UCR runs stopped, measured from their epoch counts."""
+    ucr = [r for r in cells if r["dataset"].startswith("ucr:")]
+    if not ucr:
+        return []
+    patience = 20  # the default TrainConfig.patience the benchmark runs with
+    early = [r for r in ucr if r["epochs"] <= patience + 2]
+    text = (
+        "**Few optimizer steps.** With batch 32 the UCR train splits give 1 (ArrowHead 29 series, "
+        "BasicMotions 32), 2 (GunPoint 40, ItalyPowerDemand 54) or 7 (JapaneseVowels 216) steps an "
+        "epoch, so patience 20 means 20 to 140 gradient steps without a validation improvement, judged "
+        "on 7-54 validation series. "
+        f"{len(early)} of the {len(ucr)} UCR runs here stopped after at most {patience + 2} epochs, that "
+        "is with their best validation loss in epoch 1 or 2, and report (close to) the untrained model."
+    )
+    return [*textwrap.wrap(text, width=96), ""]
 
 
 def _recalibrated(rows: list[dict[str, Any]], metric: str, bn_models: set[str]) -> str:

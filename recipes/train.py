@@ -159,12 +159,15 @@ def _load_history(csv_path: Path) -> dict[str, list[float]]:
 
     if not csv_path.exists():
         return {}
-    rows: dict[int, dict[str, str]] = {}
+    rows: dict[int, dict[str, float]] = {}
     with csv_path.open() as f:
         for row in csv.DictReader(f):
-            rows[int(row["epoch"])] = row
-    keys = [k for k in (next(iter(rows.values()), {}) or {}) if k != "epoch"]
-    return {k: [float(rows[e][k]) for e in sorted(rows)] for k in keys}
+            try:
+                rows[int(row["epoch"])] = {k: float(v) for k, v in row.items() if k != "epoch"}
+            except (TypeError, ValueError):  # a line cut short by a kill
+                continue
+    keys = [k for k in (next(iter(rows.values()), {}) or {})]
+    return {k: [rows[e].get(k, float("nan")) for e in sorted(rows)] for k in keys}
 
 
 def _backup_epoch(run_dir: Path) -> int:
@@ -483,7 +486,7 @@ def _fit_and_log(
 
     import zoo
     from recipes import plots
-    from recipes.callbacks import ResumableEarlyStopping
+    from recipes.callbacks import ResumableEarlyStopping, StopOnSignal
     from recipes.data.pipeline import make_dataset
     from recipes.device import precision, strategy
     from recipes.metrics import task_metrics
@@ -523,7 +526,9 @@ def _fit_and_log(
         has_val = len(dataset.val) > 0
         val_ds = make_dataset(dataset.val, batch_size=global_batch, trim=trim) if has_val else None
         monitor = "val_loss" if has_val else "loss"
+        stopper = StopOnSignal()  # first: raising here leaves the later callbacks' files whole
         callbacks = [
+            stopper,
             keras.callbacks.TerminateOnNaN(),
             keras.callbacks.CSVLogger(str(run_dir / "metrics.csv"), append=True),
             *([epoch_callback] if epoch_callback is not None else []),
@@ -535,9 +540,12 @@ def _fit_and_log(
                 restore_best_weights=True,
             ),
         ]
-        net.fit(
-            train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks, verbose=verbose, shuffle=False
-        )
+        try:
+            net.fit(
+                train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks, verbose=verbose, shuffle=False
+            )
+        finally:
+            stopper.restore()
         history = _load_history(run_dir / "metrics.csv")
         losses = history.get("loss", [])
         if losses and not np.isfinite(losses[-1]):
