@@ -325,127 +325,113 @@ def train(
         shutil.rmtree(run_dir / "backup", ignore_errors=True)
         (run_dir / "metrics.csv").unlink(missing_ok=True)
 
-    return _run(
-        model,
-        dataset,
-        cfg,
-        hparams,
+    job = _Job(
+        name=model,
+        dataset=dataset,
+        cfg=cfg,
+        hparams=hparams,
         backbone=backbone,
         freeze_backbone=freeze_backbone,
-        tracking=tracking,
-        experiment_id=experiment_id,
-        run_id=run_id,
-        run_name=run_name,
         run_dir=run_dir,
         resumed_from=resumed_from,
-        stage=stage,
-        parent_run_id=parent_run_id,
-        extra_tags=dict(tags or {}),
         log_model=log_model,
         evaluate=evaluate,
         verbose=verbose,
         data_options=data_options,
     )
+    if not tracking:
+        return _fit_and_log(job, None)
+    return _tracked(
+        job,
+        experiment_id=experiment_id,
+        run_id=run_id,
+        run_name=run_name,
+        stage=stage,
+        parent_run_id=parent_run_id,
+        extra_tags=dict(tags or {}),
+    )
 
 
-def _run(
-    name: str,
-    dataset: Dataset,
-    cfg: TrainConfig,
-    hparams: dict[str, Any],
+@dataclass
+class _Job:
+    """What one training needs, whether it is tracked or not."""
+
+    name: str
+    dataset: Dataset
+    cfg: TrainConfig
+    hparams: dict[str, Any]
+    backbone: Any
+    freeze_backbone: bool
+    run_dir: Path
+    resumed_from: int
+    log_model: bool
+    evaluate: bool
+    verbose: int | str
+    data_options: dict[str, Any]
+
+
+def _tracked(
+    job: _Job,
     *,
-    backbone: Any,
-    freeze_backbone: bool,
-    tracking: bool,
     experiment_id: str | None,
     run_id: str | None,
     run_name: str | None,
-    run_dir: Path,
-    resumed_from: int,
     stage: str,
     parent_run_id: str | None,
     extra_tags: dict[str, str],
-    log_model: bool,
-    evaluate: bool,
-    verbose: int | str,
-    data_options: dict[str, Any],
 ) -> TrainResult:
-    import keras
+    """Train `job` inside an MLflow run that ends FINISHED, FAILED or KILLED."""
+    import mlflow
 
     import zoo
-    from recipes.tracking import Tracker, environment_tags, epoch_logger
+    from recipes.tracking import Tracker, environment_tags
 
+    name, dataset, cfg = job.name, job.dataset, job.cfg
     spec = zoo.get_spec(name)
-    active = None
-    tracker = None
-    if tracking:
-        import mlflow
-
-        tags = {
-            "model": name,
-            "family": spec.family,
-            "task": dataset.task,
-            "dataset": dataset.name,
-            "stage": stage,
-            "seed": str(cfg.seed),
-            **environment_tags(),
-            **extra_tags,
-        }
-        mlflow.set_system_metrics_sampling_interval(2)
-        mlflow.set_system_metrics_samples_before_logging(1)
-        active = mlflow.start_run(
-            run_id=run_id,
-            experiment_id=experiment_id,
-            run_name=None if run_id else (run_name or f"{name} on {dataset.name}"),
-            parent_run_id=parent_run_id,
-            nested=parent_run_id is not None,
-            tags=None if run_id else tags,
-            log_system_metrics=True,
-        )
-        run_id = active.info.run_id
-        (run_dir / "state.json").write_text(json.dumps({"run_id": run_id}))
-        tracker = Tracker(run_id)
+    tags = {
+        "model": name,
+        "family": spec.family,
+        "task": dataset.task,
+        "dataset": dataset.name,
+        "stage": stage,
+        "seed": str(cfg.seed),
+        **environment_tags(),
+        **extra_tags,
+    }
+    mlflow.set_system_metrics_sampling_interval(2)
+    mlflow.set_system_metrics_samples_before_logging(1)
+    active = mlflow.start_run(
+        run_id=run_id,
+        experiment_id=experiment_id,
+        run_name=None if run_id else (run_name or f"{name} on {dataset.name}"),
+        parent_run_id=parent_run_id,
+        nested=parent_run_id is not None,
+        tags=None if run_id else tags,
+        log_system_metrics=True,
+    )
+    run_id = active.info.run_id
+    (job.run_dir / "state.json").write_text(json.dumps({"run_id": run_id}))
+    tracker = Tracker(run_id)
     status = "FAILED"
     try:
-        result = _fit_and_log(
-            name,
-            dataset,
-            cfg,
-            hparams,
-            backbone=backbone,
-            freeze_backbone=freeze_backbone,
-            tracker=tracker,
-            run_dir=run_dir,
-            resumed_from=resumed_from,
-            log_model=log_model,
-            evaluate=evaluate,
-            verbose=verbose,
-            data_options=data_options,
-            fresh_run=resumed_from == 0,
-            epoch_callback=epoch_logger(tracker) if tracker else None,
-        )
+        result = _fit_and_log(job, tracker)
         status = "FINISHED"
         return result
     except KeyboardInterrupt:
         status = "KILLED"
         raise
     except Exception as err:
-        if tracker is not None:
-            tracker.tags({"error": f"{type(err).__name__}: {err}"[:5000]})
+        tracker.tags({"error": f"{type(err).__name__}: {err}"[:5000]})
         raise
     finally:
-        if tracking:
-            import mlflow
-
-            if tracker is not None and tracker.lost:
+        if tracker.lost:
+            _end_run_offline(run_id)
+        else:
+            try:
+                mlflow.end_run(status)
+            except Exception as err:  # the store went away at the very end
+                log.warning("could not end MLflow run %s: %s", run_id, err)
                 _end_run_offline(run_id)
-            else:
-                try:
-                    mlflow.end_run(status)
-                except Exception as err:  # the store went away at the very end
-                    log.warning("could not end MLflow run %s: %s", run_id, err)
-                    _end_run_offline(run_id)
-        keras.config.set_dtype_policy("float32")
 
 
 def _end_run_offline(run_id: str | None) -> None:
@@ -464,24 +450,8 @@ def _end_run_offline(run_id: str | None) -> None:
         monitor.finish()
 
 
-def _fit_and_log(
-    name: str,
-    dataset: Dataset,
-    cfg: TrainConfig,
-    hparams: dict[str, Any],
-    *,
-    backbone: Any,
-    freeze_backbone: bool,
-    tracker: Any,
-    run_dir: Path,
-    resumed_from: int,
-    log_model: bool,
-    evaluate: bool,
-    verbose: int | str,
-    data_options: dict[str, Any],
-    fresh_run: bool,
-    epoch_callback: Any,
-) -> TrainResult:
+def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
+    """Build, fit, evaluate and save `job`; log it through `tracker` when there is one."""
     import keras
 
     import zoo
@@ -490,17 +460,21 @@ def _fit_and_log(
     from recipes.data.pipeline import make_dataset
     from recipes.device import precision, strategy
     from recipes.metrics import task_metrics
-    from recipes.tracking import flat_params
+    from recipes.tracking import epoch_logger, flat_params
 
+    name, dataset, cfg, hparams, backbone, run_dir = (
+        job.name, job.dataset, job.cfg, job.hparams, job.backbone, job.run_dir
+    )  # fmt: skip
     spec = zoo.get_spec(name)
     resolved = {} if backbone is not None else zoo.make_config(spec.config, hparams, model=name).__dict__
+    fresh_run = job.resumed_from == 0
     if tracker is not None and fresh_run:
         tracker.params(
             {
                 "model": name,
                 **flat_params("model", resolved),
                 **flat_params("train", cfg.__dict__),
-                **flat_params("data", {**dataset.summary(), **data_options}),
+                **flat_params("data", {**dataset.summary(), **job.data_options}),
             }
         )
         _log_dataset(tracker, dataset)
@@ -512,7 +486,7 @@ def _fit_and_log(
         dist = strategy(cfg.distribute)
         scope = dist.scope() if dist is not None else contextlib.nullcontext()
         with scope:
-            net = _resolve_model(name, dataset, hparams, backbone, freeze_backbone)
+            net = _resolve_model(name, dataset, hparams, backbone, job.freeze_backbone)
             compile_model(net, dataset.task, cfg)
         if tracker is not None and fresh_run:
             tracker.params({"param_count": net.count_params(), "dtype_policy": policy})
@@ -531,7 +505,7 @@ def _fit_and_log(
             stopper,
             keras.callbacks.TerminateOnNaN(),
             keras.callbacks.CSVLogger(str(run_dir / "metrics.csv"), append=True),
-            *([epoch_callback] if epoch_callback is not None else []),
+            *([epoch_logger(tracker)] if tracker is not None else []),
             keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
             ResumableEarlyStopping(
                 run_dir / "backup",
@@ -542,7 +516,12 @@ def _fit_and_log(
         ]
         try:
             net.fit(
-                train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks, verbose=verbose, shuffle=False
+                train_ds,
+                validation_data=val_ds,
+                epochs=cfg.epochs,
+                callbacks=callbacks,
+                verbose=job.verbose,
+                shuffle=False,
             )
         finally:
             stopper.restore()
@@ -554,7 +533,7 @@ def _fit_and_log(
                 "lower learning_rate or check the data"
             )
 
-        if evaluate:
+        if job.evaluate:
             test_ds = make_dataset(dataset.test, batch_size=max(global_batch, 256), trim=trim)
             raw = np.asarray(net.predict(test_ds, verbose=0)).astype("float32")
     seconds = time.perf_counter() - started
@@ -569,7 +548,7 @@ def _fit_and_log(
     (run_dir / "model_spec.json").write_text(json.dumps(info, indent=2, default=str))
     artifacts["model_spec.json"] = str(run_dir / "model_spec.json")
     metrics: dict[str, float] = {}
-    if evaluate:
+    if job.evaluate:
         if dataset.task == "classification":
             truth, pred = dataset.test.y, raw
         else:
@@ -600,7 +579,7 @@ def _fit_and_log(
         tracker.metrics(summary, step=epochs)
         for path in artifacts.values():
             tracker.artifact(path)
-        if log_model and not tracker.lost:
+        if job.log_model and not tracker.lost:
             example = _example(dataset.test.x[:2], dataset.test.lengths, trim)
             output = np.asarray(net.predict_on_batch(example))
             tracker.call(_log_keras_model, net, example, output)
@@ -615,7 +594,7 @@ def _fit_and_log(
         run_id=tracker.run_id if tracker else None,
         run_dir=run_dir,
         epochs=epochs,
-        resumed_from=resumed_from,
+        resumed_from=job.resumed_from,
         seconds=seconds,
         tracking_lost=tracker.lost if tracker else None,
         artifacts=artifacts,
