@@ -76,6 +76,8 @@ def connect(uri: str | None = None, experiment: str | None = None) -> tuple[str,
         (tracking URI, experiment id).
     """
     _bound_http_retries()
+    # MLflow prints two "View run ... at" lines per run on an http store; we say where runs are.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     uri = resolve_uri(uri)
     check_store(uri)
     import mlflow

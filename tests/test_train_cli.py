@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.servers import mlflow_server
 from tests.test_cli import ZOO
 
 pytestmark = pytest.mark.slow
@@ -118,34 +117,9 @@ def test_bad_input_is_one_line_exit_2_and_leaves_no_run(tmp_path, args, config, 
     assert all(r.info.status != "RUNNING" for r in _runs(f"sqlite:///{tmp_path}/mlflow.db"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_server_lost_mid_training_loses_nothing_trained(tmp_path) -> None:
     """Train against a real `mlflow server`, stop the server after two epochs: training finishes."""
-    import requests
-
-    port = _free_port()
-    server = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{tmp_path}/server.db", "--artifacts-destination", str(tmp_path / "art"),
-         "--workers", "1"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if requests.get(f"{uri}/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "mlflow server did not start"
-            time.sleep(0.3)
+    with mlflow_server(tmp_path) as (uri, server):
         env = {**QUIET, "MLFLOW_TRACKING_URI": uri}
         command = [ZOO, "train", "lstm", "--data", "ucr:GunPoint", "--hp", "units=8", "--epochs", "12",
                    "--batch-size", "8", "--patience", "0"]  # fmt: skip
@@ -156,9 +130,6 @@ def test_a_server_lost_mid_training_loses_nothing_trained(tmp_path) -> None:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=30)
         out, err = proc.communicate(timeout=300)
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
     assert proc.returncode == 0, err[-3000:]
     assert "12 epochs" in out and "accuracy" in out
     assert "MLflow store was lost" in err and "Traceback" not in err

@@ -3,7 +3,7 @@
 Importing `tuning` imports keras-tuner (and Keras); the CLI imports it only for `zoo tune`.
 """
 
-from tuning.search import SearchResult, ZooHyperModel, resolve_models, search
+from tuning.search import SearchResult, WorkerResult, ZooHyperModel, resolve_models, search
 from tuning.space import declare
 
-__all__ = ["SearchResult", "ZooHyperModel", "declare", "resolve_models", "search"]
+__all__ = ["SearchResult", "WorkerResult", "ZooHyperModel", "declare", "resolve_models", "search"]

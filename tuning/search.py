@@ -23,11 +23,13 @@ from typing import Any
 import keras_tuner as kt
 
 from recipes.config import TRAIN_KEYS, TrainConfig
+from tuning import distributed
 from tuning.space import declare
-from zoo.errors import ConfigError, ZooError, did_you_mean
+from zoo.errors import ConfigError, SearchError, ZooError, did_you_mean
 
 TUNERS = ("hyperband", "bayesian", "random", "grid")
 STAGE_SEARCH, STAGE_TRIAL, STAGE_BEST = "search", "trial", "best"
+MAX_CONSECUTIVE_FAILURES = 3
 
 
 @dataclass
@@ -61,6 +63,21 @@ class SearchResult:
     config_path: Path
     trials: list[dict[str, Any]] = field(default_factory=list)
     model: Any = None
+
+
+@dataclass
+class WorkerResult:
+    """What a worker of a distributed search did (the chief records the best).
+
+    Attributes:
+        worker_id: keras-tuner's id of the worker.
+        trials: Per trial it ran: id, model, objective value (None if it failed).
+        parent_run_id: The search's MLflow run.
+    """
+
+    worker_id: str
+    trials: list[dict[str, Any]]
+    parent_run_id: str | None
 
 
 def resolve_models(models: str | Sequence[str]) -> list[str]:
@@ -162,7 +179,11 @@ def _tuner_class(base: type) -> type:
             super().__init__(**kwargs)
 
         def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
-            return self.search_state.run_trial(self, trial)
+            cluster = self.search_state.cluster
+            if cluster is None:
+                return self.search_state.run_trial(self, trial)
+            with distributed.heartbeat(self.oracle, trial.trial_id, cluster.heartbeat):
+                return self.search_state.run_trial(self, trial)
 
         def on_trial_end(self, trial: Any) -> None:
             import keras
@@ -170,6 +191,8 @@ def _tuner_class(base: type) -> type:
             keras.utils.clear_session(free_memory=True)
             super().on_trial_end(trial)
             self.search_state.report(trial)
+            if self.search_state.cluster is None:
+                check_failures(self.oracle)
 
     return ZooTuner
 
@@ -192,6 +215,7 @@ class _Search:
         runs_dir: Path,
         max_trials: int | None,
         progress: Callable[[str], None],
+        cluster: distributed.Cluster | None = None,
     ) -> None:
         self.dataset = dataset
         self.hypermodel = hypermodel
@@ -205,10 +229,13 @@ class _Search:
         self.runs_dir = runs_dir
         self.max_trials = max_trials
         self.progress = progress
+        self.cluster = cluster
         self.started = time.monotonic()
         self.done = 0
         self.best: float | None = None
         self.trial_runs: dict[str, list[str]] = {}
+        self.ran: list[dict[str, Any]] = []
+        self.values: dict[str, float] = {}  # trial id -> objective (a worker's trials get no score locally)
 
     def run_trial(self, tuner: Any, trial: Any) -> dict[str, float]:
         import recipes
@@ -217,6 +244,8 @@ class _Search:
         drawn = self.hypermodel.build(hp)
         epochs = int(hp.values.get("tuner/epochs", self.max_epochs))
         tags = {"trial_id": trial.trial_id, "search_parent": self.parent_run_id or ""}
+        if self.cluster is not None:
+            tags["worker"] = self.cluster.tuner_id
         for key in ("tuner/bracket", "tuner/round"):
             if key in hp.values:
                 tags[key.replace("/", ".")] = str(hp.values[key])
@@ -252,7 +281,8 @@ class _Search:
             values.append(best)
             if result.run_id:
                 self.trial_runs.setdefault(trial.trial_id, []).append(result.run_id)
-        return {name: float(sum(values) / len(values))}
+        self.values[trial.trial_id] = float(sum(values) / len(values))
+        return {name: self.values[trial.trial_id]}
 
     def _record_refused(self, drawn: dict[str, Any], tags: dict[str, str], err: Exception) -> None:
         """A trial the recipe refused still gets its MLflow run: FAILED, with values and reason."""
@@ -277,10 +307,14 @@ class _Search:
         client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
         client.set_terminated(run.info.run_id, "FAILED")
 
-    def report(self, trial: Any) -> None:
+    def report(self, trial: Any, worker: str | None = None) -> None:
         """One progress line per trial: i of N, its value, best so far, elapsed."""
         self.done += 1
         value = trial.score
+        if value is None and trial.status == "COMPLETED":
+            value = self.values.get(trial.trial_id)
+        self.ran.append({"trial_id": trial.trial_id, "model": trial.hyperparameters.values.get("model"),
+                         "score": value})  # fmt: skip
         if value is not None and (
             self.best is None or (value > self.best if self.objective[1] == "max" else value < self.best)
         ):
@@ -290,24 +324,76 @@ class _Search:
         shown = "failed" if value is None else f"{self.objective[0]}={value:.4f}"
         best = "-" if self.best is None else f"{self.best:.4f}"
         elapsed = time.monotonic() - self.started
+        where = f", {worker}" if worker else ""
+        prefix = f"{self.cluster.tuner_id}: " if self.cluster is not None and self.cluster.role == "worker" else ""
         self.progress(
-            f"trial {self.done}{total} ({trial.trial_id}, {model}): {shown}; best so far {best}; "
+            f"{prefix}trial {self.done}{total} ({trial.trial_id}, {model}{where}): {shown}; best so far {best}; "
             f"{elapsed / 60:.1f} min elapsed"
+        )
+
+    def lost(self, worker: str, trial: Any, silent: float, redo: bool) -> None:
+        """The chief lost a worker: say so, and close the MLflow run it left RUNNING."""
+        if trial is None:
+            self.progress(f"worker {worker} silent for {silent:.0f} s: dropped (it held no trial)")
+            return
+        fate = "goes back to the queue" if redo else "is FAILED (its worker was lost before)"
+        self.progress(f"worker {worker} silent for {silent:.0f} s: dropped; its trial {trial.trial_id} {fate}")
+        if not self.tracking or not self.parent_run_id:
+            return
+        from mlflow import MlflowClient
+
+        client = MlflowClient()
+        experiment_id = client.get_run(self.parent_run_id).info.experiment_id
+        for run in client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.mlflow.parentRunId = '{self.parent_run_id}' and tags.trial_id = '{trial.trial_id}' "
+            f"and tags.worker = '{worker}' and attributes.status = 'RUNNING'",
+        ):
+            client.set_tag(run.info.run_id, "error", f"worker {worker} lost (silent {silent:.0f} s)")
+            client.set_terminated(run.info.run_id, "KILLED")
+
+
+def check_failures(oracle: Any) -> None:
+    """Stop the search when the last MAX_CONSECUTIVE_FAILURES trials all failed.
+
+    Raises:
+        SearchError: naming the last trial's reason (its MLflow run has the whole traceback).
+    """
+    ended = [oracle.trials[t] for t in oracle.end_order[-MAX_CONSECUTIVE_FAILURES:]]
+    if len(ended) == MAX_CONSECUTIVE_FAILURES and all(t.status == "FAILED" for t in ended):
+        lines = [line.strip() for line in (ended[-1].message or "").splitlines() if line.strip()]
+        reason = lines[-1] if lines else "no reason recorded"
+        raise SearchError(
+            f"the last {MAX_CONSECUTIVE_FAILURES} trials all failed, the search stops; the last: {reason} "
+            "(each FAILED trial run in MLflow has its reason)"
         )
 
 
 def _oracle(
     tuner: str, objective: Any, *, max_trials: int | None, max_epochs: int, seed: int, hyperband_factor: int
 ) -> Any:
+    # keras-tuner's own stop on consecutive failures raises inside the oracle's lock (and would
+    # hang a chief); `check_failures` does the same check outside it.
+    common = {"objective": objective, "seed": seed, "max_consecutive_failed_trials": None}
     if tuner == "hyperband":
-        return kt.oracles.HyperbandOracle(
-            objective=objective, max_epochs=max_epochs, factor=hyperband_factor, seed=seed
-        )
+        return kt.oracles.HyperbandOracle(max_epochs=max_epochs, factor=hyperband_factor, **common)
     if tuner == "bayesian":
-        return kt.oracles.BayesianOptimizationOracle(objective=objective, max_trials=max_trials, seed=seed)
+        return kt.oracles.BayesianOptimizationOracle(max_trials=max_trials, **common)
     if tuner == "random":
-        return kt.oracles.RandomSearchOracle(objective=objective, max_trials=max_trials, seed=seed)
-    return kt.oracles.GridSearchOracle(objective=objective, max_trials=max_trials, seed=seed)
+        return kt.oracles.RandomSearchOracle(max_trials=max_trials, **common)
+    return kt.oracles.GridSearchOracle(max_trials=max_trials, **common)
+
+
+def _find_parent(experiment_id: str, search_id: str) -> str | None:
+    """The search's parent run, if one exists."""
+    from mlflow import MlflowClient
+
+    found = MlflowClient().search_runs(
+        [experiment_id],
+        filter_string=f"tags.search_id = '{search_id}' and tags.stage = '{STAGE_SEARCH}'",
+        max_results=1,
+    )
+    return found[0].info.run_id if found else None
 
 
 def _parent_run(experiment_id: str, search_id: str, tags: dict[str, str], params: dict[str, Any]) -> str:
@@ -315,15 +401,12 @@ def _parent_run(experiment_id: str, search_id: str, tags: dict[str, str], params
     from mlflow import MlflowClient
 
     client = MlflowClient()
-    found = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.search_id = '{search_id}' and tags.stage = '{STAGE_SEARCH}'",
-        max_results=1,
-    )
+    found = _find_parent(experiment_id, search_id)
     if found:
-        run_id = found[0].info.run_id
-        client.update_run(run_id, status="RUNNING")
-        return run_id
+        client.update_run(found, status="RUNNING")
+        if "error" in client.get_run(found).data.tags:  # a stopped chief's reason, now out of date
+            client.delete_tag(found, "error")
+        return found
     run = client.create_run(experiment_id, run_name=f"search {search_id}", tags=tags)
     from mlflow.entities import Param
 
@@ -364,7 +447,11 @@ def search(
     experiment: str | None = None,
     retrain_best: bool = True,
     progress: Callable[[str], None] | None = None,
-) -> SearchResult:
+    role: str | None = None,
+    oracle_address: str | None = None,
+    worker_id: str | None = None,
+    worker_timeout: float | None = None,
+) -> SearchResult | WorkerResult:
     """Search the hyperparameters of one or several zoo models on a dataset.
 
     Args:
@@ -391,9 +478,16 @@ def search(
         experiment: MLflow experiment (default "lstm-zoo").
         retrain_best: Retrain the best configuration with `max_epochs` and evaluate it on test.
         progress: Called with one line per finished trial (default: print).
+        role: "chief" or "worker" for keras-tuner's distributed mode (default: from
+            KERASTUNER_TUNER_ID / KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT, else one process).
+            The chief serves the oracle and records the best; workers run the trials.
+        oracle_address: The chief's HOST:PORT (default 127.0.0.1:8000).
+        worker_id: A worker's id (default: worker-HOST-PID).
+        worker_timeout: Seconds of silence after which a worker (or the chief) counts as lost
+            (default 300).
 
     Returns:
-        A `SearchResult`.
+        A `SearchResult`, or for a worker a `WorkerResult`.
     """
     import zoo
     from recipes.data import Dataset, load
@@ -406,6 +500,7 @@ def search(
             raise ConfigError(f"{label}={value!r} must be an int >= {low}")
     if not isinstance(executions_per_trial, int) or executions_per_trial < 1:
         raise ConfigError(f"executions_per_trial={executions_per_trial!r} must be an int >= 1")
+    cluster = distributed.resolve(role, oracle_address, worker_id, worker_timeout)
     names = resolve_models(models)
     fixed_train, fixed_model = split_fixed(names, dict(fixed or {}))
     for key in ("epochs", "seed"):
@@ -465,7 +560,9 @@ def search(
         "dataset": dataset.name,
     }
     parent_run_id = None
-    if tracking:
+    if tracking and cluster is not None and cluster.role == "worker":
+        parent_run_id = distributed.wait_for_parent(lambda: _find_parent(experiment_id, search_id), cluster, search_id)
+    elif tracking:
         parent_run_id = _parent_run(experiment_id, search_id, tags, settings)
         _close_orphans(experiment_id, parent_run_id)
 
@@ -482,6 +579,7 @@ def search(
         runs_dir=project_dir / "runs",
         max_trials=None if tuner == "hyperband" else max_trials,
         progress=progress or print,
+        cluster=cluster,
     )
     oracle = _oracle(
         tuner,
@@ -491,27 +589,66 @@ def search(
         seed=seed,
         hyperband_factor=hyperband_factor,
     )
-    tuner_obj = _tuner_class(kt.Tuner)(
-        search=state, oracle=oracle, hypermodel=state.hypermodel, directory=str(directory), project_name=project
-    )
-    status = "FAILED"
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from keras_tuner.src import config as kt_config
 
     kt_config.DEBUG = False  # a failed trial's traceback goes to its MLflow run, not the terminal
+    if cluster is not None and cluster.role == "worker":
+        return _work(state, cluster, oracle, directory, project)
+    tuner_obj = _tuner_class(kt.Tuner)(
+        search=state, oracle=oracle, hypermodel=state.hypermodel, directory=str(directory), project_name=project
+    )
+    status = "FAILED"
     try:
-        tuner_obj.search(verbose=0)
+        if cluster is None:
+            tuner_obj.search(verbose=0)
+        else:
+            distributed.serve(
+                tuner_obj,
+                cluster,
+                on_trial_end=state.report,
+                on_lost=state.lost,
+                check_failures=check_failures,
+                progress=state.progress,
+            )
         result = _finish(state, tuner_obj, names, dataset, project_dir, retrain_best, experiment, data_options)
         status = "FINISHED"
         return result
     except KeyboardInterrupt:
         status = "KILLED"
         raise
+    except ZooError as err:
+        if tracking and parent_run_id:
+            from mlflow import MlflowClient
+
+            MlflowClient().set_tag(parent_run_id, "error", str(err)[:5000])
+        raise
     finally:
         if tracking and parent_run_id:
             from mlflow import MlflowClient
 
             MlflowClient().set_terminated(parent_run_id, status)
+
+
+def _work(state: _Search, cluster: distributed.Cluster, oracle: Any, directory: Path, project: str) -> WorkerResult:
+    """A worker's part: ask the chief for trials and run them until it says stop."""
+    import grpc
+
+    with distributed.environment(cluster):
+        tuner_obj = _tuner_class(kt.Tuner)(
+            search=state, oracle=oracle, hypermodel=state.hypermodel, directory=str(directory), project_name=project
+        )
+        state.progress(f"{cluster.tuner_id}: asking the chief on {cluster.address} for trials")
+        try:
+            tuner_obj.search(verbose=0)
+        except grpc.RpcError as err:
+            code = err.code().name if hasattr(err, "code") else "error"
+            raise SearchError(
+                f"{cluster.tuner_id}: the chief on {cluster.address} did not answer ({code}) within "
+                f"{cluster.timeout:.0f} s: is it running, and is the address reachable from here? "
+                f"The {len(state.ran)} trials this worker finished are recorded"
+            ) from None
+    return WorkerResult(worker_id=cluster.tuner_id, trials=state.ran, parent_run_id=state.parent_run_id)
 
 
 def _finish(
@@ -534,13 +671,14 @@ def _finish(
         raise ConfigError("the search finished without a single successful trial; see the FAILED trial runs")
     best = trials[0]
     drawn = state.hypermodel.build(best.hyperparameters.copy())
+    runs = state.trial_runs if state.cluster is None else _trial_runs(state.parent_run_id)
     listing = [
         {
             "trial_id": t.trial_id,
             "status": t.status,
             "model": t.hyperparameters.values.get("model"),
             "score": t.score,
-            "runs": state.trial_runs.get(t.trial_id, []),
+            "runs": runs.get(t.trial_id, []),
         }
         for t in tuner.oracle.trials.values()
     ]
@@ -590,6 +728,22 @@ def _finish(
         trials=listing,
         model=model,
     )
+
+
+def _trial_runs(parent_run_id: str | None) -> dict[str, list[str]]:
+    """Trial id -> MLflow run ids, read back from the store (a chief's trials ran elsewhere)."""
+    if not parent_run_id:
+        return {}
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    experiment_id = client.get_run(parent_run_id).info.experiment_id
+    found: dict[str, list[str]] = {}
+    for run in client.search_runs(
+        [experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}' and tags.stage = '{STAGE_TRIAL}'"
+    ):
+        found.setdefault(run.data.tags.get("trial_id", "?"), []).append(run.info.run_id)
+    return found
 
 
 def _record_best(

@@ -286,6 +286,15 @@ def _report(console: Any, result: Any) -> None:
 @click.option("--experiment", help="MLflow experiment [default: lstm-zoo].")
 @click.option("--compare/--no-compare", "then_compare", default=True, show_default=True,
               help="End with the leaderboard and pictures of the search's runs (zoo compare --parent).")  # fmt: skip
+@click.option("--role", type=click.Choice(["chief", "worker"]),
+              help="Distributed search: the chief serves the oracle and records the best, workers run trials "
+                   "[default: $KERASTUNER_TUNER_ID, else one process].")  # fmt: skip
+@click.option("--oracle-address", metavar="HOST:PORT",
+              help="Where the chief listens / workers connect [default: $KERASTUNER_ORACLE_IP:PORT, else "
+                   "127.0.0.1:8000].")  # fmt: skip
+@click.option("--worker-id", help="A worker's name [default: worker-HOSTNAME-PID].")
+@click.option("--worker-timeout", type=float, metavar="SECONDS",
+              help="Silence after which a worker, or the chief, counts as lost [default: 300].")  # fmt: skip
 def tune(
     models: str,
     data: str,
@@ -304,15 +313,23 @@ def tune(
     tracking_uri: str | None,
     experiment: str | None,
     then_compare: bool,
+    role: str | None,
+    oracle_address: str | None,
+    worker_id: str | None,
+    worker_timeout: float | None,
 ) -> None:
     """Search models' hyperparameters with keras-tuner; every trial is an MLflow run.
 
-    Run the same command again after an interruption and the search resumes.
+    Run the same command again after an interruption and the search resumes. With --role,
+    one chief and any number of workers (on this or other machines, one MLflow server)
+    share the search.
 
     \b
     Examples:
       zoo tune --models lstm,gru,cnn_lstm,attention_lstm --data ucr:GunPoint --max-trials 12
       zoo tune --models lstm_fcn --data ucr:ArrowHead --tuner hyperband --max-epochs 60
+      zoo tune --models lstm,gru --data ucr:GunPoint --role chief --oracle-address 0.0.0.0:8000
+      zoo tune --models lstm,gru --data ucr:GunPoint --role worker --oracle-address chief-host:8000
     """
     import os
     import signal
@@ -347,10 +364,19 @@ def tune(
             tracking_uri=tracking_uri,
             experiment=experiment,
             progress=lambda line: console.print(line, markup=False),
+            role=role,
+            oracle_address=oracle_address,
+            worker_id=worker_id,
+            worker_timeout=worker_timeout,
         )
     except KeyboardInterrupt:
         click.echo("interrupted: run the same command again to resume the search", err=True)
         sys.exit(130)
+    if isinstance(result, tuning.WorkerResult):
+        done = sum(t["score"] is not None for t in result.trials)
+        console.print(f"{result.worker_id}: the search is over; this worker ran {len(result.trials)} trials "
+                      f"({done} finished). The chief retrains and records the best.")  # fmt: skip
+        return
     from rich.table import Table
 
     table = Table(title=f"best of {len(result.trials)} trials: {result.model_name} ({result.objective} "

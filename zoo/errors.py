@@ -37,3 +37,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 class FastPathWarning(UserWarning):
     """An override that takes a recurrent layer off the cuDNN fast path."""
+
+
+class SearchError(ZooError, RuntimeError):
+    """A search that cannot go on: every trial failing, a distributed peer lost (tuning raises it)."""

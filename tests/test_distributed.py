@@ -1,0 +1,148 @@
+"""keras-tuner's distributed mode as a user runs it: an MLflow server, a chief, workers, a kill."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import pytest
+
+import tuning
+from tests.servers import free_port, mlflow_server
+from tests.test_cli import ZOO
+from tests.test_train_cli import QUIET, _runs
+from tuning import distributed
+from zoo.errors import ConfigError, SearchError
+
+
+def _tune(port: int, *extra: str) -> list[str]:
+    return [ZOO, "tune", "--models", "lstm,gru", "--data", "ucr:GunPoint", "--tuner", "random", "--max-trials", "5",
+            "--max-epochs", "4", "--fixed", "units=8", "--fixed", "batch_size=16", "--no-compare",
+            "--oracle-address", f"127.0.0.1:{port}", *extra]  # fmt: skip
+
+
+def _start(command: list[str], cwd, env) -> subprocess.Popen:
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_a_chief_and_two_workers_run_every_trial_once_under_one_parent(tmp_path) -> None:
+    """Kill one worker inside its first trial: the chief hands that trial on and finishes."""
+    from mlflow import MlflowClient
+
+    port = free_port()
+    with mlflow_server(tmp_path) as (uri, _):
+        env = {**QUIET, "MLFLOW_TRACKING_URI": uri}
+        chief = _start(_tune(port, "--role", "chief", "--worker-timeout", "15"), tmp_path, env)
+        w1 = _start(_tune(port, "--role", "worker", "--worker-id", "w1", "--worker-timeout", "120"), tmp_path, env)
+        w2 = _start(_tune(port, "--role", "worker", "--worker-id", "w2", "--worker-timeout", "120"), tmp_path, env)
+        try:
+            client = MlflowClient(uri)
+            deadline = time.monotonic() + 240
+            while True:  # w2 is killed once its first trial's run is training
+                experiment = client.get_experiment_by_name("lstm-zoo")
+                running = experiment and client.search_runs(
+                    [experiment.experiment_id], "tags.worker = 'w2' and attributes.status = 'RUNNING'"
+                )
+                if running:
+                    break
+                for proc in (chief, w1, w2):
+                    assert proc.poll() is None, proc.communicate()[1][-3000:]
+                assert time.monotonic() < deadline, "w2 never started a trial"
+                time.sleep(0.2)
+            lost_trial = running[0].data.tags["trial_id"]
+            w2.send_signal(signal.SIGKILL)
+            w2.communicate(timeout=30)
+            chief_out, chief_err = chief.communicate(timeout=420)
+            w1_out, w1_err = w1.communicate(timeout=60)
+            runs = _runs(uri)
+            history = {r.info.run_id: client.get_metric_history(r.info.run_id, "val_accuracy") for r in runs}
+        finally:
+            for proc in (chief, w1, w2):
+                if proc.poll() is None:
+                    proc.kill()
+
+    assert chief.returncode == 0, chief_err[-3000:]
+    assert w1.returncode == 0, w1_err[-3000:]
+    assert "Traceback" not in chief_err + w1_err
+    assert "worker w2 silent for" in chief_out and f"its trial {lost_trial} goes back to the queue" in chief_out
+    assert "w1: the search is over" in w1_out
+
+    [parent] = [r for r in runs if r.data.tags.get("stage") == "search"]
+    assert parent.info.status == "FINISHED"
+    assert all(r.info.status != "RUNNING" for r in runs)
+    trials = [r for r in runs if r.data.tags.get("stage") == "trial"]
+    assert all(r.data.tags["mlflow.parentRunId"] == parent.info.run_id for r in trials)
+    finished = sorted(r.data.tags["trial_id"] for r in trials if r.info.status == "FINISHED")
+    assert finished == ["0", "1", "2", "3", "4"]  # every trial exactly once, the lost one included
+    assert {r.data.tags["worker"] for r in trials} >= {"w1", "w2"}
+
+    scores = {
+        r.data.tags["trial_id"]: max(m.value for m in history[r.info.run_id])
+        for r in trials
+        if r.info.status == "FINISHED"
+    }
+    best = parent.data.tags["best_trial_id"]
+    assert scores[best] == pytest.approx(max(scores.values()))
+    assert parent.data.metrics["best_val_accuracy"] == pytest.approx(max(scores.values()))
+    assert "test_accuracy" in parent.data.metrics
+    [best_run] = [r for r in runs if r.data.tags.get("stage") == "best"]
+    assert best_run.info.status == "FINISHED" and best_run.data.tags["trial_id"] == best
+
+
+def test_a_chief_without_workers_and_a_worker_without_a_chief_stop_in_bounded_time(tmp_path) -> None:
+    """No peer: each side waits `worker_timeout` seconds, then says what to do."""
+    from mlflow import MlflowClient
+
+    port = free_port()
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    common = {"tuner": "random", "max_trials": 2, "max_epochs": 1, "fixed": {"units": 8}, "directory": tmp_path,
+              "tracking_uri": uri, "oracle_address": f"127.0.0.1:{port}", "worker_timeout": 2}  # fmt: skip
+
+    with pytest.raises(SearchError, match="start the chief first"):
+        tuning.search("lstm", "ucr:GunPoint", role="worker", **common)
+
+    started = time.monotonic()
+    with pytest.raises(SearchError, match=r"no worker has contacted the chief .* --role worker"):
+        tuning.search("lstm", "ucr:GunPoint", role="chief", **common)
+    assert time.monotonic() - started < 30
+    [parent] = _runs(uri)
+    assert parent.info.status == "FAILED" and "no worker" in parent.data.tags["error"]
+
+    # The search's run exists now but its chief is gone: the worker gives up on gRPC in bounded time.
+    with pytest.raises(SearchError, match=f"the chief on 127.0.0.1:{port} did not answer"):
+        tuning.search("lstm", "ucr:GunPoint", role="worker", **common)
+    assert MlflowClient(uri).get_run(parent.info.run_id).info.status == "FAILED"  # a worker never closes it
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("boss", None, None, None), "'chief' or 'worker'"),
+        (("worker", "localhost", None, None), "HOST:PORT"),
+        (("worker", "localhost:70000", None, None), "HOST:PORT"),
+        (("worker", None, "chief-2", None), "reserves for the chief"),
+        (("chief", None, "w1", None), "--worker-id is for workers"),
+        (("worker", None, None, 0), "must be > 0"),
+        ((None, "10.0.0.1:8000", None, None), "need --role"),
+    ],
+)
+def test_bad_cluster_settings_are_refused(args, words, monkeypatch) -> None:
+    for key in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(ConfigError, match=words.replace("(", r"\(")):
+        distributed.resolve(*args)
+
+
+def test_the_cluster_comes_from_keras_tuner_variables(monkeypatch) -> None:
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner7")
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "10.1.2.3")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "9001")
+    cluster = distributed.resolve(None)
+    assert (cluster.role, cluster.address, cluster.tuner_id) == ("worker", "10.1.2.3:9001", "tuner7")
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
+    assert distributed.resolve(None).role == "chief"
+    monkeypatch.delenv("KERASTUNER_ORACLE_PORT")
+    with pytest.raises(ConfigError, match="set all three"):
+        distributed.resolve(None)

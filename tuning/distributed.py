@@ -1,0 +1,325 @@
+"""keras-tuner's distributed mode (a chief oracle over gRPC, workers that run trials), with bounds.
+
+keras-tuner's own chief waits for ever on a worker that died (its trial stays "ongoing") and
+its workers wait an hour on a chief that is gone. Here:
+
+- every worker sends a heartbeat to the chief while it trains (a cheap `GetTrial` call);
+- the chief serves keras-tuner's own `OracleServicer`, notes when it last heard from each
+  worker, and hands the trial of a worker silent for `timeout` seconds back to the queue
+  (once; lost twice, the trial is FAILED), so the search goes on with the workers left;
+- the chief stops with a clear error when no worker has contacted it for `timeout` seconds
+  and trials remain, and a worker stops with a clear error when the chief does not answer
+  within `timeout` seconds.
+
+The roles come from `zoo tune --role chief|worker --oracle-address HOST:PORT` or from
+keras-tuner's environment variables (KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP,
+KERASTUNER_ORACLE_PORT), which the flags set for keras-tuner.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from zoo.errors import ConfigError, SearchError
+
+ROLES = ("chief", "worker")
+DEFAULT_ADDRESS = "127.0.0.1:8000"
+DEFAULT_TIMEOUT = 300.0
+_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """This process's place in a distributed search.
+
+    Attributes:
+        role: "chief" (serves the oracle, records the best) or "worker" (runs trials).
+        host: The chief's address: where it listens, where workers connect.
+        port: The chief's port.
+        tuner_id: keras-tuner's id of this process ("chief" for the chief).
+        timeout: Seconds of silence after which a worker, or the chief, counts as lost.
+    """
+
+    role: str
+    host: str
+    port: int
+    tuner_id: str
+    timeout: float
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def heartbeat(self) -> float:
+        """Seconds between a worker's heartbeats: several per timeout."""
+        return max(0.5, min(30.0, self.timeout / 5))
+
+
+def resolve(
+    role: str | None, address: str | None = None, worker_id: str | None = None, timeout: float | None = None
+) -> Cluster | None:
+    """The cluster this process belongs to, from arguments or keras-tuner's variables; None alone.
+
+    Raises:
+        ConfigError: a role, address, id or timeout that cannot work.
+    """
+    env = os.environ
+    if role is None:
+        if "KERASTUNER_ORACLE_IP" not in env:
+            if address or worker_id:
+                raise ConfigError("--oracle-address / --worker-id need --role chief or --role worker")
+            return None
+        if "KERASTUNER_ORACLE_PORT" not in env or "KERASTUNER_TUNER_ID" not in env:
+            raise ConfigError(
+                "KERASTUNER_ORACLE_IP is set but KERASTUNER_ORACLE_PORT or KERASTUNER_TUNER_ID is not: "
+                "set all three, or use --role chief|worker --oracle-address HOST:PORT"
+            )
+        role = "chief" if "chief" in env["KERASTUNER_TUNER_ID"] else "worker"
+        address = address or f"{env['KERASTUNER_ORACLE_IP']}:{env['KERASTUNER_ORACLE_PORT']}"
+        if role == "worker":
+            worker_id = worker_id or env["KERASTUNER_TUNER_ID"]
+    if role not in ROLES:
+        raise ConfigError(f"role {role!r} must be 'chief' or 'worker'")
+    address = address or DEFAULT_ADDRESS
+    host, _, port_text = address.rpartition(":")
+    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"oracle address {address!r} must be HOST:PORT, e.g. 10.0.0.5:8000 or 0.0.0.0:8000")
+    if role == "worker":
+        worker_id = worker_id or f"worker-{socket.gethostname()}-{os.getpid()}"
+        if "chief" in worker_id:
+            raise ConfigError(f"worker id {worker_id!r} contains 'chief', which keras-tuner reserves for the chief")
+    elif worker_id:
+        raise ConfigError("--worker-id is for workers; the chief's id is 'chief'")
+    timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
+    if not timeout > 0:
+        raise ConfigError(f"worker timeout {timeout!r} must be > 0 seconds")
+    return Cluster(role, host, int(port_text), "chief" if role == "chief" else str(worker_id), timeout)
+
+
+def _parent_to_proto(self: Any) -> Any:
+    """keras-tuner 1.4.8's `conditions.Parent.to_proto` without its left-over debug `print`.
+
+    Distributed mode sends every conditional hyperparameter over gRPC, so the original prints
+    the model names dozens of times per trial on the chief and the workers.
+    """
+    from keras_tuner.src import protos
+
+    proto = protos.get_proto()
+    first = self.values[0]
+    kind = (
+        "string_value" if isinstance(first, str)
+        else "boolean_value" if isinstance(first, bool)
+        else "int_value" if isinstance(first, int)
+        else "float_value"
+    )  # fmt: skip
+    values = [proto.Value(**{kind: v}) for v in self.values]
+    return proto.Condition(parent=proto.Condition.Parent(name=self.name, values=values))
+
+
+@contextmanager
+def environment(cluster: Cluster) -> Iterator[None]:
+    """keras-tuner's variables for `cluster`, and its client's deadline, for the search's duration."""
+    from keras_tuner.src.distribute import oracle_client
+    from keras_tuner.src.engine import conditions
+
+    conditions.Parent.to_proto = _parent_to_proto
+    saved = {key: os.environ.get(key) for key in _ENV}
+    saved_timeout = oracle_client.TIMEOUT
+    os.environ.update(
+        KERASTUNER_TUNER_ID=cluster.tuner_id,
+        KERASTUNER_ORACLE_IP=cluster.host,
+        KERASTUNER_ORACLE_PORT=str(cluster.port),
+    )
+    oracle_client.TIMEOUT = cluster.timeout
+    try:
+        yield
+    finally:
+        oracle_client.TIMEOUT = saved_timeout
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def wait_for_parent(find: Callable[[], str | None], cluster: Cluster, search_id: str) -> str:
+    """A worker waits (at most `timeout`) for the chief to create the search's MLflow run."""
+    deadline = time.monotonic() + cluster.timeout
+    while True:
+        found = find()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise SearchError(
+                f"no search {search_id!r} appeared in the MLflow store within {cluster.timeout:.0f} s: start the "
+                "chief first (zoo tune ... --role chief) with the same models, data, --project and tracking store"
+            )
+        time.sleep(min(2.0, cluster.heartbeat))
+
+
+@contextmanager
+def heartbeat(oracle: Any, trial_id: str, every: float) -> Iterator[None]:
+    """While a worker trains, tell the chief every `every` seconds that it is alive."""
+    import grpc
+    from keras_tuner.src import protos
+
+    stop = threading.Event()
+
+    def beat() -> None:
+        request = protos.get_service().GetTrialRequest(trial_id=trial_id)
+        while not stop.wait(every):
+            try:
+                oracle.stub.GetTrial(request, timeout=every)
+            except grpc.RpcError:  # a lost chief is reported by the worker's next real call
+                pass
+
+    thread = threading.Thread(target=beat, name=f"zoo-heartbeat-{trial_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=every + 1)
+
+
+def _servicer(oracle: Any) -> Any:
+    """keras-tuner's `OracleServicer`, noting when each worker was last heard from."""
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+    class WatchedServicer(OracleServicer):
+        def __init__(self) -> None:
+            super().__init__(oracle)
+            self.last_contact = time.monotonic()
+            self.last_seen: dict[str, float] = {}
+            self.ran_by: dict[str, str] = {}
+
+        def _seen(self, *, tuner_id: str | None = None, trial_id: str | None = None) -> None:
+            now = time.monotonic()
+            self.last_contact = now
+            if tuner_id is None and trial_id is not None:
+                tuner_id = next((t for t, tr in list(oracle.ongoing_trials.items()) if tr.trial_id == trial_id), None)
+            if tuner_id is not None:
+                self.last_seen[tuner_id] = now
+
+        def GetSpace(self, request: Any, context: Any) -> Any:
+            self._seen()
+            return super().GetSpace(request, context)
+
+        def UpdateSpace(self, request: Any, context: Any) -> Any:
+            self._seen()
+            return super().UpdateSpace(request, context)
+
+        def CreateTrial(self, request: Any, context: Any) -> Any:
+            self._seen(tuner_id=request.tuner_id)
+            response = super().CreateTrial(request, context)
+            trial = oracle.ongoing_trials.get(request.tuner_id)
+            if trial is not None:
+                self.ran_by[trial.trial_id] = request.tuner_id
+            return response
+
+        def UpdateTrial(self, request: Any, context: Any) -> Any:
+            self._seen(trial_id=request.trial_id)
+            return super().UpdateTrial(request, context)
+
+        def EndTrial(self, request: Any, context: Any) -> Any:
+            self._seen(trial_id=request.trial.trial_id)
+            return super().EndTrial(request, context)
+
+        def GetTrial(self, request: Any, context: Any) -> Any:
+            self._seen(trial_id=request.trial_id)
+            return super().GetTrial(request, context)
+
+    return WatchedServicer()
+
+
+def _drop_worker(oracle: Any, tuner_id: str, message: str) -> None:
+    """Forget a lost worker; its trial goes back to the queue (or fails if it was lost before)."""
+    from keras_tuner.src.engine import trial as trial_module
+
+    trial = oracle.ongoing_trials.get(tuner_id)
+    if trial is not None:
+        trial.status = trial_module.TrialStatus.INVALID
+        trial.message = message
+        oracle.end_trial(trial)  # retried while max_retries_per_trial allows, else FAILED
+        oracle.ongoing_trials.pop(tuner_id, None)
+    oracle.tuner_ids.discard(tuner_id)
+
+
+def serve(
+    tuner: Any,
+    cluster: Cluster,
+    *,
+    on_trial_end: Callable[[Any, str | None], None],
+    on_lost: Callable[[str, Any, float, bool], None],
+    check_failures: Callable[[Any], None],
+    progress: Callable[[str], None],
+) -> None:
+    """Serve the tuner's oracle to workers until the search is done; bounded waits throughout.
+
+    Raises:
+        SearchError: the address cannot be bound, or no worker was heard from for `timeout`
+            seconds while trials remain. The search stays resumable.
+    """
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.engine import conditions
+    from keras_tuner.src.engine.oracle import synchronized
+
+    conditions.Parent.to_proto = _parent_to_proto
+    oracle = tuner.oracle
+    oracle.verbose = 0  # keras-tuner's own trial tables; the chief prints one line per trial
+    oracle.max_retries_per_trial = max(oracle.max_retries_per_trial, 1)
+    tuner.save()
+    servicer = _servicer(oracle)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    try:
+        bound = server.add_insecure_port(cluster.address)
+    except RuntimeError:
+        bound = 0
+    if not bound:
+        raise SearchError(f"the chief cannot listen on {cluster.address} (port in use?): pick another --oracle-address")
+    server.start()
+    drop = synchronized(_drop_worker)
+    reported = len(oracle.end_order)
+    progress(f"chief: serving the search on {cluster.address}; start workers with the same command and "
+             f"--role worker --oracle-address HOST:{cluster.port}")  # fmt: skip
+    try:
+        while True:
+            time.sleep(0.5)
+            now = time.monotonic()
+            for tuner_id in set(oracle.tuner_ids) | set(oracle.ongoing_trials):
+                silent = now - servicer.last_seen.get(tuner_id, servicer.last_contact)
+                if silent > cluster.timeout:
+                    trial = oracle.ongoing_trials.get(tuner_id)
+                    redo = trial is not None and oracle._run_times[trial.trial_id] < oracle.max_retries_per_trial
+                    on_lost(tuner_id, trial, silent, redo)  # its runs are closed before anyone redoes it
+                    message = (f"worker {tuner_id} went silent for {silent:.0f} s during this trial "
+                               "(killed or unreachable)")  # fmt: skip
+                    drop(oracle, tuner_id, message)
+            for trial_id in oracle.end_order[reported:]:
+                on_trial_end(oracle.trials[trial_id], servicer.ran_by.get(trial_id))
+            reported = len(oracle.end_order)
+            check_failures(oracle)
+            idle = not oracle.ongoing_trials and not oracle.tuner_ids
+            if idle and servicer.stop_triggered:
+                return
+            if idle and now - servicer.last_contact > cluster.timeout:
+                done = len([t for t in oracle.trials.values() if t.status in ("COMPLETED", "FAILED")])
+                raise SearchError(
+                    f"no worker has contacted the chief on {cluster.address} for {now - servicer.last_contact:.0f} s "
+                    f"({done} trials done): start workers (zoo tune ... --role worker --oracle-address "
+                    f"HOST:{cluster.port}) and run the chief again; the search resumes"
+                )
+    finally:
+        server.stop(grace=2)
