@@ -1,0 +1,363 @@
+"""Tuning benchmark: what a fixed search budget buys per tuner, and what a trial costs outside `fit`.
+
+For each dataset and tuner, one `tuning.search` over several zoo models (the architecture is a
+hyperparameter) with the same budget: `--trials` trials of at most `--max-epochs` epochs for
+random, bayesian and grid search; Hyperband with `--max-epochs` and a reduction factor of 4,
+which spends about as many epochs over many more, shorter trials. The best configuration is
+retrained by the search and evaluated on the untouched test split.
+
+The timing is measured inside the process: `keras.Model.fit` and the search's trial function
+are wrapped with timers, so each trial's wall time splits into fit, the rest of the trial
+(building, compiling, the data pipeline, MLflow logging) and the time between trials
+(oracle, keras-tuner's state files, clearing the session).
+
+One JSON line per (dataset, tuner) cell goes to the results file as soon as the cell ends; a
+second run skips finished cells. The report is rendered from the results file alone, beside
+the default configurations' accuracy from `benchmarks/results/accuracy.jsonl` and the
+published figures the accuracy benchmark quotes.
+
+    TF_CPP_MIN_LOG_LEVEL=2 taskset -c 1 .venv/bin/python benchmarks/tuning.py --threads 1
+    .venv/bin/python benchmarks/tuning.py --report-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from accuracy import PUBLISHED, SOURCES, append, command_line, machine, read_results  # noqa: E402
+
+DATASETS = ("ucr:GunPoint", "ucr:ItalyPowerDemand", "ucr:ArrowHead")
+TUNERS = ("random", "bayesian", "hyperband", "grid")
+MODELS = ("lstm", "gru", "cnn_lstm", "lstm_fcn")
+RESULTS = ROOT / "benchmarks" / "results" / "tuning.jsonl"
+ACCURACY = ROOT / "benchmarks" / "results" / "accuracy.jsonl"
+REPORT = ROOT / "docs" / "benchmarks" / "tuning.md"
+WORK_DIR = Path(os.environ.get("ZOO_BENCH_DIR", "/tmp/zoo-bench")) / "tuning"
+
+
+class Timers:
+    """Wall-clock totals of `fit` calls and trial calls, split at the search's end."""
+
+    def __init__(self) -> None:
+        self.fit = 0.0
+        self.fits = 0
+        self.epochs = 0
+        self.trial = 0.0
+        self.trials = 0
+        self.first_trial: float | None = None
+        self.trial_phase_end: float | None = None
+
+    current: Timers | None = None
+
+    @classmethod
+    def install(cls) -> None:
+        """Wrap fit, the trial function and the search's end once; they report to `current`."""
+        import importlib
+
+        import keras
+
+        search_module = importlib.import_module("tuning.search")  # `tuning.search` is also the function
+        fit = keras.Model.fit
+        run_trial = search_module._Search.run_trial
+        finish = search_module._finish
+
+        def timed_fit(model: Any, *args: Any, **kwargs: Any) -> Any:
+            timers = cls.current
+            if timers is None or timers.trial_phase_end is not None:  # the best model's retraining: not a trial
+                return fit(model, *args, **kwargs)
+            start = time.perf_counter()
+            try:
+                history = fit(model, *args, **kwargs)
+            finally:
+                timers.fit += time.perf_counter() - start
+                timers.fits += 1
+            timers.epochs += len(history.epoch)
+            return history
+
+        def timed_trial(state: Any, tuner: Any, trial: Any) -> Any:
+            timers = cls.current
+            start = time.perf_counter()
+            timers.first_trial = timers.first_trial or start
+            try:
+                return run_trial(state, tuner, trial)
+            finally:
+                timers.trial += time.perf_counter() - start
+                timers.trials += 1
+
+        def timed_finish(*args: Any, **kwargs: Any) -> Any:
+            cls.current.trial_phase_end = time.perf_counter()
+            return finish(*args, **kwargs)
+
+        keras.Model.fit = timed_fit
+        search_module._Search.run_trial = timed_trial
+        search_module._finish = timed_finish
+
+
+def run_cell(dataset: Any, tuner: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One search; its outcome and where its time went."""
+    import tuning
+
+    timers = Timers.current = Timers()
+    project = f"{dataset.name.replace(':', '_')}-{tuner}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
+    start = time.perf_counter()
+    result = tuning.search(
+        list(args.models),
+        dataset,
+        tuner=tuner,
+        max_trials=args.trials,
+        max_epochs=args.max_epochs,
+        hyperband_factor=4,
+        seed=args.seed,
+        directory=WORK_DIR / "searches",
+        project=project,
+        tracking_uri=f"sqlite:///{WORK_DIR}/mlflow.db",
+        experiment="tuning-benchmark",
+        progress=lambda line: print(f"  {line}", flush=True),
+    )
+    end = time.perf_counter()
+    first = timers.first_trial or start
+    phase = (timers.trial_phase_end or end) - first
+    trials = result.trials
+    done = [t for t in trials if t["status"] == "COMPLETED"]
+    return {
+        "dataset": dataset.name,
+        "tuner": tuner,
+        "models": list(args.models),
+        "budget": {"trials": args.trials, "max_epochs": args.max_epochs, "hyperband_factor": 4},
+        "seed": args.seed,
+        "trials": len(trials),
+        "completed": len(done),
+        "best_model": result.model_name,
+        "best_hparams": result.hparams,
+        "best_settings": result.settings,
+        "best_value": result.best_value,
+        "objective": result.objective,
+        "test": result.test_metrics,
+        "models_tried": {m: sum(t["model"] == m for t in trials) for m in args.models},
+        "seconds": {
+            "total": round(end - start, 2),
+            "setup": round(first - start, 2),
+            "trial_phase": round(phase, 2),
+            "in_trials": round(timers.trial, 2),
+            "fit": round(timers.fit, 2),
+            "retrain_and_record": round(end - (timers.trial_phase_end or end), 2),
+        },
+        "epochs_in_trials": timers.epochs,
+        "fits": timers.fits,
+    }
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    from recipes.data import load
+    from recipes.device import import_backend
+
+    import_backend()
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    Timers.install()
+    done = {(r["dataset"], r["tuner"]) for r in read_results(args.results)}
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    for address in args.datasets:
+        dataset = None
+        for tuner in args.tuners:
+            if (address, tuner) in done:
+                continue
+            dataset = dataset or load(address, seed=args.seed)
+            print(f"{address} / {tuner}", flush=True)
+            record = run_cell(dataset, tuner, args)
+            record.update(
+                date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                machine=machine(),
+                threads=args.threads,
+                command=command_line(argv, cpus).replace("accuracy.py", "tuning.py"),
+            )
+            append(args.results, record)
+            print(f"  -> best {record['best_model']} test accuracy {record['test'].get('accuracy', float('nan')):.3f}; "
+                  f"{record['seconds']['total']:.0f} s", flush=True)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def default_accuracy(path: Path, models: Sequence[str]) -> dict[str, dict[str, list[float]]]:
+    """dataset -> model -> test accuracies of the default configs at seed 0 (accuracy benchmark)."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for r in read_results(path):
+        if (
+            r.get("kind") == "model"
+            and r["name"] in models
+            and r.get("seed") == 0
+            and "accuracy" in r.get("metrics", {})
+        ):
+            out.setdefault(r["dataset"], {}).setdefault(r["name"], []).append(r["metrics"]["accuracy"])
+    return out
+
+
+def overhead(record: dict[str, Any]) -> dict[str, float]:
+    """Per-trial seconds: whole trial, fit, rest of the trial, between trials; share outside fit."""
+    s, n = record["seconds"], max(record["trials"], 1)
+    per_trial = s["trial_phase"] / n
+    fit = s["fit"] / n
+    inside = (s["in_trials"] - s["fit"]) / n
+    between = (s["trial_phase"] - s["in_trials"]) / n
+    return {"per_trial": per_trial, "fit": fit, "inside": inside, "between": between, "share": 1 - fit / per_trial}
+
+
+def render(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    records = sorted(records, key=lambda r: (DATASETS.index(r["dataset"]) if r["dataset"] in DATASETS else 99,
+                                            TUNERS.index(r["tuner"])))  # fmt: skip
+    defaults = default_accuracy(args.accuracy, MODELS)
+    lines = ["# Tuning benchmark: what a fixed budget buys, per tuner", ""]
+    if not records:
+        return "\n".join([*lines, "Not run yet: `python benchmarks/tuning.py`.", ""])
+    first = records[0]
+    m = first["machine"]
+    budget = first["budget"]
+    lines += [
+        f"Measured {min(r['date'] for r in records)[:10]} on {m['cpu']} ({m['cores']} cores, "
+        f"{len(m.get('cpus_used') or []) or m['cores']} used, {m.get('threads') or first.get('threads') or 'default'} "
+        f"TensorFlow threads), TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}, CPU only. Commands:",
+        "",
+        *sorted({f"    {r['command']}" for r in records}),
+        "",
+        f"Each cell is one `tuning.search` over **{', '.join(first['models'])}** (the architecture is a "
+        f"hyperparameter), seed {first['seed']}, objective `val_accuracy`: **{budget['trials']} trials** of at most "
+        f"{budget['max_epochs']} epochs for random, bayesian and grid search; Hyperband with max_epochs "
+        f"{budget['max_epochs']} and factor {budget['hyperband_factor']}, which sizes itself (more, shorter trials, "
+        "about the same number of epochs). The search retrains the best configuration "
+        f"({budget['max_epochs']} epochs, early stopping on validation) and evaluates it once on the test split. "
+        "One search per cell: a second seed would move these figures by a few points on sets this small.",
+        "",
+        "## Best test accuracy per tuner",
+        "",
+        "The default configs' figures come from the accuracy benchmark (same splits, seed 0, 100 epochs with "
+        "early stopping, so a longer budget than a trial's); published figures use the full train split and "
+        "far longer training (see docs/benchmarks/accuracy.md).",
+        "",
+        "| dataset | " + " | ".join(TUNERS) + " | best default config (of the searched models) | published |",
+        "|---|" + "---:|" * len(TUNERS) + "---|---|",
+    ]
+    for dataset in DATASETS:
+        row = [dataset]
+        cells = {r["tuner"]: r for r in records if r["dataset"] == dataset}
+        if not cells:
+            continue
+        for tuner in TUNERS:
+            r = cells.get(tuner)
+            row.append(f"**{r['test']['accuracy']:.3f}** ({r['best_model']})" if r and r["test"] else "not run")
+        seed0 = {name: accs[0] for name, accs in defaults.get(dataset, {}).items() if accs}
+        if seed0:
+            name = max(seed0, key=seed0.get)
+            row.append(f"{seed0[name]:.3f} ({name})")
+        else:
+            row.append("not run")
+        published = PUBLISHED.get(dataset, [])
+        row.append(", ".join(f"{n} {v:.3f}" for n, v, _ in published) or "-")
+        lines.append("| " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "Per cell: trials (completed), models tried, epochs trained in trials, best validation accuracy, test "
+        "macro-F1 of the retrained best, wall time.",
+        "",
+        "| dataset | tuner | trials | models tried | epochs | best val_accuracy | test macro-F1 | minutes |",
+        "|---|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in records:
+        tried = ", ".join(f"{k} {v}" for k, v in r["models_tried"].items() if v)
+        lines.append(
+            f"| {r['dataset']} | {r['tuner']} | {r['trials']} ({r['completed']}) | {tried} | {r['epochs_in_trials']} | "
+            f"{r['best_value']:.3f} | {r['test'].get('macro_f1', float('nan')):.3f} | "
+            f"{r['seconds']['total'] / 60:.1f} |"
+        )
+    lines += ["", "Default configs, per model (accuracy benchmark, seed 0):", ""]
+    lines += ["| dataset | " + " | ".join(MODELS) + " |", "|---|" + "---:|" * len(MODELS)]
+    for dataset in DATASETS:
+        accs = defaults.get(dataset, {})
+        lines.append(f"| {dataset} | " + " | ".join(f"{accs[n][0]:.3f}" if n in accs else "-" for n in MODELS) + " |")
+
+    shares = [overhead(r) for r in records]
+    lines += [
+        "",
+        "## Overhead: time per trial outside `fit`",
+        "",
+        "Per trial, from timers inside the process: the search's trial phase (from the first trial's start "
+        "to the last trial's end; the set-up before it, opening the MLflow store and declaring the space, is "
+        "left out) divided by its trials; `fit` (Keras' training loop, including the first-call graph "
+        "tracing); the rest of the trial "
+        "(`recipes.train` around fit: building and compiling the model, the tf.data pipeline, the MLflow run "
+        "with its params, per-epoch metrics, plots and files, the run folder); and the time between trials "
+        "(keras-tuner's oracle and state files, clearing the Keras session).",
+        "",
+        "| dataset | tuner | s per trial | fit | rest of the trial | between trials | share outside fit |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r, o in zip(records, shares, strict=True):
+        lines.append(
+            f"| {r['dataset']} | {r['tuner']} | {o['per_trial']:.1f} | {o['fit']:.1f} | {o['inside']:.2f} | "
+            f"{o['between']:.2f} | {100 * o['share']:.0f}% |"
+        )
+    median = statistics.median(o["share"] for o in shares)
+    inside = statistics.median(o["inside"] for o in shares)
+    between = statistics.median(o["between"] for o in shares)
+    lines += [
+        "",
+        f"Median over the cells: **{100 * median:.0f}%** of a trial's time is spent outside `fit`: "
+        f"{inside:.1f} s in the rest of the trial and {between:.2f} s between trials. These trials are small "
+        "(tens of examples, seconds of fitting), so the fixed costs weigh heavily here; on a real dataset "
+        "the same seconds are a small share.",
+        "",
+        "Sources of the published figures:",
+        "",
+        *[f"- {key}: {value}" for key, value in SOURCES.items()],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--tuners", nargs="+", default=list(TUNERS), choices=TUNERS)
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--trials", type=int, default=8, help="trials for random, bayesian and grid")
+    parser.add_argument("--max-epochs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: default)")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--accuracy", type=Path, default=ACCURACY, help="the accuracy benchmark's results")
+    parser.add_argument("--report", type=Path, default=REPORT)
+    parser.add_argument("--report-only", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    if not args.report_only:
+        run(args, argv)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(render(read_results(args.results), args))
+    print(f"report: {args.report}")
+
+
+if __name__ == "__main__":
+    main()
