@@ -86,12 +86,19 @@ def connect(uri: str | None = None, experiment: str | None = None) -> tuple[str,
     name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
     try:
         found = mlflow.get_experiment_by_name(name)
-        experiment_id = found.experiment_id if found else mlflow.create_experiment(name)
+        if found:
+            return uri, found.experiment_id
+        try:
+            return uri, mlflow.create_experiment(name)
+        except Exception:  # another process (a search's chief and workers) created it meanwhile
+            found = mlflow.get_experiment_by_name(name)
+            if found is None:
+                raise
+            return uri, found.experiment_id
     except Exception as err:  # the store answered /health but refuses work: say so in one line
         raise TrackingError(
             f"MLflow store {uri}: cannot open experiment {name!r}: {str(err).splitlines()[0]}"
         ) from None
-    return uri, experiment_id
 
 
 def git_commit(path: str | os.PathLike = ".") -> str | None:

@@ -214,3 +214,24 @@ def test_a_diverging_run_ends_failed_with_the_reason(store, tmp_path) -> None:
     client = MlflowClient(store)
     [run] = client.search_runs([client.get_experiment_by_name("failures").experiment_id])
     assert run.info.status == "FAILED" and "loss became nan" in run.data.tags["error"]
+
+
+def test_two_processes_opening_a_new_experiment_at_once_both_get_it(tmp_path, monkeypatch) -> None:
+    """A search's chief and workers start together: the one that loses the race to create
+    the experiment uses the winner's."""
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from recipes.tracking import connect
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    create = mlflow.create_experiment
+
+    def lose_the_race(name: str, *args, **kwargs):
+        create(name, *args, **kwargs)  # the other process wins
+        raise MlflowException(f"RESOURCE_ALREADY_EXISTS: Experiment(name={name}) already exists")
+
+    monkeypatch.setattr(mlflow, "create_experiment", lose_the_race)
+    _, experiment_id = connect(uri, "raced")
+    assert experiment_id == MlflowClient(uri).get_experiment_by_name("raced").experiment_id

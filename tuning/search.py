@@ -324,10 +324,15 @@ class _Search:
         shown = "failed" if value is None else f"{self.objective[0]}={value:.4f}"
         best = "-" if self.best is None else f"{self.best:.4f}"
         elapsed = time.monotonic() - self.started
+        if self.cluster is not None and self.cluster.role == "worker":  # the chief counts the search's trials
+            self.progress(
+                f"{self.cluster.tuner_id}: trial {trial.trial_id} ({model}): {shown}; this worker's {self.done}th, "
+                f"its best {best}; {elapsed / 60:.1f} min elapsed"
+            )
+            return
         where = f", {worker}" if worker else ""
-        prefix = f"{self.cluster.tuner_id}: " if self.cluster is not None and self.cluster.role == "worker" else ""
         self.progress(
-            f"{prefix}trial {self.done}{total} ({trial.trial_id}, {model}{where}): {shown}; best so far {best}; "
+            f"trial {self.done}{total} ({trial.trial_id}, {model}{where}): {shown}; best so far {best}; "
             f"{elapsed / 60:.1f} min elapsed"
         )
 
