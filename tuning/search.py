@@ -326,8 +326,8 @@ class _Search:
         elapsed = time.monotonic() - self.started
         if self.cluster is not None and self.cluster.role == "worker":  # the chief counts the search's trials
             self.progress(
-                f"{self.cluster.tuner_id}: trial {trial.trial_id} ({model}): {shown}; this worker's {self.done}th, "
-                f"its best {best}; {elapsed / 60:.1f} min elapsed"
+                f"{self.cluster.tuner_id}: trial {trial.trial_id} ({model}): {shown}; {self.done} run here, "
+                f"best here {best}; {elapsed / 60:.1f} min elapsed"
             )
             return
         where = f", {worker}" if worker else ""
