@@ -171,12 +171,12 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     Timers.install()
-    done = {(r["dataset"], r["tuner"]) for r in read_results(args.results)}
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     for address in args.datasets:
         dataset = None
         for tuner in args.tuners:
-            if (address, tuner) in done:
+            # Read again before each cell: several processes may share the results file.
+            if (address, tuner) in {(r["dataset"], r["tuner"]) for r in read_results(args.results)}:
                 continue
             dataset = dataset or load(address, seed=args.seed)
             print(f"{address} / {tuner}", flush=True)
