@@ -78,6 +78,7 @@ def connect(uri: str | None = None, experiment: str | None = None) -> tuple[str,
     _bound_http_retries()
     # MLflow prints two "View run ... at" lines per run on an http store; we say where runs are.
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar per model download
     uri = resolve_uri(uri)
     check_store(uri)
     import mlflow

@@ -163,7 +163,8 @@ def _load_history(csv_path: Path) -> dict[str, list[float]]:
     with csv_path.open() as f:
         for row in csv.DictReader(f):
             try:
-                rows[int(row["epoch"])] = {k: float(v) for k, v in row.items() if k != "epoch"}
+                # Keras writes "NA" for val_ columns when there is no validation data.
+                rows[int(row["epoch"])] = {k: float(v) for k, v in row.items() if k != "epoch" and v != "NA"}
             except (TypeError, ValueError):  # a line cut short by a kill
                 continue
     keys = [k for k in (next(iter(rows.values()), {}) or {})]
@@ -238,6 +239,8 @@ def train(
     data_options: Mapping[str, Any] | None = None,
     backbone: Any = None,
     freeze_backbone: bool = False,
+    unfreeze_epochs: int = 0,
+    unfreeze_lr_factor: float = 0.1,
     tracking: bool = True,
     tracking_uri: str | None = None,
     experiment: str | None = None,
@@ -260,7 +263,10 @@ def train(
         hparams: Model hyperparameters (see `zoo describe MODEL`); None values keep defaults.
         data_options: Options for the data source (e.g. lookback, horizon).
         backbone: A pretrained backbone (a zoo model or its "backbone" layer) to reuse.
-        freeze_backbone: Keep the reused backbone's weights fixed.
+        freeze_backbone: Keep the reused backbone's weights fixed (for `epochs` epochs).
+        unfreeze_epochs: Then train the whole model this many epochs more, at
+            `learning_rate * unfreeze_lr_factor` (fine-tuning's second phase).
+        unfreeze_lr_factor: The second phase's learning-rate factor.
         tracking: Log to MLflow (False: local files only).
         tracking_uri: MLflow store; default `MLFLOW_TRACKING_URI`, else sqlite:///mlflow.db.
         experiment: MLflow experiment name (default "lstm-zoo").
@@ -307,11 +313,18 @@ def train(
 
         dataset = load(data, seed=cfg.seed, val_fraction=cfg.val_fraction, **data_options)
 
+    if unfreeze_epochs and not (backbone is not None and freeze_backbone):
+        raise ConfigError("unfreeze_epochs is a second phase after a frozen backbone: pass backbone= and "
+                          "freeze_backbone=True")  # fmt: skip
+    if not isinstance(unfreeze_epochs, int) or unfreeze_epochs < 0:
+        raise ConfigError(f"unfreeze_epochs={unfreeze_epochs!r} must be an int >= 0")
+    if not 0 < unfreeze_lr_factor <= 10:
+        raise ConfigError(f"unfreeze_lr_factor={unfreeze_lr_factor!r} must be in (0, 10]")
     if backbone is None:
         check_compatible(model, dataset, hparams)
     settings_key = {"hparams": hparams, "train": cfg.__dict__, "data": data_options, "stage": stage}
     if backbone is not None:
-        settings_key["backbone"] = id(backbone)  # a live object: never resume across processes
+        settings_key["backbone"] = _fingerprint(backbone)  # the same weights resume the same run
     run_dir = Path(runs_dir or os.environ.get("ZOO_RUNS_DIR") or RUNS_DIR) / run_key(model, dataset.name, settings_key)
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -323,6 +336,7 @@ def train(
         import shutil
 
         shutil.rmtree(run_dir / "backup", ignore_errors=True)
+        shutil.rmtree(run_dir / "backup_unfrozen", ignore_errors=True)
         (run_dir / "metrics.csv").unlink(missing_ok=True)
 
     job = _Job(
@@ -332,6 +346,7 @@ def train(
         hparams=hparams,
         backbone=backbone,
         freeze_backbone=freeze_backbone,
+        unfreeze=(unfreeze_epochs, unfreeze_lr_factor) if unfreeze_epochs else None,
         run_dir=run_dir,
         resumed_from=resumed_from,
         log_model=log_model,
@@ -362,6 +377,7 @@ class _Job:
     hparams: dict[str, Any]
     backbone: Any
     freeze_backbone: bool
+    unfreeze: tuple[int, float] | None
     run_dir: Path
     resumed_from: int
     log_model: bool
@@ -475,6 +491,7 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
                 **flat_params("model", resolved),
                 **flat_params("train", cfg.__dict__),
                 **flat_params("data", {**dataset.summary(), **job.data_options}),
+                **_backbone_params(job),
             }
         )
         _log_dataset(tracker, dataset)
@@ -523,6 +540,9 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
                 verbose=job.verbose,
                 shuffle=False,
             )
+            if job.unfreeze:
+                # The same loggers; its own early stopping (the backup/stopping pair is the last two).
+                _unfrozen_phase(job, net, train_ds, val_ds, callbacks[:-2], monitor)
         finally:
             stopper.restore()
         history = _load_history(run_dir / "metrics.csv")
@@ -598,6 +618,55 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         seconds=seconds,
         tracking_lost=tracker.lost if tracker else None,
         artifacts=artifacts,
+    )
+
+
+def _backbone_params(job: _Job) -> dict[str, Any]:
+    """How a reused backbone is trained: frozen, then unfrozen for some epochs at a lower rate."""
+    if job.backbone is None:
+        return {}
+    epochs, factor = job.unfreeze or (0, None)
+    return {"backbone.frozen": job.freeze_backbone, "backbone.unfreeze_epochs": epochs,
+            "backbone.unfreeze_lr_factor": factor}  # fmt: skip
+
+
+def _fingerprint(backbone: Any) -> str:
+    """A digest of a backbone's architecture and weights (what a run key may depend on)."""
+    import keras
+
+    digest = hashlib.sha1(str(backbone.name).encode())
+    for weight in backbone.weights:
+        digest.update(weight.path.encode())
+        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _unfrozen_phase(job: _Job, net: Any, train_ds: Any, val_ds: Any, callbacks: list, monitor: str) -> None:
+    """Fine-tuning's second phase: the whole model, a lower learning rate, its own early stopping."""
+    import dataclasses
+
+    from recipes.callbacks import ResumableEarlyStopping
+
+    epochs, factor = job.unfreeze
+    done = len(_load_history(job.run_dir / "metrics.csv").get("loss", []))
+    from zoo.build import BACKBONE
+
+    net.get_layer(BACKBONE).trainable = True
+    compile_model(net, job.dataset.task, dataclasses.replace(job.cfg, learning_rate=job.cfg.learning_rate * factor))
+    stopper = ResumableEarlyStopping(
+        job.run_dir / "backup_unfrozen",
+        monitor=monitor,
+        patience=job.cfg.patience if job.cfg.patience > 0 else epochs,
+        restore_best_weights=True,
+    )
+    net.fit(
+        train_ds,
+        validation_data=val_ds,
+        initial_epoch=done,
+        epochs=done + epochs,
+        callbacks=[*callbacks, stopper],
+        verbose=job.verbose,
+        shuffle=False,
     )
 
 

@@ -87,6 +87,18 @@ def test_right_padding_is_ignored_where_masking_is_claimed(name: str) -> None:
     np.testing.assert_allclose(_predict(model, x), _predict(model, padded_x), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", [n for n in MODELS if zoo.get_spec(n).causal])
+def test_per_step_features_are_causal_where_claimed(name: str) -> None:
+    """Changing the steps after k leaves the per-step outputs up to k as they were."""
+    x = series(batch=2, length=12)
+    changed = x.copy()
+    changed[:, 7:] = np.random.default_rng(1).normal(size=changed[:, 7:].shape)
+    model = zoo.build(name, **tiny_kwargs(name, "reconstruction"))
+    before, after = _predict(model, x), _predict(model, changed)
+    np.testing.assert_allclose(before[:, :7], after[:, :7], rtol=1e-5, atol=1e-6)
+    assert not np.allclose(before[:, 7:], after[:, 7:])
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_untuned_config_equals_search_space_defaults(name: str) -> None:
     import keras_tuner as kt

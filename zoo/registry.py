@@ -38,6 +38,8 @@ class ModelSpec:
         fast_path: Returns the knobs of a config that leave the cuDNN path; None when the
             model has no recurrent layer.
         test_config: Tiny overrides for the conformance suite.
+        causal: The per-step features at step t depend on steps <= t only (so they can be
+            trained to predict step t + 1: next-step and language-model pretraining).
     """
 
     name: str
@@ -53,6 +55,7 @@ class ModelSpec:
     min_length: Callable[[Any], int]
     fast_path: Callable[[Any], list[str]] | None
     test_config: Mapping[str, Any] = field(default_factory=dict)
+    causal: bool = False
 
     @property
     def per_step(self) -> bool:
@@ -72,6 +75,7 @@ class ModelInfo:
     inputs: tuple[str, ...]
     variable_length: bool
     masking: bool
+    causal: bool
     min_length: int
     cudnn_fast_path: bool | None
     defaults: dict[str, Any]
@@ -103,6 +107,7 @@ def register_model(
     min_length: Callable[[Any], int] | None = None,
     fast_path: Callable[[Any], list[str]] | None = None,
     test_config: Mapping[str, Any] | None = None,
+    causal: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator that registers a backbone builder under `name`.
 
@@ -131,6 +136,7 @@ def register_model(
             min_length=min_length or (lambda cfg: 1),
             fast_path=fast_path,
             test_config=dict(test_config or {}),
+            causal=causal,
         )
         return builder
 
@@ -200,6 +206,7 @@ def describe(name: str) -> ModelInfo:
         inputs=spec.inputs,
         variable_length=spec.variable_length,
         masking=spec.masking,
+        causal=spec.causal,
         min_length=spec.min_length(cfg),
         cudnn_fast_path=None if knobs is None else not knobs,
         defaults={p.name: p.default for p in declared},

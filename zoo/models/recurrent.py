@@ -62,6 +62,7 @@ def _register(name: str, summary: str, reference: str, config: type, cell: str, 
         masking=True,
         fast_path=k.rnn_fast_path,
         test_config=TINY,
+        causal=not bidirectional,
     )
     def builder(cfg: Any, x: Any) -> tuple[Any, Any]:
         return recurrent_stack(cfg, x, cell=cell, num_layers=getattr(cfg, "num_layers", 1), bidirectional=bidirectional)

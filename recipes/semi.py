@@ -1,0 +1,602 @@
+"""Semi-supervised recipes: pretrain an encoder on unlabeled sequences, fine-tune it on few labels.
+
+    >>> import recipes.semi as semi
+    >>> pre = semi.pretrain("lstm_fcn", "ucr:GunPoint", pretext="masked")
+    >>> result = semi.finetune("lstm_fcn", "ucr:GunPoint", pre.encoder_path, fraction=0.1)
+    >>> sweep = semi.sweep("lstm_fcn", "ucr:GunPoint", fractions=(0.05, 0.1, 0.25, 1.0), seeds=(0, 1, 2))
+
+`pretrain` trains a zoo backbone on a pretext (`recipes.pretext`) over an unlabeled pool and
+keeps the backbone: a `.keras` file and an MLflow model (`runs:/<id>/encoder`), both accepted
+by `finetune`, `zoo train --backbone` and `zoo.build(backbone=...)`. `finetune` puts the task
+head on it and trains on a stratified labelled subset: first with the encoder frozen, then
+all of it at a lower learning rate. `sweep` compares that with the same architecture trained
+from scratch on the same subsets, for several label fractions and seeds, under one MLflow
+parent run with a picture and a table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recipes.data.base import Dataset, Split
+from recipes.pretext import pretrain_config
+from zoo.errors import ConfigError, DataError
+from zoo.params import Float, Int, hp, make_config
+
+STAGE_SWEEP, STAGE_PRETRAIN, STAGE_FINETUNE = "semi", "pretrain", "finetune"
+ENCODER_FILE, ENCODER_META = "encoder.keras", "encoder.json"
+RUNS_DIR = "runs"
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Fine-tuning's two phases, declared once so tuning can search them."""
+
+    freeze_epochs: int = hp(30, Int(0, 100, step=10), valid=Int(0, 100_000), doc="epochs with the encoder frozen")
+    unfreeze_epochs: int = hp(
+        70, Int(0, 200, step=10), valid=Int(0, 100_000), doc="then epochs with everything trainable"
+    )
+    unfreeze_lr_factor: float = hp(
+        0.1, Float(0.01, 1.0, sampling="log"), valid=Float(1e-4, 10.0), doc="learning-rate factor once unfrozen"
+    )
+
+
+def finetune_config(overrides: Mapping[str, Any] | None = None) -> FinetuneConfig:
+    """A validated `FinetuneConfig` (None values keep defaults)."""
+    cfg = make_config(FinetuneConfig, dict(overrides or {}), model="fine-tuning")
+    if cfg.freeze_epochs + cfg.unfreeze_epochs < 1:
+        raise ConfigError("fine-tuning: freeze_epochs + unfreeze_epochs must be at least 1")
+    return cfg
+
+
+@dataclass
+class PretrainResult:
+    """A pretrained encoder and where it is kept.
+
+    Attributes:
+        encoder: The backbone (`keras.Model` named "backbone").
+        encoder_path: Its `.keras` file (with `encoder.json` beside it).
+        encoder_uri: `runs:/<run id>/encoder` when tracked, else None.
+        run_id: The pretraining's MLflow run.
+        history: Per-epoch pretext loss and val_loss.
+        pool: Unlabeled examples used, and where they came from.
+        seconds: Pretraining wall time.
+    """
+
+    encoder: Any
+    encoder_path: Path
+    encoder_uri: str | None
+    run_id: str | None
+    history: dict[str, list[float]]
+    pool: dict[str, Any]
+    seconds: float
+
+
+@dataclass
+class SweepResult:
+    """A labelled-fraction sweep: pretrained vs scratch per fraction and seed.
+
+    Attributes:
+        rows: One dict per fine-tune: fraction, seed, init ("pretrained"/"scratch"),
+            labelled examples, test metrics, run id.
+        table: Mean and std of the metric per (fraction, init).
+        metric: The test metric compared.
+        parent_run_id: The sweep's MLflow run.
+        pretrain: The pretraining.
+        plot_path, table_path: The picture and the table (also logged on the parent).
+    """
+
+    rows: list[dict[str, Any]]
+    table: list[dict[str, Any]]
+    metric: str
+    parent_run_id: str | None
+    pretrain: PretrainResult
+    plot_path: Path
+    table_path: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data: the unlabeled pool and the labelled subset
+
+
+def _resample(x: np.ndarray, length: int) -> np.ndarray:
+    """Series resampled to `length` steps by linear interpolation (per feature)."""
+    if x.shape[1] == length:
+        return x
+    old = np.linspace(0.0, 1.0, x.shape[1])
+    new = np.linspace(0.0, 1.0, length)
+    out = np.empty((x.shape[0], length, x.shape[2]), dtype="float32")
+    for i in range(x.shape[0]):
+        for f in range(x.shape[2]):
+            out[i, :, f] = np.interp(new, old, x[i, :, f])
+    return out
+
+
+def unlabeled_pool(
+    dataset: Dataset, sources: Sequence[str] = ("train",), *, transductive: bool = False, seed: int = 0
+) -> tuple[Split, dict[str, Any]]:
+    """The inputs to pretrain on, without labels, and a record of where they came from.
+
+    Args:
+        dataset: The labelled dataset the encoder is for.
+        sources: "train" (its train and val inputs), "unlabeled" (its own unlabeled pool,
+            e.g. the Rotten Tomatoes plot descriptions) or other dataset addresses (their train
+            inputs; series are resampled to this dataset's length, features must match).
+        transductive: Add the test inputs (never their labels). Off by default; recorded.
+        seed: For loading other datasets.
+
+    Raises:
+        DataError: an empty pool, or a source whose inputs cannot be fed to this dataset's model.
+    """
+    from recipes.data import load
+
+    parts: list[Split] = []
+    counts: dict[str, int] = {}
+    for source in sources:
+        if source == "train":
+            for split in (dataset.train, dataset.val):
+                if len(split):
+                    parts.append(Split(split.x, None, split.lengths))
+            counts["train"] = len(dataset.train) + len(dataset.val)
+        elif source == "unlabeled":
+            if dataset.unlabeled is None or not len(dataset.unlabeled):
+                raise DataError(f"{dataset.name} ships no unlabeled pool; use --unlabeled train or another dataset")
+            parts.append(dataset.unlabeled)
+            counts["unlabeled"] = len(dataset.unlabeled)
+        else:
+            other = load(source, seed=seed)
+            if other.input_kind != dataset.input_kind or (
+                dataset.input_kind == "series" and other.num_features != dataset.num_features
+            ):
+                raise DataError(
+                    f"unlabeled source {source}: {other.input_kind} with {other.num_features} features cannot "
+                    f"feed a model for {dataset.name} ({dataset.input_kind}, {dataset.num_features} features)"
+                )
+            if dataset.input_kind == "tokens":
+                raise DataError(f"unlabeled source {source}: token ids of another vocabulary cannot be reused")
+            x = np.concatenate([other.train.x, other.val.x]) if len(other.val) else other.train.x
+            if dataset.variable_length:
+                x = x[:, : dataset.max_length]
+                if x.shape[1] < dataset.max_length:
+                    pad = np.zeros((len(x), dataset.max_length - x.shape[1], x.shape[2]), "float32")
+                    x = np.concatenate([x, pad], axis=1)
+                lengths = np.full(len(x), min(other.max_length, dataset.max_length), "int32")
+                parts.append(Split(x.astype("float32"), None, lengths))
+            else:
+                parts.append(Split(_resample(x.astype("float32"), dataset.max_length)))
+            counts[source] = len(x)
+    if transductive:
+        parts.append(Split(dataset.test.x, None, dataset.test.lengths))
+        counts["test (transductive)"] = len(dataset.test)
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        raise DataError(f"no unlabeled data for {dataset.name} from {', '.join(sources) or 'no source'}")
+    x = np.concatenate([p.x for p in parts])
+    if dataset.variable_length or any(p.lengths is not None for p in parts):
+        lengths = np.concatenate(
+            [p.lengths if p.lengths is not None else np.full(len(p), p.x.shape[1], "int32") for p in parts]
+        )
+    else:
+        lengths = None
+    record = {"n": len(x), "sources": counts, "transductive": transductive}
+    return Split(x, None, lengths), record
+
+
+def labelled_subset(dataset: Dataset, fraction: float, seed: int) -> Dataset:
+    """The dataset with `fraction` of its train and val labels kept (stratified, fixed by `seed`).
+
+    Raises:
+        ConfigError: a fraction outside (0, 1].
+        DataError: fewer labelled train examples than classes.
+    """
+    if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+        raise ConfigError(f"label fraction {fraction!r} must be in (0, 1], e.g. 0.05 for 5%")
+    if fraction == 1:
+        return dataset
+    rng = np.random.default_rng([seed, 7919])
+
+    def take(split: Split, at_least_one: bool) -> Split:
+        if not len(split):
+            return split
+        if dataset.task != "classification":
+            keep = max(1 if at_least_one else 0, round(fraction * len(split)))
+            return split.take(np.sort(rng.permutation(len(split))[:keep]))
+        chosen = []
+        for label in np.unique(split.y):
+            rows = np.flatnonzero(split.y == label)
+            keep = max(1 if at_least_one else 0, round(fraction * len(rows)))
+            chosen.append(rng.permutation(rows)[:keep])
+        return split.take(np.sort(np.concatenate(chosen)))
+
+    if dataset.task == "classification":
+        classes = dataset.num_outputs
+        wanted = fraction * len(dataset.train)
+        if wanted < classes:
+            raise DataError(
+                f"{dataset.name}: {fraction:g} of {len(dataset.train)} labelled train examples is {wanted:.1f}, "
+                f"fewer than its {classes} classes; use a fraction of at least {classes / len(dataset.train):.3f}"
+            )
+    return dataclasses.replace(dataset, train=take(dataset.train, True), val=take(dataset.val, False))
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoders: saving, loading
+
+
+def load_encoder(ref: Any, *, tracking_uri: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """A pretrained encoder from a `keras.Model`, a `.keras` file or folder, or an MLflow URI.
+
+    Returns:
+        (the backbone, what is known of it: model name, hparams, pretext, dataset).
+
+    Raises:
+        ConfigError: a reference that points at nothing loadable.
+    """
+    import keras
+
+    import zoo.layers  # noqa: F401  (custom layers registered before loading)
+    from zoo.build import BACKBONE
+
+    meta: dict[str, Any] = {}
+    if isinstance(ref, keras.Model):
+        model = ref
+    elif isinstance(ref, str) and ref.startswith(("runs:/", "models:/")):
+        import mlflow
+
+        from recipes.tracking import connect
+
+        connect(tracking_uri)
+        try:
+            model = mlflow.keras.load_model(ref)
+        except Exception as err:
+            reason = str(err).splitlines()[0][:200]
+            raise ConfigError(f"backbone {ref}: cannot load it from MLflow ({reason})") from None
+        if ref.startswith("runs:/"):
+            run = mlflow.MlflowClient().get_run(ref[len("runs:/") :].split("/", 1)[0])
+            meta = {k: run.data.tags[k] for k in ("model", "pretext", "dataset") if k in run.data.tags}
+    else:
+        path = Path(str(ref)).expanduser()
+        if path.is_dir():
+            path = next((path / n for n in (ENCODER_FILE, "model.keras") if (path / n).exists()), path / ENCODER_FILE)
+        if not path.exists():
+            raise ConfigError(
+                f"backbone {ref}: no such file; give an encoder .keras file, a run folder, or runs:/<run id>/encoder"
+            )
+        try:
+            model = keras.saving.load_model(path)
+        except Exception as err:
+            raise ConfigError(f"backbone {path}: not a Keras model file ({str(err).splitlines()[0][:200]})") from None
+        sidecar = path.with_name(ENCODER_META)
+        if sidecar.exists():
+            meta = json.loads(sidecar.read_text())
+        elif (path.parent / "model_spec.json").exists():
+            meta = {"model": json.loads((path.parent / "model_spec.json").read_text()).get("name")}
+    if model.name != BACKBONE:
+        try:
+            model = model.get_layer(BACKBONE)
+        except ValueError:
+            raise ConfigError(f"backbone {ref}: the model has no zoo backbone (a layer named {BACKBONE!r})") from None
+    return model, meta
+
+
+def _check_encoder(name: str, meta: Mapping[str, Any]) -> None:
+    trained = meta.get("model")
+    if trained and trained != name:
+        raise ConfigError(f"the encoder was pretrained as {trained}; fine-tune it as {trained}, not {name}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Tracking
+
+
+@contextlib.contextmanager
+def _run(
+    *,
+    experiment_id: str | None,
+    name: str,
+    tags: Mapping[str, str],
+    parent_run_id: str | None,
+    run_id: str | None = None,
+) -> Iterator[Any]:
+    """An MLflow run that ends FINISHED, FAILED (with the reason) or KILLED; None when untracked."""
+    if experiment_id is None:
+        yield None
+        return
+    from mlflow import MlflowClient
+
+    from recipes.tracking import Tracker
+
+    client = MlflowClient()
+    if run_id is None:
+        all_tags = dict(tags)
+        if parent_run_id:
+            all_tags["mlflow.parentRunId"] = parent_run_id
+        run_id = client.create_run(experiment_id, run_name=name, tags=all_tags).info.run_id
+    else:
+        client.update_run(run_id, status="RUNNING")
+    tracker = Tracker(run_id)
+    status = "FAILED"
+    try:
+        yield tracker
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    except Exception as err:
+        tracker.tags({"error": f"{type(err).__name__}: {err}"[:5000]})
+        raise
+    finally:
+        tracker.call(client.set_terminated, run_id, status)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pretraining
+
+
+def pretrain(
+    model: str,
+    data: str | Dataset,
+    *,
+    hparams: Mapping[str, Any] | None = None,
+    unlabeled: Sequence[str] | str | None = None,
+    transductive: bool = False,
+    tracking: bool = True,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    parent_run_id: str | None = None,
+    runs_dir: str | os.PathLike | None = None,
+    tags: Mapping[str, str] | None = None,
+    verbose: int | str = 0,
+    **settings: Any,
+) -> PretrainResult:
+    """Pretrain `model`'s backbone on unlabeled inputs with a pretext objective.
+
+    Args:
+        model: A registry name.
+        data: The dataset the encoder is for (an address or a `Dataset`): its input shape,
+            scaling and vocabulary, and by default its train inputs as the pool.
+        hparams: Model hyperparameters (the fine-tuned model inherits them).
+        unlabeled: Pool sources (see `unlabeled_pool`); default: train inputs, plus the
+            dataset's own unlabeled pool when it has one.
+        transductive: Also pretrain on the test inputs (off by default; recorded as a tag).
+        tracking, tracking_uri, experiment, parent_run_id: MLflow, as for `recipes.train`.
+        runs_dir: Where the run folder goes (default `$ZOO_RUNS_DIR` or ./runs).
+        tags: Extra MLflow tags.
+        verbose: Keras fit verbosity.
+        **settings: `PretrainConfig` fields: pretext, mask_ratio, mean_span, epochs, patience,
+            learning_rate, batch_size, decoder_units, seed.
+
+    Raises:
+        ConfigError, DataError: bad input, one line, before any training.
+    """
+    import keras
+
+    import zoo
+    from recipes import pretext as px
+    from recipes.train import _fingerprint, _pip_requirements, run_key
+
+    cfg = pretrain_config(settings)
+    spec = zoo.get_spec(model)
+    px.check(spec, cfg.pretext)
+    hparams = {k: v for k, v in dict(hparams or {}).items() if v is not None}
+    zoo.make_config(spec.config, hparams, model=model)
+    experiment_id = _connect(tracking, tracking_uri, experiment)
+    dataset = _load(data, cfg.seed)
+    if dataset.input_kind not in spec.inputs:
+        raise ConfigError(f"{model} does not take {dataset.input_kind} inputs ({dataset.name})")
+    if isinstance(unlabeled, str):
+        unlabeled = [u.strip() for u in unlabeled.split(",") if u.strip()]
+    sources = list(unlabeled or (["train", "unlabeled"] if dataset.unlabeled is not None else ["train"]))
+    pool, record = unlabeled_pool(dataset, sources, transductive=transductive, seed=cfg.seed)
+
+    variable = dataset.variable_length and spec.variable_length
+    shape = dataset.input_shape(variable=variable)
+    mask_value = dataset.mask_value if (dataset.mask_value is not None and spec.masking) else None
+    key = run_key(model, dataset.name, {"stage": STAGE_PRETRAIN, "cfg": cfg.__dict__, "hparams": hparams,
+                                         "pool": record})  # fmt: skip
+    run_dir = Path(runs_dir or os.environ.get("ZOO_RUNS_DIR") or RUNS_DIR) / key
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tokens = dataset.input_kind == "tokens"
+
+    rng = np.random.default_rng([cfg.seed, 17])
+    order = rng.permutation(len(pool))
+    n_val = max(1, len(pool) // 10) if len(pool) >= 10 else 0
+    val_rows, train_rows = order[:n_val], order[n_val:]
+    valid = px.valid_steps(pool)
+    run_tags = {
+        "model": model,
+        "family": spec.family,
+        "dataset": dataset.name,
+        "stage": STAGE_PRETRAIN,
+        "pretext": cfg.pretext,
+        "seed": str(cfg.seed),
+        "transductive": str(transductive).lower(),
+        **_environment_tags(),
+        **dict(tags or {}),
+    }
+    started = time.perf_counter()
+    with _run(experiment_id=experiment_id, name=f"pretrain {model} ({cfg.pretext}) on {dataset.name}",
+              tags=run_tags, parent_run_id=parent_run_id) as tracker:  # fmt: skip
+        from recipes.tracking import epoch_logger, flat_params
+
+        if tracker is not None:
+            tracker.params({"model": model, **flat_params("model", zoo.make_config(spec.config, hparams).__dict__),
+                            **flat_params("pretrain", cfg.__dict__),
+                            **flat_params("pool", {"n": record["n"], **record["sources"]}),
+                            "pool.transductive": transductive})  # fmt: skip
+        keras.utils.set_random_seed(cfg.seed)
+        net, encoder = px.build(model, input_shape=shape, length=dataset.max_length, vocab_size=dataset.vocab_size,
+                                mask_value=mask_value, cfg=cfg, hparams=hparams)  # fmt: skip
+        px.compile_pretext(net, cfg, tokens)
+        train_data = px.data(pool.x[train_rows], valid[train_rows], cfg, shuffle=True, seed=cfg.seed)
+        val_data = (
+            px.data(pool.x[val_rows], valid[val_rows], cfg, shuffle=False, seed=cfg.seed + 1, fixed=True)
+            if n_val else None
+        )  # fmt: skip
+        monitor = "val_loss" if n_val else "loss"
+        callbacks = [
+            keras.callbacks.TerminateOnNaN(),
+            keras.callbacks.CSVLogger(str(run_dir / "metrics.csv")),
+            keras.callbacks.EarlyStopping(
+                monitor=monitor, patience=cfg.patience if cfg.patience > 0 else cfg.epochs, restore_best_weights=True
+            ),
+            *([epoch_logger(tracker)] if tracker is not None else []),
+        ]
+        fit = net.fit(train_data, validation_data=val_data, epochs=cfg.epochs, callbacks=callbacks, verbose=verbose)
+        history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
+        losses = history.get("loss", [])
+        if not losses or not np.isfinite(losses[-1]):
+            from recipes.train import TrainingError
+
+            raise TrainingError(f"pretraining {model} on {dataset.name}: the loss became {losses[-1:]}; "
+                                "lower learning_rate")  # fmt: skip
+        seconds = time.perf_counter() - started
+        encoder_path = run_dir / ENCODER_FILE
+        encoder.save(encoder_path)
+        meta = {"model": model, "hparams": hparams, "pretext": cfg.pretext, "dataset": dataset.name,
+                "input_shape": list(shape), "fingerprint": _fingerprint(encoder), "pool": record}  # fmt: skip
+        (run_dir / ENCODER_META).write_text(json.dumps(meta, indent=1, default=str))
+        from recipes import plots
+
+        curves = plots.learning_curves(history, run_dir / "pretext_curves.png", f"{model}: {cfg.pretext} pretext")
+        uri = None
+        if tracker is not None:
+            tracker.metrics({"pretrain_epochs": len(losses), "pretrain_seconds": seconds,
+                             f"best_{monitor}": float(np.nanmin(history[monitor]))}, step=len(losses))  # fmt: skip
+            for path in (encoder_path, run_dir / ENCODER_META, curves, run_dir / "metrics.csv"):
+                tracker.artifact(path)
+            tracker.call(_log_encoder, encoder, _pip_requirements(), tracker.run_id)
+            uri = None if tracker.lost else f"runs:/{tracker.run_id}/encoder"
+    return PretrainResult(
+        encoder=encoder,
+        encoder_path=encoder_path,
+        encoder_uri=uri,
+        run_id=tracker.run_id if tracker is not None else None,
+        history=history,
+        pool=record,
+        seconds=seconds,
+    )
+
+
+def _log_encoder(encoder: Any, requirements: list[str], run_id: str) -> None:
+    """The encoder in MLflow's Keras flavour, in run `run_id` (so `runs:/<id>/encoder` loads it)."""
+    import mlflow
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import Schema, TensorSpec
+
+    def spec(shape: tuple, dtype: str, name: str | None = None) -> Any:
+        return TensorSpec(np.dtype(dtype), (-1, *(-1 if d is None else d for d in shape[1:])), name)
+
+    tokens = len(encoder.input_shape) == 2
+    outputs = encoder.output_shape if isinstance(encoder.output_shape, dict) else {"pooled": encoder.output_shape}
+    signature = ModelSignature(
+        inputs=Schema([spec(encoder.input_shape, "int32" if tokens else "float32")]),
+        outputs=Schema([spec(shape, "float32", name) for name, shape in sorted(outputs.items())]),
+    )
+    with mlflow.start_run(run_id=run_id, nested=mlflow.active_run() is not None):
+        mlflow.keras.log_model(encoder, name="encoder", signature=signature, pip_requirements=requirements)
+
+
+def _connect(tracking: bool, tracking_uri: str | None, experiment: str | None) -> str | None:
+    if not tracking:
+        return None
+    from recipes.tracking import connect
+
+    return connect(tracking_uri, experiment)[1]
+
+
+def _load(data: str | Dataset, seed: int, **options: Any) -> Dataset:
+    from recipes.device import import_backend
+
+    import_backend()
+    if isinstance(data, Dataset):
+        return data
+    from recipes.data import load
+
+    return load(data, seed=seed, **options)
+
+
+def _environment_tags() -> dict[str, str]:
+    from recipes.tracking import environment_tags
+
+    return environment_tags()
+
+
+# ---------------------------------------------------------------------------------------------
+# Fine-tuning
+
+
+def finetune(
+    model: str,
+    data: str | Dataset,
+    encoder: Any,
+    *,
+    fraction: float = 1.0,
+    seed: int = 0,
+    freeze_epochs: int | None = None,
+    unfreeze_epochs: int | None = None,
+    unfreeze_lr_factor: float | None = None,
+    tracking_uri: str | None = None,
+    **train_kwargs: Any,
+) -> Any:
+    """Fine-tune a pretrained encoder on `fraction` of the labels (stratified by `seed`).
+
+    The task head trains first with the encoder frozen (`freeze_epochs`), then the whole
+    model trains for `unfreeze_epochs` more at `learning_rate * unfreeze_lr_factor`.
+
+    Args:
+        model: The registry name the encoder was pretrained as.
+        data: The dataset (address or `Dataset`).
+        encoder: A `PretrainResult`, `keras.Model`, `.keras` path or `runs:/<id>/encoder`.
+        fraction: Share of the train (and val) labels kept, in (0, 1].
+        seed: Seeds the subset and the training.
+        freeze_epochs, unfreeze_epochs, unfreeze_lr_factor: `FinetuneConfig` (None: default).
+        tracking_uri: MLflow store (also where `runs:/` encoders are read).
+        **train_kwargs: Passed to `recipes.train` (learning_rate, batch_size, patience,
+            tracking, experiment, parent_run_id, tags, runs_dir, ...).
+
+    Returns:
+        `recipes.train`'s `TrainResult`.
+    """
+    import recipes
+
+    ft = finetune_config(
+        {"freeze_epochs": freeze_epochs, "unfreeze_epochs": unfreeze_epochs, "unfreeze_lr_factor": unfreeze_lr_factor}
+    )
+    if isinstance(encoder, PretrainResult):
+        encoder = encoder.encoder_path
+    backbone, meta = load_encoder(encoder, tracking_uri=tracking_uri if train_kwargs.get("tracking", True) else None)
+    _check_encoder(model, meta)
+    dataset = labelled_subset(_load(data, seed), fraction, seed)
+    tags = {"fraction": f"{fraction:g}", "init": "pretrained", **dict(train_kwargs.pop("tags", None) or {})}
+    if meta.get("pretext"):
+        tags["pretext"] = str(meta["pretext"])
+    frozen = ft.freeze_epochs > 0
+    if frozen:
+        phase = {"epochs": ft.freeze_epochs, "unfreeze_epochs": ft.unfreeze_epochs}
+    else:
+        phase = {"epochs": ft.unfreeze_epochs}
+    return recipes.train(
+        model,
+        dataset,
+        backbone=backbone,
+        freeze_backbone=frozen,
+        unfreeze_lr_factor=ft.unfreeze_lr_factor,
+        tracking_uri=tracking_uri,
+        stage=train_kwargs.pop("stage", STAGE_FINETUNE),
+        tags=tags,
+        seed=seed,
+        **phase,
+        **train_kwargs,
+    )
