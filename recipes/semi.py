@@ -600,3 +600,274 @@ def finetune(
         **phase,
         **train_kwargs,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The labelled-fraction sweep
+
+
+def _metric(task: str) -> tuple[str, str]:
+    return ("accuracy", "max") if task == "classification" else ("mae", "min")
+
+
+def _finished_children(parent_run_id: str) -> dict[tuple[str, str, str], Any]:
+    """(stage or init, fraction, seed) -> the FINISHED child runs of a sweep (for resuming it)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    experiment_id = client.get_run(parent_run_id).info.experiment_id
+    found = {}
+    for run in client.search_runs(
+        [experiment_id], f"tags.mlflow.parentRunId = '{parent_run_id}' and attributes.status = 'FINISHED'"
+    ):
+        t = run.data.tags
+        found[(t.get("init", t.get("stage", "")), t.get("fraction", ""), t.get("seed", ""))] = run
+    return found
+
+
+def _sweep_parent(experiment_id: str, sweep_id: str, tags: dict[str, str], params: dict[str, Any]) -> str:
+    from mlflow import MlflowClient
+    from mlflow.entities import Param
+
+    client = MlflowClient()
+    found = client.search_runs(
+        [experiment_id], f"tags.sweep_id = '{sweep_id}' and tags.stage = '{STAGE_SWEEP}'", max_results=1
+    )
+    if found:
+        client.update_run(found[0].info.run_id, status="RUNNING")
+        return found[0].info.run_id
+    run = client.create_run(experiment_id, run_name=tags["mlflow.runName"], tags=tags)
+    client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
+    return run.info.run_id
+
+
+def summarize(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+    """Mean, std and count of `metric` per (fraction, init), fractions ascending."""
+    table = []
+    for fraction in sorted({r["fraction"] for r in rows}):
+        for init in ("scratch", "pretrained"):
+            values = [r["test"][metric] for r in rows if r["fraction"] == fraction and r["init"] == init]
+            if values:
+                labelled = int(np.median([r["labelled"] for r in rows if r["fraction"] == fraction]))
+                std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+                table.append({"fraction": fraction, "init": init, "n": len(values), "mean": float(np.mean(values)),
+                              "std": std, "labelled": labelled})  # fmt: skip
+    return table
+
+
+def plot_sweep(table: list[dict[str, Any]], metric: str, path: Path, title: str) -> Path:
+    """Test metric against labelled fraction, pretrained vs scratch, mean ± std over seeds."""
+    from recipes.plots import _pyplot
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for init, style in (("scratch", "o--"), ("pretrained", "s-")):
+        rows = [r for r in table if r["init"] == init]
+        if rows:
+            ax.errorbar([r["fraction"] for r in rows], [r["mean"] for r in rows], yerr=[r["std"] for r in rows],
+                        fmt=style, capsize=4, label=init)  # fmt: skip
+    ax.set_xscale("log")
+    fractions = sorted({r["fraction"] for r in table})
+    ax.set_xticks(fractions, [f"{f:.0%}" for f in fractions])
+    ax.minorticks_off()
+    ax.set_xlabel("labelled fraction of the train split")
+    ax.set_ylabel(f"test {metric}")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def table_markdown(table: list[dict[str, Any]], metric: str) -> str:
+    """The sweep's table: one row per fraction, scratch and pretrained side by side, and the gain."""
+    lines = [f"| labelled | examples | scratch {metric} | pretrained {metric} | gain |", "|---:|---:|---:|---:|---:|"]
+    for fraction in sorted({r["fraction"] for r in table}):
+        cells = {r["init"]: r for r in table if r["fraction"] == fraction}
+        shown = {k: f"{v['mean']:.3f} ± {v['std']:.3f} (n={v['n']})" for k, v in cells.items()}
+        gain = (f"{cells['pretrained']['mean'] - cells['scratch']['mean']:+.3f}"
+                if len(cells) == 2 else "-")  # fmt: skip
+        labelled = next(iter(cells.values()))["labelled"]
+        lines.append(f"| {fraction:.0%} | {labelled} | {shown.get('scratch', '-')} | {shown.get('pretrained', '-')} "
+                     f"| {gain} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def sweep(
+    model: str,
+    data: str | Dataset,
+    *,
+    fractions: Sequence[float] = (0.05, 0.1, 0.25, 1.0),
+    seeds: Sequence[int] = (0, 1, 2),
+    hparams: Mapping[str, Any] | None = None,
+    unlabeled: Sequence[str] | str | None = None,
+    transductive: bool = False,
+    pretrain_settings: Mapping[str, Any] | None = None,
+    finetune_settings: Mapping[str, Any] | None = None,
+    train_settings: Mapping[str, Any] | None = None,
+    tracking: bool = True,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    runs_dir: str | os.PathLike | None = None,
+    progress: Any = print,
+) -> SweepResult:
+    """Pretrained vs from scratch, at several labelled fractions and seeds, on the same subsets.
+
+    One pretraining (labels are not used, so every fraction and seed shares it); then for
+    each fraction and seed a fine-tune of the encoder and a training of the same architecture
+    from scratch with the same epochs, on the same stratified labelled subset, both evaluated on
+    the untouched test split. Tracked as one MLflow parent run (stage "semi") with children
+    tagged stage, fraction, seed and init; the same call after an interruption skips the
+    children that finished.
+
+    Args:
+        model: A registry name.
+        data: A dataset address or `Dataset`.
+        fractions: Labelled fractions in (0, 1].
+        seeds: Seeds for the subsets and the trainings.
+        hparams: Model hyperparameters (both arms).
+        unlabeled, transductive: The pretraining pool (see `pretrain`).
+        pretrain_settings: `PretrainConfig` fields (pretext, mask_ratio, epochs, ...).
+        finetune_settings: `FinetuneConfig` fields (freeze_epochs, unfreeze_epochs, ...).
+        train_settings: Training settings for both arms (learning_rate, batch_size, patience, ...);
+            epochs come from the fine-tuning phases.
+        tracking, tracking_uri, experiment: MLflow.
+        runs_dir: Where run folders go (default `$ZOO_RUNS_DIR` or ./runs).
+        progress: Called with one line per finished run.
+
+    Returns:
+        A `SweepResult`.
+    """
+    import hashlib
+
+    import recipes
+    import zoo
+    from recipes import pretext as px
+    from recipes.config import train_config
+
+    fractions = [float(f) for f in fractions]
+    seeds = [int(s) for s in seeds]
+    if not fractions or not seeds:
+        raise ConfigError("a sweep needs at least one fraction and one seed")
+    for f in fractions:
+        if not 0 < f <= 1:
+            raise ConfigError(f"label fraction {f!r} must be in (0, 1], e.g. 0.05 for 5%")
+    pre_cfg = pretrain_config(pretrain_settings)
+    ft_cfg = finetune_config(finetune_settings)
+    train_settings = {k: v for k, v in dict(train_settings or {}).items() if v is not None}
+    for key in ("epochs", "seed"):
+        if key in train_settings:
+            raise ConfigError(f"a sweep sets {key} itself (fine-tuning phases, --seeds); drop it")
+    train_config(train_settings)
+    spec = zoo.get_spec(model)
+    px.check(spec, pre_cfg.pretext)
+    hparams = {k: v for k, v in dict(hparams or {}).items() if v is not None}
+    zoo.make_config(spec.config, hparams, model=model)
+    experiment_id = _connect(tracking, tracking_uri, experiment)
+    dataset = _load(data, 0)
+    from recipes.train import check_compatible
+
+    check_compatible(model, dataset, hparams)
+    for f in fractions:  # every subset is possible, before anything trains
+        labelled_subset(dataset, f, seeds[0])
+    metric, direction = _metric(dataset.task)
+
+    settings = {"model": model, "dataset": dataset.name, "fractions": fractions, "seeds": seeds, "hparams": hparams,
+                "pretrain": pre_cfg.__dict__, "finetune": ft_cfg.__dict__, "train": train_settings,
+                "unlabeled": unlabeled, "transductive": transductive}  # fmt: skip
+    sweep_id = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    root = Path(runs_dir or os.environ.get("ZOO_RUNS_DIR") or RUNS_DIR) / f"semi-{model}-{sweep_id}"
+    root.mkdir(parents=True, exist_ok=True)
+    parent = None
+    done: dict[tuple[str, str, str], Any] = {}
+    if experiment_id is not None:
+        tags = {"mlflow.runName": f"semi {model} ({pre_cfg.pretext}) on {dataset.name}", "stage": STAGE_SWEEP,
+                "sweep_id": sweep_id, "model": model, "dataset": dataset.name, "pretext": pre_cfg.pretext,
+                "transductive": str(transductive).lower(), **_environment_tags()}  # fmt: skip
+        params = {"model": model, "dataset": dataset.name, "fractions": ",".join(f"{f:g}" for f in fractions),
+                  "seeds": ",".join(map(str, seeds)), **{f"model.{k}": v for k, v in hparams.items()},
+                  **{f"pretrain.{k}": v for k, v in pre_cfg.__dict__.items()},
+                  **{f"finetune.{k}": v for k, v in ft_cfg.__dict__.items()},
+                  **{f"train.{k}": v for k, v in train_settings.items()},
+                  "unlabeled": unlabeled or "default", "transductive": transductive}  # fmt: skip
+        parent = _sweep_parent(experiment_id, sweep_id, tags, params)
+        done = _finished_children(parent)
+
+    status = "FAILED"
+    try:
+        pre_run = done.get((STAGE_PRETRAIN, "", str(pre_cfg.seed)))
+        local = root / "pretrain"
+        if pre_run is not None:
+            progress(f"pretraining: reusing run {pre_run.info.run_id}")
+            encoder_ref: Any = f"runs:/{pre_run.info.run_id}/encoder"
+            pre = PretrainResult(None, local / ENCODER_FILE, encoder_ref, pre_run.info.run_id, {}, {},
+                                 float(pre_run.data.metrics.get("pretrain_seconds", 0.0)))  # fmt: skip
+        else:
+            pre = pretrain(model, dataset, hparams=hparams, unlabeled=unlabeled, transductive=transductive,
+                           tracking=tracking, tracking_uri=tracking_uri, experiment=experiment, parent_run_id=parent,
+                           runs_dir=local, **pre_cfg.__dict__)  # fmt: skip
+            progress(f"pretraining ({pre_cfg.pretext}) on {pre.pool['n']} unlabeled examples: "
+                     f"{len(pre.history.get('loss', []))} epochs, {pre.seconds:.0f} s")  # fmt: skip
+            encoder_ref = pre.encoder_path
+
+        rows: list[dict[str, Any]] = []
+        total = len(fractions) * len(seeds) * 2
+        for fraction in fractions:
+            for seed in seeds:
+                subset = labelled_subset(dataset, fraction, seed)
+                for init in ("scratch", "pretrained"):
+                    key = (init, f"{fraction:g}", str(seed))
+                    if key in done:
+                        run = done[key]
+                        test = {k[len("test_") :]: v for k, v in run.data.metrics.items() if k.startswith("test_")}
+                        rows.append({"fraction": fraction, "seed": seed, "init": init, "labelled": len(subset.train),
+                                     "test": test, "run_id": run.info.run_id})  # fmt: skip
+                        continue
+                    common = {"tracking": tracking, "experiment": experiment, "parent_run_id": parent,
+                              "tracking_uri": tracking_uri,
+                              "runs_dir": root / f"{init}-f{fraction:g}-s{seed}", "verbose": 0,
+                              "tags": {"init": init, "fraction": f"{fraction:g}", "seed": str(seed),
+                                       "sweep_id": sweep_id}, **train_settings}  # fmt: skip
+                    if init == "pretrained":
+                        result = finetune(model, subset, encoder_ref, fraction=1.0, seed=seed, **ft_cfg.__dict__,
+                                          **common)  # fmt: skip
+                    else:
+                        epochs = ft_cfg.freeze_epochs + ft_cfg.unfreeze_epochs
+                        result = recipes.train(model, subset, hparams=hparams, stage=STAGE_FINETUNE, seed=seed,
+                                               epochs=epochs, **common)  # fmt: skip
+                    rows.append({"fraction": fraction, "seed": seed, "init": init, "labelled": len(subset.train),
+                                 "test": result.test_metrics, "run_id": result.run_id})  # fmt: skip
+                    progress(f"{len(rows)} of {total}: {fraction:.0%} labels ({len(subset.train)} examples), "
+                             f"seed {seed}, {init}: test {metric} {result.test_metrics[metric]:.4f}")  # fmt: skip
+
+        table = summarize(rows, metric)
+        title = f"{model} on {dataset.name}: {pre_cfg.pretext} pretraining vs scratch"
+        plot_path = plot_sweep(table, metric, root / "sweep.png", title)
+        table_path = root / "sweep.md"
+        table_path.write_text(f"# {title}\n\n{table_markdown(table, metric)}")
+        (root / "sweep.json").write_text(json.dumps({"rows": rows, "table": table}, indent=1, default=str))
+        if parent is not None:
+            from recipes.tracking import Tracker
+
+            tracker = Tracker(parent)
+            gains = {}
+            for fraction in fractions:
+                cells = {r["init"]: r["mean"] for r in table if r["fraction"] == fraction}
+                if len(cells) == 2:
+                    gains[f"gain_{metric}_at_{fraction:g}"] = cells["pretrained"] - cells["scratch"]
+            tracker.metrics({**{f"{r['init']}_{metric}_at_{r['fraction']:g}": r["mean"] for r in table}, **gains})
+            for path in (plot_path, table_path, root / "sweep.json"):
+                tracker.artifact(path)
+        status = "FINISHED"
+        return SweepResult(rows=rows, table=table, metric=metric, parent_run_id=parent, pretrain=pre,
+                           plot_path=plot_path, table_path=table_path, extra={"direction": direction})  # fmt: skip
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        if parent is not None:
+            from mlflow import MlflowClient
+
+            MlflowClient().set_terminated(parent, status)
