@@ -59,6 +59,27 @@ class TrainConfig:
         return bool(self.jitter or self.scaling or self.magnitude_warp or self.window_slice)
 
 
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Fine-tuning's two phases, declared once so tuning can search them."""
+
+    freeze_epochs: int = hp(30, Int(0, 100, step=10), valid=Int(0, 100_000), doc="epochs with the encoder frozen")
+    unfreeze_epochs: int = hp(
+        70, Int(0, 200, step=10), valid=Int(0, 100_000), doc="then epochs with everything trainable"
+    )
+    unfreeze_lr_factor: float = hp(
+        0.1, Float(0.01, 1.0, sampling="log"), valid=Float(1e-4, 10.0), doc="learning-rate factor once unfrozen"
+    )
+
+
+def finetune_config(overrides: Mapping[str, Any] | None = None) -> FinetuneConfig:
+    """A validated `FinetuneConfig` (None values keep defaults)."""
+    cfg = make_config(FinetuneConfig, dict(overrides or {}), model="fine-tuning")
+    if cfg.freeze_epochs + cfg.unfreeze_epochs < 1:
+        raise ConfigError("fine-tuning: freeze_epochs + unfreeze_epochs must be at least 1")
+    return cfg
+
+
 TRAIN_KEYS = tuple(p.name for p in params(TrainConfig))
 
 

@@ -28,35 +28,14 @@ from typing import Any
 
 import numpy as np
 
+from recipes.config import finetune_config
 from recipes.data.base import Dataset, Split
 from recipes.pretext import pretrain_config
 from zoo.errors import ConfigError, DataError
-from zoo.params import Float, Int, hp, make_config
 
 STAGE_SWEEP, STAGE_PRETRAIN, STAGE_FINETUNE = "semi", "pretrain", "finetune"
 ENCODER_FILE, ENCODER_META = "encoder.keras", "encoder.json"
 RUNS_DIR = "runs"
-
-
-@dataclass(frozen=True)
-class FinetuneConfig:
-    """Fine-tuning's two phases, declared once so tuning can search them."""
-
-    freeze_epochs: int = hp(30, Int(0, 100, step=10), valid=Int(0, 100_000), doc="epochs with the encoder frozen")
-    unfreeze_epochs: int = hp(
-        70, Int(0, 200, step=10), valid=Int(0, 100_000), doc="then epochs with everything trainable"
-    )
-    unfreeze_lr_factor: float = hp(
-        0.1, Float(0.01, 1.0, sampling="log"), valid=Float(1e-4, 10.0), doc="learning-rate factor once unfrozen"
-    )
-
-
-def finetune_config(overrides: Mapping[str, Any] | None = None) -> FinetuneConfig:
-    """A validated `FinetuneConfig` (None values keep defaults)."""
-    cfg = make_config(FinetuneConfig, dict(overrides or {}), model="fine-tuning")
-    if cfg.freeze_epochs + cfg.unfreeze_epochs < 1:
-        raise ConfigError("fine-tuning: freeze_epochs + unfreeze_epochs must be at least 1")
-    return cfg
 
 
 @dataclass
@@ -243,6 +222,9 @@ def load_encoder(ref: Any, *, tracking_uri: str | None = None) -> tuple[Any, dic
     Raises:
         ConfigError: a reference that points at nothing loadable.
     """
+    from recipes.device import import_backend
+
+    import_backend()  # first: TensorFlow's start-up noise is filtered
     import keras
 
     import zoo.layers  # noqa: F401  (custom layers registered before loading)
@@ -380,6 +362,9 @@ def pretrain(
     Raises:
         ConfigError, DataError: bad input, one line, before any training.
     """
+    from recipes.device import import_backend
+
+    import_backend()  # first: TensorFlow's start-up noise is filtered
     import keras
 
     import zoo
@@ -825,8 +810,10 @@ def sweep(
                         rows.append({"fraction": fraction, "seed": seed, "init": init, "labelled": len(subset.train),
                                      "test": test, "run_id": run.info.run_id})  # fmt: skip
                         continue
+                    # The sweep compares; its models stay as files (model.keras) in each run, not as
+                    # MLflow models, which would cost seconds per run.
                     common = {"tracking": tracking, "experiment": experiment, "parent_run_id": parent,
-                              "tracking_uri": tracking_uri,
+                              "tracking_uri": tracking_uri, "log_model": False,
                               "runs_dir": root / f"{init}-f{fraction:g}-s{seed}", "verbose": 0,
                               "tags": {"init": init, "fraction": f"{fraction:g}", "seed": str(seed),
                                        "sweep_id": sweep_id}, **train_settings}  # fmt: skip

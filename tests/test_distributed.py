@@ -17,8 +17,8 @@ from zoo.errors import ConfigError, SearchError
 
 
 def _tune(port: int, *extra: str) -> list[str]:
-    return [ZOO, "tune", "--models", "lstm,gru", "--data", "ucr:GunPoint", "--tuner", "random", "--max-trials", "5",
-            "--max-epochs", "4", "--fixed", "units=8", "--fixed", "batch_size=16", "--no-compare",
+    return [ZOO, "tune", "--models", "lstm,gru", "--data", "ucr:GunPoint", "--tuner", "random", "--max-trials", "4",
+            "--max-epochs", "3", "--fixed", "units=8", "--fixed", "batch_size=16", "--no-compare",
             "--oracle-address", f"127.0.0.1:{port}", *extra]  # fmt: skip
 
 
@@ -34,7 +34,7 @@ def test_a_chief_and_two_workers_run_every_trial_once_under_one_parent(tmp_path)
     port = free_port()
     with mlflow_server(tmp_path) as (uri, _):
         env = {**QUIET, "MLFLOW_TRACKING_URI": uri}
-        chief = _start(_tune(port, "--role", "chief", "--worker-timeout", "15"), tmp_path, env)
+        chief = _start(_tune(port, "--role", "chief", "--worker-timeout", "10"), tmp_path, env)
         w1 = _start(_tune(port, "--role", "worker", "--worker-id", "w1", "--worker-timeout", "120"), tmp_path, env)
         w2 = _start(_tune(port, "--role", "worker", "--worker-id", "w2", "--worker-timeout", "120"), tmp_path, env)
         try:
@@ -75,7 +75,7 @@ def test_a_chief_and_two_workers_run_every_trial_once_under_one_parent(tmp_path)
     trials = [r for r in runs if r.data.tags.get("stage") == "trial"]
     assert all(r.data.tags["mlflow.parentRunId"] == parent.info.run_id for r in trials)
     finished = sorted(r.data.tags["trial_id"] for r in trials if r.info.status == "FINISHED")
-    assert finished == ["0", "1", "2", "3", "4"]  # every trial exactly once, the lost one included
+    assert finished == ["0", "1", "2", "3"]  # every trial exactly once, the lost one included
     assert {r.data.tags["worker"] for r in trials} >= {"w1", "w2"}
 
     scores = {
@@ -98,7 +98,7 @@ def test_a_chief_without_workers_and_a_worker_without_a_chief_stop_in_bounded_ti
     port = free_port()
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     common = {"tuner": "random", "max_trials": 2, "max_epochs": 1, "fixed": {"units": 8}, "directory": tmp_path,
-              "tracking_uri": uri, "oracle_address": f"127.0.0.1:{port}", "worker_timeout": 2}  # fmt: skip
+              "tracking_uri": uri, "oracle_address": f"127.0.0.1:{port}", "worker_timeout": 6}  # fmt: skip
 
     with pytest.raises(SearchError, match="start the chief first"):
         tuning.search("lstm", "ucr:GunPoint", role="worker", **common)

@@ -32,6 +32,7 @@ from zoo.errors import ConfigError, SearchError
 ROLES = ("chief", "worker")
 DEFAULT_ADDRESS = "127.0.0.1:8000"
 DEFAULT_TIMEOUT = 300.0
+HEARTBEAT = 2.0
 _ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 
 
@@ -59,8 +60,12 @@ class Cluster:
 
     @property
     def heartbeat(self) -> float:
-        """Seconds between a worker's heartbeats: several per timeout."""
-        return max(0.5, min(30.0, self.timeout / 5))
+        """Seconds between a worker's heartbeats.
+
+        Fixed, not derived from this process's timeout: the chief's timeout is the one that
+        counts, and a worker cannot know it. One small gRPC call every 2 s costs nothing.
+        """
+        return HEARTBEAT
 
 
 def resolve(
@@ -101,6 +106,11 @@ def resolve(
     timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
     if not timeout > 0:
         raise ConfigError(f"worker timeout {timeout!r} must be > 0 seconds")
+    if role == "chief" and timeout < 3 * HEARTBEAT:
+        import warnings
+
+        warnings.warn(f"worker timeout {timeout:g} s is under 3 heartbeats ({3 * HEARTBEAT:g} s): healthy workers "
+                      "may be dropped", UserWarning, stacklevel=2)  # fmt: skip
     return Cluster(role, host, int(port_text), "chief" if role == "chief" else str(worker_id), timeout)
 
 

@@ -90,6 +90,10 @@ def describe(name: str, as_json: bool) -> None:
         f"sequence length: {length}, at least {info.min_length}    padding masked: "
         f"{'yes' if info.masking else 'no'}    cuDNN fast path: {cudnn}"
     )
+    from recipes.pretext import supported
+    from zoo.registry import get_spec
+
+    console.print(f"pretraining (zoo pretrain / zoo semi): {', '.join(supported(get_spec(info.name)))}")
     table = Table(title="hyperparameters")
     for col in ("name", "default", "search space", "doc"):
         table.add_column(col, overflow="fold")
@@ -140,23 +144,40 @@ def _read_config(path: str) -> dict[str, Any]:
     return doc
 
 
-def _train_options(fn: Any) -> Any:
-    """One --flag per training setting, generated from the declaration (declared once)."""
-    from recipes.config import TrainConfig
+def _config_options(cls_path: str, *, prefix: str = "", skip: tuple[str, ...] = ()) -> Any:
+    """One --flag per field of a declared config (declared once), e.g. --learning-rate.
+
+    `cls_path` is "module:Class", imported when the CLI is built (the modules are light).
+    With `prefix`, flags and parameter names get it (--pretrain-epochs -> pretrain_epochs).
+    """
+    import importlib
+
     from zoo.params import Boolean, Choice, Float, Int, params
 
-    for p in reversed(params(TrainConfig)):
-        flag = p.name.replace("_", "-")
-        doc = f"{p.doc} [default: {p.default}]"
-        if isinstance(p.valid, Boolean):
-            fn = click.option(f"--{flag}/--no-{flag}", p.name, default=None, help=doc)(fn)
-        elif isinstance(p.valid, Choice) and all(isinstance(v, str) for v in p.valid.values):
-            fn = click.option(f"--{flag}", p.name, type=click.Choice(p.valid.values), default=None, help=doc)(fn)
-        elif isinstance(p.valid, Int):
-            fn = click.option(f"--{flag}", p.name, type=int, default=None, help=doc)(fn)
-        elif isinstance(p.valid, (Float, Choice)):
-            fn = click.option(f"--{flag}", p.name, type=float, default=None, help=doc)(fn)
-    return fn
+    module, _, name = cls_path.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+
+    def decorate(fn: Any) -> Any:
+        for p in reversed(params(cls)):
+            if p.name in skip:
+                continue
+            flag = f"{prefix}{p.name}".replace("_", "-")
+            dest = f"{prefix}{p.name}".replace("-", "_")
+            doc = f"{p.doc} [default: {p.default}]"
+            if isinstance(p.valid, Boolean):
+                fn = click.option(f"--{flag}/--no-{flag}", dest, default=None, help=doc)(fn)
+            elif isinstance(p.valid, Choice) and all(isinstance(v, str) for v in p.valid.values):
+                fn = click.option(f"--{flag}", dest, type=click.Choice(p.valid.values), default=None, help=doc)(fn)
+            elif isinstance(p.valid, Int):
+                fn = click.option(f"--{flag}", dest, type=int, default=None, help=doc)(fn)
+            elif isinstance(p.valid, (Float, Choice)):
+                fn = click.option(f"--{flag}", dest, type=float, default=None, help=doc)(fn)
+        return fn
+
+    return decorate
+
+
+_train_options = _config_options("recipes.config:TrainConfig")
 
 
 @cli.command()
@@ -176,6 +197,15 @@ def _train_options(fn: Any) -> Any:
 @click.option("--runs-dir", type=click.Path(file_okay=False), help="Local run folders [default: ./runs].")
 @click.option("--fresh", is_flag=True, help="Start over instead of resuming a killed run of the same settings.")
 @click.option("--no-tracking", is_flag=True, help="Do not log to MLflow (local files only).")
+@click.option("--backbone", "backbone_ref", metavar="PATH|URI",
+              help="Start from a pretrained encoder: encoder.keras, a run folder, or runs:/<id>/encoder.")  # fmt: skip
+@click.option(
+    "--freeze-backbone", is_flag=True, help="Keep the encoder frozen for --epochs (then see --unfreeze-epochs)."
+)
+@click.option("--unfreeze-epochs", type=int, default=0, show_default=True,
+              help="After the frozen epochs, train everything this many epochs more.")  # fmt: skip
+@click.option("--unfreeze-lr-factor", type=float, default=0.1, show_default=True,
+              help="Learning-rate factor once unfrozen.")  # fmt: skip
 def train(
     model: str | None,
     data: str | None,
@@ -188,6 +218,10 @@ def train(
     runs_dir: str | None,
     fresh: bool,
     no_tracking: bool,
+    backbone_ref: str | None,
+    freeze_backbone: bool,
+    unfreeze_epochs: int,
+    unfreeze_lr_factor: float,
     **settings: Any,
 ) -> None:
     """Train MODEL on a dataset, evaluate it on test, and track the run in MLflow.
@@ -199,6 +233,8 @@ def train(
       zoo train lstm_fcn --data ucr:GunPoint --epochs 50
       zoo train gru --data forecast:airline -o horizon=12 --hp units=32
       zoo train --config run.yaml --seed 1
+      zoo train lstm_fcn --data ucr:GunPoint --backbone runs:/RUN_ID/encoder --freeze-backbone \\
+          --epochs 30 --unfreeze-epochs 70
     """
     import os
     import signal
@@ -216,12 +252,26 @@ def train(
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     from recipes import train as run_training
 
+    backbone = None
+    if backbone_ref:
+        from recipes.semi import _check_encoder, load_encoder
+
+        if hparams:
+            raise ConfigError("--hp: a pretrained backbone keeps its own hyperparameters; drop --hp")
+        backbone, meta = load_encoder(backbone_ref, tracking_uri=None if no_tracking else tracking_uri)
+        _check_encoder(model, meta)
+    elif freeze_backbone or unfreeze_epochs:
+        raise ConfigError("--freeze-backbone / --unfreeze-epochs need --backbone PATH|runs:/<id>/encoder")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     console = _console()
     try:
         result = run_training(
             model,
             data,
+            backbone=backbone,
+            freeze_backbone=freeze_backbone,
+            unfreeze_epochs=unfreeze_epochs,
+            unfreeze_lr_factor=unfreeze_lr_factor,
             hparams=hparams,
             data_options=data_options,
             tracking=not no_tracking,
@@ -237,6 +287,173 @@ def train(
         click.echo("interrupted: the MLflow run is marked KILLED; run the same command again to resume", err=True)
         sys.exit(130)
     _report(console, result)
+
+
+def _split_list(text: str | None, flag: str, kind: type) -> list[Any]:
+    """ "0.05,0.1" -> [0.05, 0.1], with a one-line error naming the flag."""
+    if text is None:
+        return []
+    try:
+        return [kind(v.strip()) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{flag} {text!r}: expected a comma-separated list of {kind.__name__}s") from None
+
+
+def _common_semi(fn: Any) -> Any:
+    """Options `zoo pretrain` and `zoo semi` share: data, model, pool, tracking."""
+    for option in reversed(
+        [
+            click.argument("model"),
+            click.option("--data", required=True, help="Dataset address, as for zoo train."),
+            click.option("--hp", "hp_pairs", multiple=True, metavar="KEY=VALUE", help="Model hyperparameter."),
+            click.option(
+                "--unlabeled",
+                help="Pool sources, comma-separated: train, unlabeled, or dataset addresses "
+                "[default: train, plus the dataset's own unlabeled pool].",
+            ),
+            click.option("--transductive", is_flag=True, help="Also pretrain on the test inputs (never labels)."),
+            click.option(
+                "--tracking-uri", help="MLflow store [default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db]."
+            ),
+            click.option("--experiment", help="MLflow experiment [default: lstm-zoo]."),
+            click.option("--runs-dir", type=click.Path(file_okay=False), help="Local run folders [default: ./runs]."),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+@cli.command()
+@_common_semi
+@_config_options("recipes.pretext:PretrainConfig")
+@click.option("--no-tracking", is_flag=True, help="Do not log to MLflow (local files only).")
+def pretrain(
+    model: str,
+    data: str,
+    hp_pairs: tuple[str, ...],
+    unlabeled: str | None,
+    transductive: bool,
+    tracking_uri: str | None,
+    experiment: str | None,
+    runs_dir: str | None,
+    no_tracking: bool,
+    **settings: Any,
+) -> None:
+    """Pretrain MODEL's encoder on unlabeled sequences (masked, autoencode or next_step pretext).
+
+    \b
+    Examples:
+      zoo pretrain lstm_fcn --data ucr:GunPoint --pretext masked --epochs 100
+      zoo pretrain lstm --data text:rotten_tomatoes --pretext next_step --unlabeled train,unlabeled
+      zoo train lstm_fcn --data ucr:GunPoint --backbone runs:/RUN_ID/encoder --freeze-backbone
+    """
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    from recipes.semi import pretrain as run_pretraining
+
+    result = run_pretraining(
+        model,
+        data,
+        hparams=_key_values(hp_pairs, "--hp"),
+        unlabeled=unlabeled,
+        transductive=transductive,
+        tracking=not no_tracking,
+        tracking_uri=tracking_uri,
+        experiment=experiment,
+        runs_dir=runs_dir,
+        verbose=1 if sys.stdout.isatty() else 2,
+        **{k: v for k, v in settings.items() if v is not None},
+    )
+    console = _console()
+    losses = result.history.get("loss", [])
+    sources = ", ".join(f"{k} {v}" for k, v in result.pool["sources"].items())
+    console.print(f"pretrained {model} on {result.pool['n']} unlabeled examples ({sources}): {len(losses)} epochs, "
+                  f"{result.seconds:.0f} s, final loss {losses[-1]:.4f}")  # fmt: skip
+    console.print(
+        f"encoder: {result.encoder_path}" + (f"  (MLflow: {result.encoder_uri})" if result.encoder_uri else "")
+    )
+    ref = result.encoder_uri or result.encoder_path
+    console.print(f"fine-tune it: zoo train {model} --data {data} --backbone {ref} --freeze-backbone --epochs 30 "
+                  "--unfreeze-epochs 70")  # fmt: skip
+
+
+@cli.command()
+@_common_semi
+@click.option("--fractions", default="0.05,0.1,0.25,1", show_default=True, help="Labelled fractions, in (0, 1].")
+@click.option("--seeds", default="0,1,2", show_default=True, help="Seeds (subsets and trainings).")
+@_config_options("recipes.pretext:PretrainConfig", prefix="pretrain_", skip=("pretext", "seed"))
+@click.option("--pretext", type=click.Choice(["masked", "autoencode", "next_step"]), default="masked",
+              show_default=True, help="Pretext objective.")  # fmt: skip
+@_config_options("recipes.config:FinetuneConfig")
+@click.option("--learning-rate", type=float, help="Both arms' learning rate [default: 0.001].")
+@click.option("--batch-size", type=int, help="Both arms' batch size [default: 32].")
+@click.option("--patience", type=int, help="Both arms' early-stopping patience [default: 20].")
+def semi(
+    model: str,
+    data: str,
+    hp_pairs: tuple[str, ...],
+    unlabeled: str | None,
+    transductive: bool,
+    tracking_uri: str | None,
+    experiment: str | None,
+    runs_dir: str | None,
+    fractions: str,
+    seeds: str,
+    pretext: str,
+    learning_rate: float | None,
+    batch_size: int | None,
+    patience: int | None,
+    **settings: Any,
+) -> None:
+    """Pretrain an encoder, then compare fine-tuning it with training from scratch on few labels.
+
+    For each labelled fraction and seed, the same stratified subset trains both arms; both
+    are evaluated on the untouched test split. One MLflow parent run gets the picture and
+    the table; the same command after an interruption skips what finished.
+
+    \b
+    Examples:
+      zoo semi lstm_fcn --data ucr:GunPoint --pretext masked --fractions 0.05,0.1,0.25,1
+      zoo semi gru --data ucr:ItalyPowerDemand --pretext next_step --seeds 0,1,2
+    """
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    from recipes.semi import sweep, table_markdown
+
+    pre = {k[len("pretrain_") :]: v for k, v in settings.items() if k.startswith("pretrain_") and v is not None}
+    fine = {k: v for k, v in settings.items() if not k.startswith("pretrain_") and v is not None}
+    console = _console()
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        result = sweep(
+            model,
+            data,
+            fractions=_split_list(fractions, "--fractions", float),
+            seeds=_split_list(seeds, "--seeds", int),
+            hparams=_key_values(hp_pairs, "--hp"),
+            unlabeled=unlabeled,
+            transductive=transductive,
+            pretrain_settings={"pretext": pretext, **pre},
+            finetune_settings=fine,
+            train_settings={"learning_rate": learning_rate, "batch_size": batch_size, "patience": patience},
+            tracking_uri=tracking_uri,
+            experiment=experiment,
+            runs_dir=runs_dir,
+            progress=lambda line: console.print(line, markup=False),
+        )
+    except KeyboardInterrupt:
+        click.echo("interrupted: run the same command again to resume the sweep", err=True)
+        sys.exit(130)
+    console.print(table_markdown(result.table, result.metric), markup=False)
+    console.print(f"picture: {result.plot_path}\ntable: {result.table_path}")
+    if result.parent_run_id:
+        console.print(f"MLflow sweep run {result.parent_run_id}; zoo compare --parent {result.parent_run_id}")
 
 
 def _report(console: Any, result: Any) -> None:
