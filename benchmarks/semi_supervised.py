@@ -1,0 +1,200 @@
+"""Semi-supervised benchmark: does pretraining help at 5-25% of the labels, per dataset and model?
+
+Each (dataset, model) cell is one `recipes.semi.sweep`: one pretraining on the train inputs
+(masked-value pretext by default), then for each labelled fraction and seed the same
+stratified subset fine-tunes the encoder and trains the same architecture from scratch, both
+evaluated on the untouched test split. Fractions that would leave fewer labelled examples
+than classes are recorded as not possible, not silently dropped. One JSON line per cell goes
+to the results file when the cell ends; a second run skips finished cells. The report is
+rendered from the results file alone.
+
+    TF_CPP_MIN_LOG_LEVEL=2 taskset -c 0 .venv/bin/python benchmarks/semi_supervised.py --threads 1 \\
+        --datasets ucr:GunPoint --models lstm lstm_fcn
+    .venv/bin/python benchmarks/semi_supervised.py --report-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from accuracy import append, command_line, machine, read_results  # noqa: E402
+
+DATASETS = ("ucr:GunPoint", "ucr:ItalyPowerDemand", "ucr:ArrowHead", "ucr:JapaneseVowels", "text:rotten_tomatoes")
+MODELS = ("lstm", "lstm_fcn")  # one recurrent, one hybrid
+FRACTIONS = (0.05, 0.1, 0.25, 1.0)
+SEEDS = (0, 1, 2)
+RESULTS = ROOT / "benchmarks" / "results" / "semi_supervised.jsonl"
+REPORT = ROOT / "docs" / "benchmarks" / "semi_supervised.md"
+WORK_DIR = Path(os.environ.get("ZOO_BENCH_DIR", "/tmp/zoo-bench")) / "semi"
+
+
+def run_cell(address: str, model: str, args: argparse.Namespace) -> dict[str, Any]:
+    import recipes.semi as semi
+    from recipes.data import load
+    from zoo.errors import DataError
+
+    dataset = load(address, seed=0)
+    possible, impossible = [], {}
+    for fraction in args.fractions:
+        try:
+            semi.labelled_subset(dataset, fraction, 0)
+            possible.append(fraction)
+        except DataError as err:
+            impossible[f"{fraction:g}"] = str(err)
+    start = time.perf_counter()
+    result = semi.sweep(
+        model,
+        dataset,
+        fractions=possible,
+        seeds=args.seeds,
+        pretrain_settings={
+            "pretext": args.pretext,
+            **({"epochs": args.pretrain_epochs} if args.pretrain_epochs else {}),
+        },
+        tracking_uri=f"sqlite:///{WORK_DIR}/mlflow.db",
+        experiment="semi-supervised-benchmark",
+        runs_dir=WORK_DIR / "runs",
+        progress=lambda line: print(f"  {line}", flush=True),
+    )
+    return {
+        "dataset": address,
+        "model": model,
+        "pretext": args.pretext,
+        "metric": result.metric,
+        "fractions": possible,
+        "impossible": impossible,
+        "seeds": list(args.seeds),
+        "table": result.table,
+        "rows": [{k: v for k, v in r.items() if k != "run_id"} for r in result.rows],
+        "pretrain_seconds": result.pretrain.seconds,
+        "pool": result.pretrain.pool,
+        "n_train": len(dataset.train),
+        "classes": dataset.num_outputs,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    from recipes.device import import_backend
+
+    import_backend()
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    for address in args.datasets:
+        for model in args.models:
+            if (address, model) in {(r["dataset"], r["model"]) for r in read_results(args.results)}:
+                continue
+            print(f"{address} / {model}", flush=True)
+            record = run_cell(address, model, args)
+            record.update(
+                date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                machine=machine(),
+                threads=args.threads,
+                command=command_line(argv, cpus).replace("accuracy.py", "semi_supervised.py"),
+            )
+            append(args.results, record)
+
+
+PUBLISHED = [
+    'Dai & Le 2015 ("Semi-supervised Sequence Learning", NeurIPS), IMDB test error: LSTM from scratch 13.50%, '
+    "LM-LSTM (language-model pretraining) 7.64%, SA-LSTM (sequence-autoencoder pretraining) 7.24%.",
+    'Eldele et al. 2021 ("Time-Series Representation Learning via Temporal and Contextual Contrasting", '
+    "IJCAI; TS-TCC): fine-tuning the pretrained encoder with 10% of the labels comes close to supervised "
+    "training on all of them.",
+]
+
+
+def render(records: list[dict[str, Any]]) -> str:
+    lines = ["# Semi-supervised benchmark: pretrained vs from scratch at few labels", ""]
+    if not records:
+        return "\n".join([*lines, "Not run yet.", ""])
+    m = records[0]["machine"]
+    lines += [
+        f"Measured {min(r['date'] for r in records)[:10]} on {m['cpu']} ({m['cores']} cores), TensorFlow "
+        f"{m.get('tensorflow')}, Keras {m.get('keras')}, CPU only. Commands:",
+        "",
+        *sorted({f"    {r['command']}" for r in records}),
+        "",
+        "Protocol: `recipes.semi.sweep` with the default recipe settings unless the command says otherwise. One "
+        "pretraining per cell on the train and validation inputs (no labels, no test inputs), then per labelled "
+        "fraction and seed the same stratified subset of the train and validation labels trains both arms: the "
+        "pretrained encoder fine-tuned (30 epochs frozen, then 70 at a tenth of the learning rate) and the same "
+        "architecture from scratch (100 epochs); early stopping on the subset's validation part when it has one. "
+        "Test split untouched. Mean ± standard deviation over the seeds.",
+        "",
+    ]
+    by_dataset: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        by_dataset.setdefault(r["dataset"], []).append(r)
+    for dataset in [d for d in DATASETS if d in by_dataset] + [d for d in by_dataset if d not in DATASETS]:
+        cells = by_dataset[dataset]
+        first = cells[0]
+        lines += [f"## {dataset}", "", f"{first['n_train']} labelled train examples, {first['classes']} classes; "
+                  f"test {first['metric']}.", ""]  # fmt: skip
+        for r in cells:
+            lines += [f"**{r['model']}** ({r['pretext']} pretext on {r['pool']['n']} unlabeled examples, "
+                      f"pretraining {r['pretrain_seconds']:.0f} s; cell {r['seconds'] / 60:.1f} min):", ""]  # fmt: skip
+            lines += ["| labelled | examples | scratch | pretrained | gain |", "|---:|---:|---:|---:|---:|"]
+            for fraction in sorted({t["fraction"] for t in r["table"]}):
+                cell = {t["init"]: t for t in r["table"] if t["fraction"] == fraction}
+                shown = {k: f"{v['mean']:.3f} ± {v['std']:.3f}" for k, v in cell.items()}
+                gain = cell["pretrained"]["mean"] - cell["scratch"]["mean"] if len(cell) == 2 else float("nan")
+                labelled = next(iter(cell.values()))["labelled"]
+                lines.append(f"| {fraction:.0%} | {labelled} | {shown.get('scratch', '-')} "
+                             f"| {shown.get('pretrained', '-')} | **{gain:+.3f}** |")  # fmt: skip
+            for fraction, reason in r["impossible"].items():
+                lines.append(
+                    f"| {float(fraction):.0%} | - | not possible | not possible | {reason.split(': ', 1)[-1]} |"
+                )
+            lines.append("")
+    lines += ["## Published reference points (different data and protocols; quoted, not reproduced)", ""]
+    lines += [f"- {p}" for p in PUBLISHED]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    parser.add_argument("--pretext", default="masked")
+    parser.add_argument("--pretrain-epochs", type=int, default=0, help="0: the recipe's default")
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--report", type=Path, default=REPORT)
+    parser.add_argument("--report-only", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    if not args.report_only:
+        run(args, argv)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(render(read_results(args.results)))
+    print(f"report: {args.report}")
+
+
+if __name__ == "__main__":
+    main()
