@@ -567,6 +567,8 @@ def finetune(
     tags = {"fraction": f"{fraction:g}", "init": "pretrained", **dict(train_kwargs.pop("tags", None) or {})}
     if meta.get("pretext"):
         tags["pretext"] = str(meta["pretext"])
+    if fraction < 1:
+        train_kwargs["data_options"] = {"label_fraction": fraction, **dict(train_kwargs.get("data_options") or {})}
     frozen = ft.freeze_epochs > 0
     if frozen:
         phase = {"epochs": ft.freeze_epochs, "unfreeze_epochs": ft.unfreeze_epochs}
@@ -814,6 +816,7 @@ def sweep(
                     # MLflow models, which would cost seconds per run.
                     common = {"tracking": tracking, "experiment": experiment, "parent_run_id": parent,
                               "tracking_uri": tracking_uri, "log_model": False,
+                              "data_options": {"label_fraction": fraction},  # a param: compare splits by it
                               "runs_dir": root / f"{init}-f{fraction:g}-s{seed}", "verbose": 0,
                               "tags": {"init": init, "fraction": f"{fraction:g}", "seed": str(seed),
                                        "sweep_id": sweep_id}, **train_settings}  # fmt: skip
