@@ -70,6 +70,8 @@ def run_cell(address: str, model: str, args: argparse.Namespace) -> dict[str, An
     return {
         "dataset": address,
         "model": model,
+        "variant": args.variant,
+        "finetune": finetune_settings(args),
         "pretext": args.pretext,
         "metric": result.metric,
         "fractions": possible,
@@ -85,6 +87,15 @@ def run_cell(address: str, model: str, args: argparse.Namespace) -> dict[str, An
     }
 
 
+def finetune_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The fine-tuning schedule the command asks for (the recipe's defaults where it is silent)."""
+    from recipes.config import finetune_config
+
+    given = {"freeze_epochs": args.freeze_epochs, "unfreeze_epochs": args.unfreeze_epochs,
+             "unfreeze_lr_factor": args.unfreeze_lr_factor}  # fmt: skip
+    return finetune_config(given).__dict__
+
+
 def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     from recipes.device import import_backend
 
@@ -98,7 +109,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     for address in args.datasets:
         for model in args.models:
-            if (address, model) in {(r["dataset"], r["model"]) for r in read_results(args.results)}:
+            done = {(r["dataset"], r["model"], r.get("variant", "default")) for r in read_results(args.results)}
+            if (address, model, args.variant) in done:
                 continue
             print(f"{address} / {model}", flush=True)
             record = run_cell(address, model, args)
@@ -134,8 +146,9 @@ def render(records: list[dict[str, Any]]) -> str:
         "Protocol: `recipes.semi.sweep` with the default recipe settings unless the command says otherwise. One "
         "pretraining per cell on the train and validation inputs (no labels, no test inputs), then per labelled "
         "fraction and seed the same stratified subset of the train and validation labels trains both arms: the "
-        "pretrained encoder fine-tuned (30 epochs frozen, then 70 at a tenth of the learning rate) and the same "
-        "architecture from scratch (100 epochs); early stopping on the subset's validation part when it has one. "
+        "pretrained encoder fine-tuned on the schedule each cell names (the recipe's default: 30 epochs frozen, then "
+        "70 at a tenth of the learning rate) and the same architecture from scratch for as many epochs; early "
+        "stopping on the subset's validation part when it has one. "
         "Test split untouched. Mean ± standard deviation over the seeds.",
         "",
     ]
@@ -148,8 +161,12 @@ def render(records: list[dict[str, Any]]) -> str:
         lines += [f"## {dataset}", "", f"{first['n_train']} labelled train examples, {first['classes']} classes; "
                   f"test {first['metric']}.", ""]  # fmt: skip
         for r in cells:
-            lines += [f"**{r['model']}** ({r['pretext']} pretext on {r['pool']['n']} unlabeled examples, "
-                      f"pretraining {r['pretrain_seconds']:.0f} s; cell {r['seconds'] / 60:.1f} min):", ""]  # fmt: skip
+            ft = r.get("finetune") or {"freeze_epochs": 30, "unfreeze_epochs": 70, "unfreeze_lr_factor": 0.1}
+            schedule = (f"fine-tuning {ft['freeze_epochs']} epochs frozen, then {ft['unfreeze_epochs']} at "
+                        f"{ft['unfreeze_lr_factor']:g} x the learning rate")  # fmt: skip
+            lines += [f"**{r['model']}**, protocol `{r.get('variant', 'default')}` ({r['pretext']} pretext on "
+                      f"{r['pool']['n']} unlabeled examples, pretraining {r['pretrain_seconds']:.0f} s; {schedule}; "
+                      f"cell {r['seconds'] / 60:.1f} min):", ""]  # fmt: skip
             lines += ["| labelled | examples | scratch | pretrained | gain |", "|---:|---:|---:|---:|---:|"]
             for fraction in sorted({t["fraction"] for t in r["table"]}):
                 cell = {t["init"]: t for t in r["table"] if t["fraction"] == fraction}
@@ -177,6 +194,10 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--pretext", default="masked")
     parser.add_argument("--pretrain-epochs", type=int, default=0, help="0: the recipe's default")
+    parser.add_argument("--freeze-epochs", type=int, help="fine-tuning: frozen epochs (default: the recipe's)")
+    parser.add_argument("--unfreeze-epochs", type=int, help="fine-tuning: unfrozen epochs (default: the recipe's)")
+    parser.add_argument("--unfreeze-lr-factor", type=float, help="fine-tuning: learning-rate factor once unfrozen")
+    parser.add_argument("--variant", default="default", help="a name for this protocol in the report")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--report", type=Path, default=REPORT)
