@@ -272,7 +272,8 @@ def load_encoder(ref: Any, *, tracking_uri: str | None = None) -> tuple[Any, dic
     return model, meta
 
 
-def _check_encoder(name: str, meta: Mapping[str, Any]) -> None:
+def check_encoder(name: str, meta: Mapping[str, Any]) -> None:
+    """Refuse to fine-tune an encoder as another architecture than the one it was pretrained as."""
     trained = meta.get("model")
     if trained and trained != name:
         raise ConfigError(f"the encoder was pretrained as {trained}; fine-tune it as {trained}, not {name}")
@@ -562,7 +563,7 @@ def finetune(
     if isinstance(encoder, PretrainResult):
         encoder = encoder.encoder_path
     backbone, meta = load_encoder(encoder, tracking_uri=tracking_uri if train_kwargs.get("tracking", True) else None)
-    _check_encoder(model, meta)
+    check_encoder(model, meta)
     dataset = labelled_subset(_load(data, seed), fraction, seed)
     tags = {"fraction": f"{fraction:g}", "init": "pretrained", **dict(train_kwargs.pop("tags", None) or {})}
     if meta.get("pretext"):

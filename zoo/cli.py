@@ -254,12 +254,12 @@ def train(
 
     backbone = None
     if backbone_ref:
-        from recipes.semi import _check_encoder, load_encoder
+        from recipes.semi import check_encoder, load_encoder
 
         if hparams:
             raise ConfigError("--hp: a pretrained backbone keeps its own hyperparameters; drop --hp")
         backbone, meta = load_encoder(backbone_ref, tracking_uri=None if no_tracking else tracking_uri)
-        _check_encoder(model, meta)
+        check_encoder(model, meta)
     elif freeze_backbone or unfreeze_epochs:
         raise ConfigError("--freeze-backbone / --unfreeze-epochs need --backbone PATH|runs:/<id>/encoder")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
