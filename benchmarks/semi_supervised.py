@@ -58,10 +58,8 @@ def run_cell(address: str, model: str, args: argparse.Namespace) -> dict[str, An
         dataset,
         fractions=possible,
         seeds=args.seeds,
-        pretrain_settings={
-            "pretext": args.pretext,
-            **({"epochs": args.pretrain_epochs} if args.pretrain_epochs else {}),
-        },
+        pretrain_settings={"pretext": args.pretext, "epochs": args.pretrain_epochs or None},
+        finetune_settings=finetune_settings(args),
         tracking_uri=f"sqlite:///{WORK_DIR}/mlflow.db",
         experiment="semi-supervised-benchmark",
         runs_dir=WORK_DIR / "runs",

@@ -790,7 +790,11 @@ def sweep(
         if pre_run is not None:
             progress(f"pretraining: reusing run {pre_run.info.run_id}")
             encoder_ref: Any = f"runs:/{pre_run.info.run_id}/encoder"
-            pre = PretrainResult(None, local / ENCODER_FILE, encoder_ref, pre_run.info.run_id, {}, {},
+            logged = pre_run.data.params
+            pool = {"n": int(logged.get("pool.n", 0)), "transductive": logged.get("pool.transductive") == "True",
+                    "sources": {k[len("pool."):]: int(v) for k, v in logged.items()
+                                if k.startswith("pool.") and k not in ("pool.n", "pool.transductive")}}  # fmt: skip
+            pre = PretrainResult(None, local / ENCODER_FILE, encoder_ref, pre_run.info.run_id, {}, pool,
                                  float(pre_run.data.metrics.get("pretrain_seconds", 0.0)))  # fmt: skip
         else:
             pre = pretrain(model, dataset, hparams=hparams, unlabeled=unlabeled, transductive=transductive,
