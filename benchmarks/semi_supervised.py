@@ -178,7 +178,25 @@ def render(records: list[dict[str, Any]]) -> str:
                     f"| {float(fraction):.0%} | - | not possible | not possible | {reason.split(': ', 1)[-1]} |"
                 )
             lines.append("")
-    lines += ["## Published reference points (different data and protocols; quoted, not reproduced)", ""]
+    lines += ["## Summary", ""]
+    for r in records:
+        low = [t for t in r["table"] if t["fraction"] <= 0.1]
+        gains = []
+        for fraction in sorted({t["fraction"] for t in low}):
+            cell = {t["init"]: t for t in low if t["fraction"] == fraction}
+            if len(cell) == 2:
+                gain = cell["pretrained"]["mean"] - cell["scratch"]["mean"]
+                spread = max(cell["pretrained"]["std"], cell["scratch"]["std"])
+                verdict = "helps" if gain > spread else ("hurts" if gain < -spread else "within the seed spread")
+                gains.append(f"{fraction:.0%}: {gain:+.3f} ({verdict})")
+        shown = "; ".join(gains) if gains else "no fraction of 10% or less was possible"
+        lines.append(f"- {r['dataset']}, {r['model']}, `{r.get('variant', 'default')}`: {shown}")
+    missing = [f"{d} / {m}" for d in DATASETS for m in MODELS
+               if not any(r["dataset"] == d and r["model"] == m for r in records)]  # fmt: skip
+    if missing:
+        lines += ["", f"Not run (time): {', '.join(missing)}. `benchmarks/semi_supervised.py --threads 1` runs "
+                      "them; finished cells are skipped."]  # fmt: skip
+    lines += ["", "## Published reference points (different data and protocols; quoted, not reproduced)", ""]
     lines += [f"- {p}" for p in PUBLISHED]
     lines.append("")
     return "\n".join(lines)
