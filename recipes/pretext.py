@@ -140,15 +140,18 @@ def build(
 
 
 def masked_mse(y_true: Any, y_pred: Any) -> Any:
-    """Mean squared error over the entries whose weight (packed after the targets) is 1."""
+    """Mean squared error over the entries whose weight (packed after the targets) is 1.
+
+    Returned per step, shape (batch, time), so Keras can apply a padding mask to it; scaled so
+    that Keras' mean over the steps is the mean over the weighted entries.
+    """
     from keras import ops
 
     features = ops.shape(y_pred)[-1]
     target, weight = y_true[..., :features], y_true[..., features:]
-    squared = ops.square(target - y_pred) * weight
-    # One scalar per batch, repeated per example: Keras averages it back to the same value.
-    total = ops.sum(squared) / ops.maximum(ops.sum(weight), 1.0)
-    return ops.ones_like(y_pred[:, 0, 0]) * total
+    per_step = ops.sum(ops.square(target - y_pred) * weight, axis=-1)
+    steps = ops.cast(ops.shape(per_step)[0] * ops.shape(per_step)[1], per_step.dtype)
+    return per_step * steps / ops.maximum(ops.sum(weight), 1.0)
 
 
 def compile_pretext(model: keras.Model, cfg: PretrainConfig, tokens: bool) -> None:

@@ -179,6 +179,22 @@ def test_an_encoder_for_other_inputs_or_another_model_is_refused(pretrained, tmp
 
 
 @pytest.mark.parametrize("pretext", ["masked", "autoencode", "next_step"])
+def test_variable_length_series_pretrain_with_their_padding_masked(pretext, tmp_path) -> None:
+    """JapaneseVowels-like data: padded series, a Masking layer, every pretext."""
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 16, size=30).astype("int32")
+    x = rng.normal(size=(30, 16, 3)).astype("float32")
+    x[np.arange(16)[None, :] >= lengths[:, None]] = 0.0
+    split = Split(x, rng.integers(0, 2, size=30), lengths)
+    data = Dataset(name="synthetic:series", task="classification", input_kind="series", train=split,
+                   val=split.take(np.arange(5)), test=split.take(np.arange(8)), class_names=["a", "b"],
+                   num_features=3, variable_length=True)  # fmt: skip
+    result = semi.pretrain("lstm", data, hparams=TINY, pretext=pretext, epochs=2, tracking=False, runs_dir=tmp_path)
+    assert len(result.history["loss"]) == 2 and np.isfinite(result.history["loss"]).all()
+    assert result.encoder.input_shape == (None, None, 3)
+
+
+@pytest.mark.parametrize("pretext", ["masked", "autoencode", "next_step"])
 def test_token_encoders_pretrain_with_every_pretext(pretext, tmp_path) -> None:
     result = semi.pretrain("gru", _tokens_dataset(), hparams={"units": 8, "embedding_dim": 8}, pretext=pretext,
                            epochs=2, tracking=False, runs_dir=tmp_path)  # fmt: skip
