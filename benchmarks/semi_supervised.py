@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from accuracy import append, command_line, machine, read_results  # noqa: E402
+from accuracy import append, command_line, configure_threads, machine, read_results  # noqa: E402
 
 DATASETS = ("ucr:GunPoint", "ucr:ItalyPowerDemand", "ucr:ArrowHead", "ucr:JapaneseVowels", "text:rotten_tomatoes")
 MODELS = ("lstm", "lstm_fcn")  # one recurrent, one hybrid
@@ -98,11 +98,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     from recipes.device import import_backend
 
     import_backend()
-    if args.threads:
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    configure_threads(args.threads)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     for address in args.datasets:

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from accuracy import PUBLISHED, SOURCES, append, command_line, machine, read_results  # noqa: E402
+from accuracy import PUBLISHED, SOURCES, append, command_line, configure_threads, machine, read_results  # noqa: E402
 
 DATASETS = ("ucr:GunPoint", "ucr:ItalyPowerDemand", "ucr:ArrowHead")
 TUNERS = ("random", "bayesian", "hyperband", "grid")
@@ -164,11 +164,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     from recipes.device import import_backend
 
     import_backend()
-    if args.threads:
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    configure_threads(args.threads)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     Timers.install()
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None

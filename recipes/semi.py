@@ -31,6 +31,7 @@ import numpy as np
 from recipes.config import finetune_config
 from recipes.data.base import Dataset, Split
 from recipes.pretext import pretrain_config
+from recipes.tracking import Tracker, environment_tags, outcome, parent_run
 from zoo.errors import ConfigError, DataError
 
 STAGE_SWEEP, STAGE_PRETRAIN, STAGE_FINETUNE = "semi", "pretrain", "finetune"
@@ -298,8 +299,6 @@ def _run(
         return
     from mlflow import MlflowClient
 
-    from recipes.tracking import Tracker
-
     client = MlflowClient()
     if run_id is None:
         all_tags = dict(tags)
@@ -309,18 +308,9 @@ def _run(
     else:
         client.update_run(run_id, status="RUNNING")
     tracker = Tracker(run_id)
-    status = "FAILED"
-    try:
+    with outcome(lambda status: tracker.call(client.set_terminated, run_id, status),
+                 lambda error: tracker.tags({"error": error})):  # fmt: skip
         yield tracker
-        status = "FINISHED"
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    except Exception as err:
-        tracker.tags({"error": f"{type(err).__name__}: {err}"[:5000]})
-        raise
-    finally:
-        tracker.call(client.set_terminated, run_id, status)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,7 +398,7 @@ def pretrain(
         "pretext": cfg.pretext,
         "seed": str(cfg.seed),
         "transductive": str(transductive).lower(),
-        **_environment_tags(),
+        **environment_tags(),
         **dict(tags or {}),
     }
     started = time.perf_counter()
@@ -513,12 +503,6 @@ def _load(data: str | Dataset, seed: int, **options: Any) -> Dataset:
     return load(data, seed=seed, **options)
 
 
-def _environment_tags() -> dict[str, str]:
-    from recipes.tracking import environment_tags
-
-    return environment_tags()
-
-
 # ---------------------------------------------------------------------------------------------
 # Fine-tuning
 
@@ -611,22 +595,6 @@ def _finished_children(parent_run_id: str) -> dict[tuple[str, str, str], Any]:
         t = run.data.tags
         found[(t.get("init", t.get("stage", "")), t.get("fraction", ""), t.get("seed", ""))] = run
     return found
-
-
-def _sweep_parent(experiment_id: str, sweep_id: str, tags: dict[str, str], params: dict[str, Any]) -> str:
-    from mlflow import MlflowClient
-    from mlflow.entities import Param
-
-    client = MlflowClient()
-    found = client.search_runs(
-        [experiment_id], f"tags.sweep_id = '{sweep_id}' and tags.stage = '{STAGE_SWEEP}'", max_results=1
-    )
-    if found:
-        client.update_run(found[0].info.run_id, status="RUNNING")
-        return found[0].info.run_id
-    run = client.create_run(experiment_id, run_name=tags["mlflow.runName"], tags=tags)
-    client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
-    return run.info.run_id
 
 
 def summarize(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
@@ -771,20 +739,25 @@ def sweep(
     parent = None
     done: dict[tuple[str, str, str], Any] = {}
     if experiment_id is not None:
-        tags = {"mlflow.runName": f"semi {model} ({pre_cfg.pretext}) on {dataset.name}", "stage": STAGE_SWEEP,
-                "sweep_id": sweep_id, "model": model, "dataset": dataset.name, "pretext": pre_cfg.pretext,
-                "transductive": str(transductive).lower(), **_environment_tags()}  # fmt: skip
+        tags = {"model": model, "dataset": dataset.name, "pretext": pre_cfg.pretext,
+                "transductive": str(transductive).lower(), **environment_tags()}  # fmt: skip
         params = {"model": model, "dataset": dataset.name, "fractions": ",".join(f"{f:g}" for f in fractions),
                   "seeds": ",".join(map(str, seeds)), **{f"model.{k}": v for k, v in hparams.items()},
                   **{f"pretrain.{k}": v for k, v in pre_cfg.__dict__.items()},
                   **{f"finetune.{k}": v for k, v in ft_cfg.__dict__.items()},
                   **{f"train.{k}": v for k, v in train_settings.items()},
                   "unlabeled": unlabeled or "default", "transductive": transductive}  # fmt: skip
-        parent = _sweep_parent(experiment_id, sweep_id, tags, params)
+        parent = parent_run(experiment_id, {"sweep_id": sweep_id, "stage": STAGE_SWEEP}, tags=tags, params=params,
+                            run_name=f"semi {model} ({pre_cfg.pretext}) on {dataset.name}")  # fmt: skip
         done = _finished_children(parent)
 
-    status = "FAILED"
-    try:
+    def end(status: str) -> None:
+        if parent is not None:
+            from mlflow import MlflowClient
+
+            MlflowClient().set_terminated(parent, status)
+
+    with outcome(end):
         pre_run = done.get((STAGE_PRETRAIN, "", str(pre_cfg.seed)))
         local = root / "pretrain"
         if pre_run is not None:
@@ -844,8 +817,6 @@ def sweep(
         table_path.write_text(f"# {title}\n\n{table_markdown(table, metric)}")
         (root / "sweep.json").write_text(json.dumps({"rows": rows, "table": table}, indent=1, default=str))
         if parent is not None:
-            from recipes.tracking import Tracker
-
             tracker = Tracker(parent)
             gains = {}
             for fraction in fractions:
@@ -855,14 +826,5 @@ def sweep(
             tracker.metrics({**{f"{r['init']}_{metric}_at_{r['fraction']:g}": r["mean"] for r in table}, **gains})
             for path in (plot_path, table_path, root / "sweep.json"):
                 tracker.artifact(path)
-        status = "FINISHED"
         return SweepResult(rows=rows, table=table, metric=metric, parent_run_id=parent, pretrain=pre,
                            plot_path=plot_path, table_path=table_path, extra={"direction": direction})  # fmt: skip
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    finally:
-        if parent is not None:
-            from mlflow import MlflowClient
-
-            MlflowClient().set_terminated(parent, status)

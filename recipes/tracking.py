@@ -8,12 +8,13 @@ its local folder and the recipe says where.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +214,56 @@ def epoch_logger(tracker: Tracker) -> Any:
             tracker.metrics({k: v for k, v in (logs or {}).items() if k != "learning_rate"}, step=epoch)
 
     return MLflowEpochs()
+
+
+@contextlib.contextmanager
+def outcome(end: Callable[[str], None], tag_error: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Ends a run with the status its block earned: FINISHED, KILLED (interrupt) or FAILED.
+
+    Args:
+        end: Called once with the status, whatever happened.
+        tag_error: Called with "Type: message" when the block raised (the run's `error` tag).
+    """
+    status = "FAILED"
+    try:
+        yield
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    except Exception as err:
+        if tag_error is not None:
+            tag_error(f"{type(err).__name__}: {err}"[:5000])
+        raise
+    finally:
+        end(status)
+
+
+def find_run(experiment_id: str, **tags: str) -> str | None:
+    """The id of a run of the experiment carrying all these tags, if there is one."""
+    from mlflow import MlflowClient
+
+    query = " and ".join(f"tags.{k} = '{v}'" for k, v in tags.items())
+    found = MlflowClient().search_runs([experiment_id], filter_string=query, max_results=1)
+    return found[0].info.run_id if found else None
+
+
+def parent_run(
+    experiment_id: str, key: Mapping[str, str], *, run_name: str, tags: Mapping[str, str], params: Mapping[str, Any]
+) -> str:
+    """A search's or sweep's parent run: the one tagged `key` reattached (resume), else created.
+
+    A reattached run is RUNNING again and loses the `error` tag of the attempt before.
+    """
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    found = find_run(experiment_id, **key)
+    if found:
+        client.update_run(found, status="RUNNING")
+        if "error" in client.get_run(found).data.tags:
+            client.delete_tag(found, "error")
+        return found
+    run_id = client.create_run(experiment_id, run_name=run_name, tags={**tags, **key}).info.run_id
+    Tracker(run_id).params(params)
+    return run_id

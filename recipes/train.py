@@ -400,7 +400,7 @@ def _tracked(
     import mlflow
 
     import zoo
-    from recipes.tracking import Tracker, environment_tags
+    from recipes.tracking import Tracker, environment_tags, outcome
 
     name, dataset, cfg = job.name, job.dataset, job.cfg
     spec = zoo.get_spec(name)
@@ -428,26 +428,19 @@ def _tracked(
     run_id = active.info.run_id
     (job.run_dir / "state.json").write_text(json.dumps({"run_id": run_id}))
     tracker = Tracker(run_id)
-    status = "FAILED"
-    try:
-        result = _fit_and_log(job, tracker)
-        status = "FINISHED"
-        return result
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    except Exception as err:
-        tracker.tags({"error": f"{type(err).__name__}: {err}"[:5000]})
-        raise
-    finally:
+
+    def end(status: str) -> None:
         if tracker.lost:
             _end_run_offline(run_id)
-        else:
-            try:
-                mlflow.end_run(status)
-            except Exception as err:  # the store went away at the very end
-                log.warning("could not end MLflow run %s: %s", run_id, err)
-                _end_run_offline(run_id)
+            return
+        try:
+            mlflow.end_run(status)
+        except Exception as err:  # the store went away at the very end
+            log.warning("could not end MLflow run %s: %s", run_id, err)
+            _end_run_offline(run_id)
+
+    with outcome(end, lambda error: tracker.tags({"error": error})):
+        return _fit_and_log(job, tracker)
 
 
 def _end_run_offline(run_id: str | None) -> None:

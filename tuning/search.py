@@ -23,6 +23,7 @@ from typing import Any
 import keras_tuner as kt
 
 from recipes.config import TRAIN_KEYS, TrainConfig
+from recipes.tracking import find_run, parent_run
 from tuning import distributed
 from tuning.space import declare
 from zoo.errors import ConfigError, SearchError, ZooError, did_you_mean
@@ -389,36 +390,6 @@ def _oracle(
     return kt.oracles.GridSearchOracle(max_trials=max_trials, **common)
 
 
-def _find_parent(experiment_id: str, search_id: str) -> str | None:
-    """The search's parent run, if one exists."""
-    from mlflow import MlflowClient
-
-    found = MlflowClient().search_runs(
-        [experiment_id],
-        filter_string=f"tags.search_id = '{search_id}' and tags.stage = '{STAGE_SEARCH}'",
-        max_results=1,
-    )
-    return found[0].info.run_id if found else None
-
-
-def _parent_run(experiment_id: str, search_id: str, tags: dict[str, str], params: dict[str, Any]) -> str:
-    """The search's parent run: reattached when it exists (resume), else created."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient()
-    found = _find_parent(experiment_id, search_id)
-    if found:
-        client.update_run(found, status="RUNNING")
-        if "error" in client.get_run(found).data.tags:  # a stopped chief's reason, now out of date
-            client.delete_tag(found, "error")
-        return found
-    run = client.create_run(experiment_id, run_name=f"search {search_id}", tags=tags)
-    from mlflow.entities import Param
-
-    client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
-    return run.info.run_id
-
-
 def _close_orphans(experiment_id: str, parent_run_id: str) -> None:
     """Child runs a killed search left RUNNING: mark them KILLED (a resumed trial reopens its own)."""
     from mlflow import MlflowClient
@@ -566,9 +537,12 @@ def search(
     }
     parent_run_id = None
     if tracking and cluster is not None and cluster.role == "worker":
-        parent_run_id = distributed.wait_for_parent(lambda: _find_parent(experiment_id, search_id), cluster, search_id)
+        parent_run_id = distributed.wait_for_parent(
+            lambda: find_run(experiment_id, search_id=search_id, stage=STAGE_SEARCH), cluster, search_id
+        )
     elif tracking:
-        parent_run_id = _parent_run(experiment_id, search_id, tags, settings)
+        parent_run_id = parent_run(experiment_id, {"search_id": search_id, "stage": STAGE_SEARCH},
+                                   run_name=f"search {search_id}", tags=tags, params=settings)  # fmt: skip
         _close_orphans(experiment_id, parent_run_id)
 
     state = _Search(
