@@ -1,9 +1,10 @@
-"""Keras callbacks the recipes add to Keras' own: early stopping that survives a restart."""
+"""Keras callbacks the recipes add to Keras' own: early stopping that survives a restart, signals, timing."""
 
 from __future__ import annotations
 
 import json
 import os
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,28 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         partial = self._state.with_suffix(".partial")
         partial.write_text(json.dumps({"wait": self.wait, "best": best, "best_epoch": self.best_epoch}))
         os.replace(partial, self._state)
+
+
+def process_age() -> float:
+    """Seconds since this process started (0.0 where the OS does not say)."""
+    try:
+        import psutil
+
+        return max(0.0, time.time() - psutil.Process().create_time())
+    except Exception:  # a missing psutil or /proc must not stop a training
+        return 0.0
+
+
+class FirstStep(keras.callbacks.Callback):
+    """Time from process start to the end of the first training step (start-up cost)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: float | None = None
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.seconds is None:
+            self.seconds = process_age()
 
 
 class StopOnSignal(keras.callbacks.Callback):

@@ -41,6 +41,7 @@ log = logging.getLogger("recipes.compare")
 STAGE = "compare"
 BASELINE_STAGE = "baseline"
 TRIAL_STAGE = "trial"  # tuning trials (tuning.search): chosen on validation, never evaluated on test
+PRETRAIN_STAGE = "pretrain"  # encoder pretraining (recipes.semi): scored by a pretext loss, not the task
 FALLBACK_OBJECTIVE = "best_val_loss"
 OBJECTIVE = {"classification": "test_accuracy", "regression": "test_mae", "forecasting": "test_mae"}
 HIGHER_WORDS = ("accuracy", "f1", "auc", "precision", "recall", "r2")
@@ -135,7 +136,8 @@ def collect(
 
     The store is `tracking_uri`, else `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`; the
     experiment defaults to `MLFLOW_EXPERIMENT_NAME`, else "lstm-zoo". Left out: comparison runs
-    (`stage=compare`), runs without a `model` tag (a search's parent run), and, when a whole
+    (`stage=compare`), runs without a `model` tag (a search's parent run), encoder
+    pretrainings (`stage=pretrain`: scored by a pretext loss), and, when a whole
     experiment is collected, tuning trials (`stage=trial`: they are not evaluated on test; a
     search's `stage=best` run is) unless `include_trials`; `parent_run_id` collects a search's
     trials.
@@ -185,6 +187,8 @@ def collect(
             reason = "runs without a model tag (e.g. a search's parent run)"
         elif tags.get("stage") == TRIAL_STAGE and not parent_run_id and not include_trials:
             reason = "tuning trials (compare them with --parent SEARCH_RUN_ID)"
+        elif tags.get("stage") == PRETRAIN_STAGE:
+            reason = "encoder pretrainings (their loss is the pretext's, not the task's)"
         if reason:
             left_out[reason] = left_out.get(reason, 0) + 1
         else:

@@ -330,6 +330,7 @@ def pretrain(
     parent_run_id: str | None = None,
     runs_dir: str | os.PathLike | None = None,
     tags: Mapping[str, str] | None = None,
+    reuse: bool = False,
     verbose: int | str = 0,
     **settings: Any,
 ) -> PretrainResult:
@@ -346,6 +347,9 @@ def pretrain(
         tracking, tracking_uri, experiment, parent_run_id: MLflow, as for `recipes.train`.
         runs_dir: Where the run folder goes (default `$ZOO_RUNS_DIR` or ./runs).
         tags: Extra MLflow tags.
+        reuse: Return the encoder an earlier call with the same model, data, pool and
+            settings saved under `runs_dir`, instead of pretraining again (a search's trials
+            that differ only in fine-tuning share one pretraining).
         verbose: Keras fit verbosity.
         **settings: `PretrainConfig` fields: pretext, mask_ratio, mean_span, epochs, patience,
             learning_rate, batch_size, decoder_units, seed.
@@ -382,6 +386,8 @@ def pretrain(
     key = run_key(model, dataset.name, {"stage": STAGE_PRETRAIN, "cfg": cfg.__dict__, "hparams": hparams,
                                          "pool": record})  # fmt: skip
     run_dir = Path(runs_dir or os.environ.get("ZOO_RUNS_DIR") or RUNS_DIR) / key
+    if reuse and (run_dir / ENCODER_FILE).exists() and (run_dir / ENCODER_META).exists():
+        return _saved_pretraining(run_dir, record)
     run_dir.mkdir(parents=True, exist_ok=True)
     tokens = dataset.input_kind == "tokens"
 
@@ -440,9 +446,6 @@ def pretrain(
         seconds = time.perf_counter() - started
         encoder_path = run_dir / ENCODER_FILE
         encoder.save(encoder_path)
-        meta = {"model": model, "hparams": hparams, "pretext": cfg.pretext, "dataset": dataset.name,
-                "input_shape": list(shape), "fingerprint": _fingerprint(encoder), "pool": record}  # fmt: skip
-        (run_dir / ENCODER_META).write_text(json.dumps(meta, indent=1, default=str))
         from recipes import plots
 
         curves = plots.learning_curves(history, run_dir / "pretext_curves.png", f"{model}: {cfg.pretext} pretext")
@@ -450,10 +453,18 @@ def pretrain(
         if tracker is not None:
             tracker.metrics({"pretrain_epochs": len(losses), "pretrain_seconds": seconds,
                              f"best_{monitor}": float(np.nanmin(history[monitor]))}, step=len(losses))  # fmt: skip
-            for path in (encoder_path, run_dir / ENCODER_META, curves, run_dir / "metrics.csv"):
+            for path in (encoder_path, curves, run_dir / "metrics.csv"):
                 tracker.artifact(path)
             tracker.call(_log_encoder, encoder, _pip_requirements(), tracker.run_id)
             uri = None if tracker.lost else f"runs:/{tracker.run_id}/encoder"
+        # Written last: its presence says the pretraining finished (see `reuse`).
+        meta = {"model": model, "hparams": hparams, "pretext": cfg.pretext, "dataset": dataset.name,
+                "input_shape": list(shape), "fingerprint": _fingerprint(encoder), "pool": record,
+                "run_id": tracker.run_id if tracker is not None else None, "encoder_uri": uri,
+                "seconds": seconds}  # fmt: skip
+        (run_dir / ENCODER_META).write_text(json.dumps(meta, indent=1, default=str))
+        if tracker is not None:
+            tracker.artifact(run_dir / ENCODER_META)
     return PretrainResult(
         encoder=encoder,
         encoder_path=encoder_path,
@@ -462,6 +473,23 @@ def pretrain(
         history=history,
         pool=record,
         seconds=seconds,
+    )
+
+
+def _saved_pretraining(run_dir: Path, pool: dict[str, Any]) -> PretrainResult:
+    """A finished pretraining read back from its run folder."""
+    from recipes.train import _load_history
+
+    meta = json.loads((run_dir / ENCODER_META).read_text())
+    encoder, _ = load_encoder(run_dir / ENCODER_FILE)
+    return PretrainResult(
+        encoder=encoder,
+        encoder_path=run_dir / ENCODER_FILE,
+        encoder_uri=meta.get("encoder_uri"),
+        run_id=meta.get("run_id"),
+        history=_load_history(run_dir / "metrics.csv"),
+        pool=pool,
+        seconds=float(meta.get("seconds", 0.0)),
     )
 
 

@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -252,6 +252,7 @@ def train(
     tags: Mapping[str, str] | None = None,
     log_model: bool = True,
     evaluate: bool = True,
+    callbacks: Sequence[Any] = (),
     verbose: int | str = "auto",
     **settings: Any,
 ) -> TrainResult:
@@ -278,6 +279,7 @@ def train(
         tags: Extra MLflow tags.
         log_model: Log the model in MLflow's Keras flavour.
         evaluate: Evaluate on the test split (tuning trials do not: they are chosen on val).
+        callbacks: More `keras.callbacks.Callback`s for `fit`, after the recipe's loggers.
         verbose: Keras fit verbosity.
         **settings: Training settings (see `recipes.config.TrainConfig`): optimizer,
             learning_rate, batch_size, epochs, patience, seed, mixed_precision, ...
@@ -353,6 +355,7 @@ def train(
         evaluate=evaluate,
         verbose=verbose,
         data_options=data_options,
+        callbacks=list(callbacks),
     )
     if not tracking:
         return _fit_and_log(job, None)
@@ -384,6 +387,7 @@ class _Job:
     evaluate: bool
     verbose: int | str
     data_options: dict[str, Any]
+    callbacks: list[Any]
 
 
 def _tracked(
@@ -465,7 +469,7 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
 
     import zoo
     from recipes import plots
-    from recipes.callbacks import ResumableEarlyStopping, StopOnSignal
+    from recipes.callbacks import FirstStep, ResumableEarlyStopping, StopOnSignal
     from recipes.data.pipeline import make_dataset
     from recipes.device import precision, strategy
     from recipes.metrics import task_metrics
@@ -511,11 +515,14 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         val_ds = make_dataset(dataset.val, batch_size=global_batch, trim=trim) if has_val else None
         monitor = "val_loss" if has_val else "loss"
         stopper = StopOnSignal()  # first: raising here leaves the later callbacks' files whole
+        timer = FirstStep()
         callbacks = [
             stopper,
+            timer,
             keras.callbacks.TerminateOnNaN(),
             keras.callbacks.CSVLogger(str(run_dir / "metrics.csv"), append=True),
             *([epoch_logger(tracker)] if tracker is not None else []),
+            *job.callbacks,
             keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
             ResumableEarlyStopping(
                 run_dir / "backup",
@@ -587,6 +594,8 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         best = history.get(monitor, [])
         summary = {f"test_{k}": v for k, v in metrics.items()}
         summary.update({"epochs_trained": epochs, "train_seconds": seconds})
+        if timer.seconds is not None:
+            summary["time_to_first_step_seconds"] = timer.seconds
         if best:
             summary[f"best_{monitor}"] = float(np.nanmin(best))
         tracker.metrics(summary, step=epochs)

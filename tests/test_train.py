@@ -44,6 +44,8 @@ def test_a_run_logs_params_metrics_tags_and_artifacts(gunpoint, store) -> None:
     for key in ("test_accuracy", "test_macro_f1", "test_log_loss", "epochs_trained", "best_val_loss"):
         assert key in metrics, key
     assert metrics["test_accuracy"] == pytest.approx(gunpoint.test_metrics["accuracy"])
+    # Start-up cost: from process start (pytest's, here) to the end of the first training step.
+    assert 0 < metrics["time_to_first_step_seconds"] and metrics["train_seconds"] > 0
     assert [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")] == [0, 1, 2]
     assert any(k.startswith("system/cpu_utilization") for k in metrics), sorted(metrics)
     names = {a.path for a in client.list_artifacts(run.info.run_id)}

@@ -14,7 +14,7 @@ import recipes
 import tuning
 from tests.test_cli import ZOO
 from tests.test_train_cli import QUIET, _runs
-from zoo.errors import ConfigError, UnknownModelError
+from zoo.errors import ConfigError, UnknownModelError, ZooError
 
 SMALL = {"units": 8, "filters": 8, "num_layers": 1}
 
@@ -151,3 +151,70 @@ def test_a_killed_search_resumes_without_redoing_finished_trials(tmp_path) -> No
     ids = sorted(r.data.tags["trial_id"] for r in trials)
     assert ids == ["0", "1", "2"]  # each trial finished once: trial 0 was not run again
     assert "trial 1 of 3 (0" not in second.stdout  # the finished trial was not redone
+
+
+def test_a_semi_search_tunes_the_recipe_and_shares_pretrainings(tmp_path) -> None:
+    """Four semi trials: the pretext is searched, one pretraining per pretext drawn, each fine-tune nested."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    pinned = {"units": 8, "batch_size": 16, "pretrain.mask_ratio": 0.2, "pretrain.mean_span": 2,
+              "pretrain.learning_rate": 0.003, "pretrain.batch_size": 16, "pretrain.decoder_units": 8,
+              "pretrain.patience": 0, "finetune.freeze_epochs": 1}  # fmt: skip
+    result = tuning.search("lstm", "ucr:ItalyPowerDemand", tuner="random", max_trials=4, max_epochs=2, seed=3,
+                           recipe="semi", label_fraction=0.5, fixed=pinned, directory=tmp_path / "tuning",
+                           tracking_uri=uri, experiment="search", progress=lambda _: None)  # fmt: skip
+    assert set(result.recipe_settings) == {"pretrain", "finetune"}
+    assert result.recipe_settings["pretrain"]["epochs"] in (1, 2)  # capped at max_epochs
+    assert 0 <= result.test_metrics["accuracy"] <= 1
+    client = MlflowClient(uri)
+    parent = client.get_run(result.parent_run_id)
+    assert parent.info.status == "FINISHED" and parent.data.tags["recipe"] == "semi"
+    assert parent.data.params["label_fraction"] == "0.5" and "best.pretrain.pretext" in parent.data.params
+    children = _children(uri, result.parent_run_id)
+    assert all(r.info.status == "FINISHED" for r in children)
+    trials = [r for r in children if r.data.tags["stage"] == "trial"]
+    pretrainings = {r.info.run_id: r for r in children if r.data.tags["stage"] == "pretrain"}
+    assert len(trials) == 4
+    # A pretraining depends on its own settings and on the model's hyperparameters.
+    drawn = {tuple(sorted((k, v) for k, v in r.data.params.items() if k.startswith(("pretrain.", "model."))))
+             for r in trials}  # fmt: skip
+    assert len({r.data.params["pretrain.pretext"] for r in trials}) > 1, "the seed should draw several pretexts"
+    assert len(pretrainings) == len(drawn) < len(trials)  # one per distinct pretraining, shared by trials, best
+    for run in trials:
+        pre = pretrainings[run.data.tags["pretrain_run"]]
+        assert pre.data.params["pretrain.pretext"] == run.data.tags["pretext"] == run.data.params["pretrain.pretext"]
+        assert run.data.tags["fraction"] == "0.5" and run.data.params["finetune.freeze_epochs"] == "1"
+        assert "val_accuracy" in run.data.metrics and "test_accuracy" not in run.data.metrics
+    [best] = [r for r in children if r.data.tags["stage"] == "best"]
+    assert best.data.tags["pretrain_run"] in pretrainings and best.data.metrics["test_accuracy"] >= 0
+    config = yaml.safe_load(result.config_path.read_text())
+    assert config["recipe"] == "semi" and config["pretrain"]["pretext"] == best.data.tags["pretext"]
+    from recipes import compare
+
+    collected = compare.collect(parent_run_id=result.parent_run_id, tracking_uri=uri)
+    assert set(collected["stage"]) == {"trial", "best"}  # pretext losses are not ranked beside task metrics
+    assert collected.attrs["left_out"]["encoder pretrainings (their loss is the pretext's, not the task's)"] == len(
+        pretrainings
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"recipe": "semi", "tuner": "hyperband"}, ["hyperband", "bayesian"]),
+        ({"recipe": "sem"}, ["did you mean: semi"]),
+        ({"fixed": {"pretrain.epochs": 3}}, ["semi recipe"]),
+        ({"recipe": "semi", "fixed": {"pretrain.epoch": 3}}, ["pretrain.epoch", "did you mean: pretrain.epochs"]),
+        ({"recipe": "semi", "fixed": {"pretrain.pretext": "next_step"}, "models": "bilstm"}, ["next_step"]),
+        ({"recipe": "semi", "label_fraction": 0.001}, ["fraction"]),
+        ({"label_fraction": 0.5}, ["semi recipe"]),
+    ],
+)
+def test_bad_semi_search_input_is_refused_up_front(kwargs, words, tmp_path) -> None:
+    args = {"models": "lstm", "tracking": False, "directory": tmp_path, **kwargs}
+    with pytest.raises(ZooError) as info:
+        tuning.search(args.pop("models"), "ucr:GunPoint", **args)
+    assert "\n" not in str(info.value)
+    for word in words:
+        assert word in str(info.value)

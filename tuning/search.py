@@ -22,13 +22,16 @@ from typing import Any
 
 import keras_tuner as kt
 
-from recipes.config import TRAIN_KEYS, TrainConfig
+from recipes.config import TRAIN_KEYS, FinetuneConfig, TrainConfig
 from recipes.tracking import find_run, parent_run
 from tuning import distributed
 from tuning.space import declare
 from zoo.errors import ConfigError, SearchError, ZooError, did_you_mean
 
 TUNERS = ("hyperband", "bayesian", "random", "grid")
+RECIPES = ("supervised", "semi")
+# The semi recipe's own settings, pinned as "pretrain.KEY" / "finetune.KEY".
+RECIPE_SCOPES = ("pretrain", "finetune")
 STAGE_SEARCH, STAGE_TRIAL, STAGE_BEST = "search", "trial", "best"
 MAX_CONSECUTIVE_FAILURES = 3
 
@@ -50,6 +53,7 @@ class SearchResult:
         config_path: A YAML file that `zoo train --config` reproduces the best model from.
         trials: Per trial: id, status, model, objective value, MLflow run id.
         model: The retrained best `keras.Model`.
+        recipe_settings: With the semi recipe: the best "pretrain" and "finetune" settings.
     """
 
     model_name: str
@@ -64,6 +68,7 @@ class SearchResult:
     config_path: Path
     trials: list[dict[str, Any]] = field(default_factory=list)
     model: Any = None
+    recipe_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,13 +106,28 @@ def resolve_models(models: str | Sequence[str]) -> list[str]:
     return names
 
 
-def split_fixed(models: list[str], fixed: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Pinned knobs as (training settings, model hyperparameters), checked against the spaces."""
+def split_fixed(
+    models: list[str], fixed: Mapping[str, Any], recipe: str = "supervised"
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
+    """Pinned knobs as (training settings, model hyperparameters, recipe settings by scope), checked."""
     import zoo
+    from recipes.config import check_keys, finetune_config
+    from recipes.pretext import PretrainConfig, pretrain_config
     from zoo.params import params
 
-    train = {k: v for k, v in fixed.items() if k in TRAIN_KEYS}
-    model = {k: v for k, v in fixed.items() if k not in TRAIN_KEYS}
+    scoped: dict[str, dict[str, Any]] = {scope: {} for scope in RECIPE_SCOPES}
+    rest = {}
+    for key, value in fixed.items():
+        scope, _, name = key.partition(".")
+        if scope in RECIPE_SCOPES and name:
+            if recipe != "semi":
+                raise ConfigError(f"fixed: {key} is a setting of the semi recipe; search it with recipe='semi' "
+                                  "(zoo tune --recipe semi)")  # fmt: skip
+            scoped[scope][name] = value
+        else:
+            rest[key] = value
+    train = {k: v for k, v in rest.items() if k in TRAIN_KEYS}
+    model = {k: v for k, v in rest.items() if k not in TRAIN_KEYS}
     known = {p.name for name in models for p in params(zoo.get_spec(name).config)}
     for key in model:
         if key not in known:
@@ -119,11 +139,37 @@ def split_fixed(models: list[str], fixed: Mapping[str, Any]) -> tuple[dict[str, 
     from recipes.config import train_config
 
     train_config(train)  # ranges checked now, not in the middle of a search
+    for scope, cls in (("pretrain", PretrainConfig), ("finetune", FinetuneConfig)):
+        names = tuple(f"{scope}.{p.name}" for p in params(cls))
+        check_keys("fixed", {f"{scope}.{k}": v for k, v in scoped[scope].items()}, names)
+    if "seed" in scoped["pretrain"]:
+        raise ConfigError("fixed: pretrain.seed is set by the search itself (use seed)")
+    pretrain_config(scoped["pretrain"])
+    finetune_config({"freeze_epochs": 1, **scoped["finetune"]})  # one phase may be pinned to 0
     for name in models:
         spec = zoo.get_spec(name)
         mine = {k: v for k, v in model.items() if k in {p.name for p in params(spec.config)}}
         zoo.make_config(spec.config, mine, model=name)
-    return train, model
+    return train, model, scoped
+
+
+def pretexts_for(models: list[str], pinned: str | None = None) -> tuple[str, ...]:
+    """The pretexts every searched model can be pretrained with (the semi recipe searches them).
+
+    Raises:
+        ConfigError: no pretext fits all the models, or a pinned one does not fit one of them.
+    """
+    import zoo
+    from recipes import pretext as px
+
+    if pinned is not None:
+        for name in models:
+            px.check(zoo.get_spec(name), pinned)
+        return (pinned,)
+    common = [p for p in px.PRETEXTS if all(p in px.supported(zoo.get_spec(name)) for name in models)]
+    if not common:
+        raise ConfigError(f"no pretext fits all of {', '.join(models)}; search them separately")
+    return tuple(common)
 
 
 def default_objective(task: str) -> tuple[str, str]:
@@ -131,18 +177,40 @@ def default_objective(task: str) -> tuple[str, str]:
     return ("val_accuracy", "max") if task == "classification" else ("val_loss", "min")
 
 
+def _readable(values: dict[str, Any]) -> dict[str, Any]:
+    # Stepped float ranges give values like 0.15000000000000002.
+    return {k: round(v, 10) if isinstance(v, float) else v for k, v in values.items() if v is not None}
+
+
 class ZooHyperModel(kt.HyperModel):
     """The search space: the architecture choice, each model's space under it, training settings.
+
+    With the semi recipe, the pretraining and fine-tuning settings are searched too (scopes
+    "pretrain" and "finetune"; their epochs capped at the search's `max_epochs`).
 
     `build(hp)` declares the space on `hp` and returns the drawn values; it builds no Keras
     model (the trial's recipe does), so keras-tuner explores the space at no cost.
     """
 
-    def __init__(self, models: list[str], fixed_model: dict[str, Any], fixed_train: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        models: list[str],
+        fixed_model: dict[str, Any],
+        fixed_train: dict[str, Any],
+        *,
+        recipe: str = "supervised",
+        fixed_recipe: dict[str, dict[str, Any]] | None = None,
+        max_epochs: int = 30,
+        pretexts: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(name="zoo")
         self.models = models
         self.fixed_model = fixed_model
         self.fixed_train = fixed_train
+        self.recipe = recipe
+        self.fixed_recipe = fixed_recipe or {}
+        self.max_epochs = max_epochs
+        self.pretexts = pretexts
 
     def build(self, hp: Any) -> dict[str, Any]:
         import zoo
@@ -162,13 +230,22 @@ class ZooHyperModel(kt.HyperModel):
             with hp.conditional_scope("model", [name]), hp.name_scope(name):
                 values = declare(hp, spec.config, fixed=pinned)
             if name == chosen:
-                hparams = {k: v for k, v in values.items() if v is not None}
+                hparams = values
         with hp.name_scope("train"):
             settings = declare(hp, TrainConfig, fixed=self.fixed_train)
-        # Stepped float ranges give values like 0.15000000000000002: keep them readable.
-        settings = {k: round(v, 10) if isinstance(v, float) else v for k, v in settings.items()}
-        hparams = {k: round(v, 10) if isinstance(v, float) else v for k, v in hparams.items()}
-        return {"model": chosen, "hparams": hparams, "settings": settings}
+        drawn = {"model": chosen, "hparams": _readable(hparams), "settings": _readable(settings)}
+        if self.recipe == "semi":
+            from recipes.pretext import PretrainConfig
+
+            cap, pinned = self.max_epochs, self.fixed_recipe
+            with hp.name_scope("pretrain"):
+                pre = declare(hp, PretrainConfig, fixed=pinned.get("pretrain"), caps={"epochs": cap},
+                              choices={"pretext": self.pretexts})  # fmt: skip
+            with hp.name_scope("finetune"):
+                fine = declare(hp, FinetuneConfig, fixed=pinned.get("finetune"),
+                               caps={"freeze_epochs": cap, "unfreeze_epochs": cap})  # fmt: skip
+            drawn.update(pretrain=_readable(pre), finetune=_readable(fine))
+        return drawn
 
 
 def _tuner_class(base: type) -> type:
@@ -217,6 +294,8 @@ class _Search:
         max_trials: int | None,
         progress: Callable[[str], None],
         cluster: distributed.Cluster | None = None,
+        label_fraction: float = 1.0,
+        unlabeled: Sequence[str] | str | None = None,
     ) -> None:
         self.dataset = dataset
         self.hypermodel = hypermodel
@@ -231,6 +310,8 @@ class _Search:
         self.max_trials = max_trials
         self.progress = progress
         self.cluster = cluster
+        self.label_fraction = label_fraction
+        self.unlabeled = unlabeled
         self.started = time.monotonic()
         self.done = 0
         self.best: float | None = None
@@ -255,20 +336,14 @@ class _Search:
         for execution in range(self.executions):
             tags["execution"] = str(execution)
             try:
-                result = recipes.train(
-                    drawn["model"],
-                    self.dataset,
-                    hparams=drawn["hparams"],
-                    tracking=self.tracking,
-                    experiment=self.experiment,
+                result = self.fit(
+                    drawn,
+                    epochs=epochs,
+                    seed=self.seed + execution,
                     runs_dir=self.runs_dir / f"trial_{trial.trial_id}",
                     stage=STAGE_TRIAL,
-                    parent_run_id=self.parent_run_id,
                     tags=tags,
-                    log_model=False,
                     evaluate=False,
-                    verbose=0,
-                    **{**drawn["settings"], "epochs": epochs, "seed": self.seed + execution},
                 )
             except recipes.TrainingError as err:  # its run is already FAILED, with the reason
                 raise kt.errors.FailedTrialError(str(err)) from None
@@ -284,6 +359,48 @@ class _Search:
                 self.trial_runs.setdefault(trial.trial_id, []).append(result.run_id)
         self.values[trial.trial_id] = float(sum(values) / len(values))
         return {name: self.values[trial.trial_id]}
+
+    def fit(
+        self,
+        drawn: dict[str, Any],
+        *,
+        epochs: int,
+        seed: int,
+        runs_dir: Path,
+        stage: str,
+        tags: dict[str, str],
+        evaluate: bool,
+    ) -> Any:
+        """One training of the drawn values by the search's recipe; `recipes.train`'s result."""
+        import recipes
+
+        common = {"tracking": self.tracking, "experiment": self.experiment, "parent_run_id": self.parent_run_id,
+                  "runs_dir": runs_dir, "verbose": 0}  # fmt: skip
+        if "pretrain" not in drawn:
+            return recipes.train(drawn["model"], self.dataset, hparams=drawn["hparams"], stage=stage, tags=tags,
+                                 log_model=evaluate, evaluate=evaluate,
+                                 **common, **{**drawn["settings"], "epochs": epochs, "seed": seed})  # fmt: skip
+        from recipes import semi
+
+        # Trials that differ only in fine-tuning share one pretraining (same folder, reused).
+        pre = semi.pretrain(drawn["model"], self.dataset, hparams=drawn["hparams"], unlabeled=self.unlabeled,
+                            tags={k: v for k, v in tags.items() if k != "execution"}, reuse=True,
+                            **{**common, "runs_dir": self.runs_dir / "pretrain"}, **drawn["pretrain"],
+                            seed=self.seed)  # fmt: skip
+        settings = {k: v for k, v in drawn["settings"].items() if k != "epochs"}
+        result = semi.finetune(drawn["model"], self.dataset, pre, fraction=self.label_fraction, seed=seed,
+                               stage=stage, tags={**tags, "pretrain_run": pre.run_id or ""}, log_model=evaluate,
+                               evaluate=evaluate, **common, **drawn["finetune"], **settings)  # fmt: skip
+        if result.run_id and not result.tracking_lost:  # the drawn values, beside what the run logged itself
+            from mlflow import MlflowClient
+            from mlflow.entities import Param
+
+            client = MlflowClient()
+            logged = client.get_run(result.run_id).data.params
+            values = {f"model.{k}": v for k, v in drawn["hparams"].items()}
+            values.update({f"{scope}.{k}": v for scope in RECIPE_SCOPES for k, v in drawn[scope].items()})
+            client.log_batch(result.run_id, params=[Param(k, str(v)) for k, v in values.items() if k not in logged])
+        return result
 
     def _record_refused(self, drawn: dict[str, Any], tags: dict[str, str], err: Exception) -> None:
         """A trial the recipe refused still gets its MLflow run: FAILED, with values and reason."""
@@ -305,6 +422,8 @@ class _Search:
         run = client.create_run(parent.info.experiment_id, run_name=f"{drawn['model']} (refused)", tags=run_tags)
         params = {"model": drawn["model"], **{f"model.{k}": v for k, v in drawn["hparams"].items()}}
         params.update({f"train.{k}": v for k, v in drawn["settings"].items()})
+        for scope in RECIPE_SCOPES:
+            params.update({f"{scope}.{k}": v for k, v in drawn.get(scope, {}).items()})
         client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
         client.set_terminated(run.info.run_id, "FAILED")
 
@@ -427,6 +546,9 @@ def search(
     oracle_address: str | None = None,
     worker_id: str | None = None,
     worker_timeout: float | None = None,
+    recipe: str = "supervised",
+    label_fraction: float = 1.0,
+    unlabeled: Sequence[str] | str | None = None,
 ) -> SearchResult | WorkerResult:
     """Search the hyperparameters of one or several zoo models on a dataset.
 
@@ -461,6 +583,13 @@ def search(
         worker_id: A worker's id (default: worker-HOST-PID).
         worker_timeout: Seconds of silence after which a worker (or the chief) counts as lost
             (default 300).
+        recipe: "supervised" (a trial is one `recipes.train`) or "semi" (a trial pretrains
+            an encoder, then fine-tunes it on `label_fraction` of the labels; the pretext,
+            mask ratio, pretraining epochs and the unfreeze schedule are searched too, and
+            trials that differ only in fine-tuning share one pretraining). Pin its settings
+            as "pretrain.KEY" / "finetune.KEY" in `fixed`. Hyperband does not apply to it.
+        label_fraction: Semi recipe: the share of train/val labels kept (stratified by `seed`).
+        unlabeled: Semi recipe: the pretraining pool's sources (see `recipes.semi.unlabeled_pool`).
 
     Returns:
         A `SearchResult`, or for a worker a `WorkerResult`.
@@ -476,9 +605,17 @@ def search(
             raise ConfigError(f"{label}={value!r} must be an int >= {low}")
     if not isinstance(executions_per_trial, int) or executions_per_trial < 1:
         raise ConfigError(f"executions_per_trial={executions_per_trial!r} must be an int >= 1")
+    if recipe not in RECIPES:
+        raise ConfigError(f"unknown recipe {recipe!r}{did_you_mean(recipe, RECIPES)}; valid: {', '.join(RECIPES)}")
+    if recipe == "semi" and tuner == "hyperband":
+        raise ConfigError("tuner hyperband budgets the epochs of one training; a semi trial has two "
+                          "(pretraining, fine-tuning): use bayesian, random or grid")  # fmt: skip
+    if recipe != "semi" and (label_fraction != 1.0 or unlabeled):
+        raise ConfigError("label_fraction and unlabeled are settings of the semi recipe (recipe='semi')")
     cluster = distributed.resolve(role, oracle_address, worker_id, worker_timeout)
     names = resolve_models(models)
-    fixed_train, fixed_model = split_fixed(names, dict(fixed or {}))
+    fixed_train, fixed_model, fixed_recipe = split_fixed(names, dict(fixed or {}), recipe)
+    pretexts = pretexts_for(names, fixed_recipe["pretrain"].get("pretext")) if recipe == "semi" else ()
     for key in ("epochs", "seed"):
         if key in fixed_train:
             raise ConfigError(f"fixed: {key} is set by the search itself (use max_epochs / seed)")
@@ -494,6 +631,14 @@ def search(
         spec = zoo.get_spec(name)
         if dataset.task not in spec.tasks or dataset.input_kind not in spec.inputs:
             raise ConfigError(f"{name} cannot take {dataset.name} ({dataset.task}, {dataset.input_kind} inputs)")
+    if recipe == "semi":  # bad fractions and pools are refused now, not in every trial
+        from recipes import semi
+
+        semi.labelled_subset(dataset, label_fraction, seed)
+        if isinstance(unlabeled, str):
+            unlabeled = [u.strip() for u in unlabeled.split(",") if u.strip()]
+        if unlabeled:
+            semi.unlabeled_pool(dataset, list(unlabeled), seed=seed)
 
     metric, default_direction = default_objective(dataset.task)
     metric = objective or metric
@@ -506,7 +651,10 @@ def search(
         raise ConfigError(f"objective {metric!r} is not logged per epoch{did_you_mean(metric, allowed)}; "
                           f"valid: {', '.join(sorted(allowed))}")  # fmt: skip
 
-    project = project or "-".join([*names[:4], dataset.name.replace(":", "_").replace("/", "_"), tuner])[:100]
+    parts = [*names[:4], dataset.name.replace(":", "_").replace("/", "_"), tuner]
+    if recipe == "semi":
+        parts.append(f"semi{label_fraction:g}")
+    project = project or "-".join(parts)[:100]
     directory = Path(directory)
     project_dir = directory / project
     if overwrite and project_dir.exists():
@@ -522,6 +670,7 @@ def search(
         "models": ",".join(names),
         "dataset": dataset.name,
         "task": dataset.task,
+        "recipe": recipe,
     }
     settings = {
         "tuner": tuner,
@@ -534,7 +683,10 @@ def search(
         "seed": seed,
         "fixed": json.dumps(dict(fixed or {}), sort_keys=True),
         "dataset": dataset.name,
+        "recipe": recipe,
     }
+    if recipe == "semi":
+        settings.update(label_fraction=label_fraction, unlabeled=",".join(unlabeled or ["default"]))
     parent_run_id = None
     if tracking and cluster is not None and cluster.role == "worker":
         parent_run_id = distributed.wait_for_parent(
@@ -545,9 +697,11 @@ def search(
                                    run_name=f"search {search_id}", tags=tags, params=settings)  # fmt: skip
         _close_orphans(experiment_id, parent_run_id)
 
+    hypermodel = ZooHyperModel(names, fixed_model, fixed_train, recipe=recipe, fixed_recipe=fixed_recipe,
+                               max_epochs=max_epochs, pretexts=pretexts)  # fmt: skip
     state = _Search(
         dataset=dataset,
-        hypermodel=ZooHyperModel(names, fixed_model, fixed_train),
+        hypermodel=hypermodel,
         objective=(metric, direction),
         max_epochs=max_epochs,
         executions_per_trial=executions_per_trial,
@@ -559,6 +713,8 @@ def search(
         max_trials=None if tuner == "hyperband" else max_trials,
         progress=progress or print,
         cluster=cluster,
+        label_fraction=label_fraction,
+        unlabeled=unlabeled,
     )
     oracle = _oracle(
         tuner,
@@ -590,7 +746,7 @@ def search(
                 check_failures=check_failures,
                 progress=state.progress,
             )
-        result = _finish(state, tuner_obj, names, dataset, project_dir, retrain_best, experiment, data_options)
+        result = _finish(state, tuner_obj, names, dataset, project_dir, retrain_best, data_options)
         status = "FINISHED"
         return result
     except KeyboardInterrupt:
@@ -637,13 +793,10 @@ def _finish(
     dataset: Any,
     project_dir: Path,
     retrain_best: bool,
-    experiment: str | None,
     data_options: Mapping[str, Any] | None,
 ) -> SearchResult:
     """Pick the best trial, retrain it on the full budget, evaluate on test, record it all."""
     import yaml
-
-    import recipes
 
     trials = tuner.oracle.get_best_trials(num_trials=len(tuner.oracle.trials))
     if not trials:
@@ -670,6 +823,10 @@ def _finish(
         "hparams": drawn["hparams"],
         "train": settings,
     }
+    if "pretrain" in drawn:
+        del settings["epochs"]  # the fine-tuning phases set them
+        config.update(recipe="semi", label_fraction=state.label_fraction, unlabeled=state.unlabeled,
+                      pretrain={**drawn["pretrain"], "seed": state.seed}, finetune=drawn["finetune"])  # fmt: skip
     config_path = project_dir / "best.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
@@ -677,18 +834,14 @@ def _finish(
     best_run_id = None
     model = None
     if retrain_best:
-        result = recipes.train(
-            drawn["model"],
-            dataset,
-            hparams=drawn["hparams"],
-            tracking=state.tracking,
-            experiment=experiment,
+        result = state.fit(
+            drawn,
+            epochs=state.max_epochs,
+            seed=state.seed,
             runs_dir=project_dir / "runs",
             stage=STAGE_BEST,
-            parent_run_id=state.parent_run_id,
             tags={"trial_id": best.trial_id},
-            verbose=0,
-            **settings,
+            evaluate=True,
         )
         test_metrics, best_run_id, model = result.test_metrics, result.run_id, result.model
     if state.tracking and state.parent_run_id:
@@ -706,6 +859,7 @@ def _finish(
         config_path=config_path,
         trials=listing,
         model=model,
+        recipe_settings={scope: drawn[scope] for scope in RECIPE_SCOPES if scope in drawn},
     )
 
 
@@ -746,6 +900,8 @@ def _record_best(
     values = {"best.model": drawn["model"]}
     values.update({f"best.model.{k}": v for k, v in drawn["hparams"].items()})
     values.update({f"best.train.{k}": v for k, v in drawn["settings"].items() if v is not None})
+    for scope in RECIPE_SCOPES:
+        values.update({f"best.{scope}.{k}": v for k, v in drawn.get(scope, {}).items()})
     existing = client.get_run(parent).data.params
     params = [Param(k, str(v)) for k, v in values.items() if k not in existing]
     metrics = [Metric(f"best_{objective[0]}", float(best.score), now, 0)]

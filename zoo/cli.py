@@ -512,6 +512,13 @@ def _report(console: Any, result: Any) -> None:
 @click.option("--worker-id", help="A worker's name [default: worker-HOSTNAME-PID].")
 @click.option("--worker-timeout", type=float, metavar="SECONDS",
               help="Silence after which a worker, or the chief, counts as lost [default: 300].")  # fmt: skip
+@click.option("--recipe", type=click.Choice(["supervised", "semi"]), default="supervised", show_default=True,
+              help="semi: each trial pretrains an encoder and fine-tunes it on --label-fraction of the labels; "
+                   "pretext, mask ratio, pretraining epochs and unfreeze schedule are searched too "
+                   "(pin them with --fixed pretrain.KEY=V / finetune.KEY=V).")  # fmt: skip
+@click.option("--label-fraction", type=float, default=1.0, show_default=True,
+              help="semi: share of the train/val labels kept, in (0, 1].")  # fmt: skip
+@click.option("--unlabeled", help="semi: pretraining pool sources, as for zoo pretrain.")
 def tune(
     models: str,
     data: str,
@@ -534,6 +541,9 @@ def tune(
     oracle_address: str | None,
     worker_id: str | None,
     worker_timeout: float | None,
+    recipe: str,
+    label_fraction: float,
+    unlabeled: str | None,
 ) -> None:
     """Search models' hyperparameters with keras-tuner; every trial is an MLflow run.
 
@@ -547,6 +557,7 @@ def tune(
       zoo tune --models lstm_fcn --data ucr:ArrowHead --tuner hyperband --max-epochs 60
       zoo tune --models lstm,gru --data ucr:GunPoint --role chief --oracle-address 0.0.0.0:8000
       zoo tune --models lstm,gru --data ucr:GunPoint --role worker --oracle-address chief-host:8000
+      zoo tune --models lstm --data ucr:GunPoint --recipe semi --label-fraction 0.1 --tuner random
     """
     import os
     import signal
@@ -585,6 +596,9 @@ def tune(
             oracle_address=oracle_address,
             worker_id=worker_id,
             worker_timeout=worker_timeout,
+            recipe=recipe,
+            label_fraction=label_fraction,
+            unlabeled=unlabeled,
         )
     except KeyboardInterrupt:
         click.echo("interrupted: run the same command again to resume the search", err=True)
@@ -600,12 +614,16 @@ def tune(
                         f"{result.best_value:.4f})")  # fmt: skip
     table.add_column("hyperparameter")
     table.add_column("value", justify="right")
-    for key, value in {**result.hparams, **result.settings}.items():
+    scoped = {f"{scope}.{k}": v for scope, values in result.recipe_settings.items() for k, v in values.items()}
+    for key, value in {**result.hparams, **result.settings, **scoped}.items():
         table.add_row(key, str(value))
     for key, value in result.test_metrics.items():
         table.add_row(f"test {key}", f"{value:.4f}")
     console.print(table)
-    console.print(f"reproduce it: zoo train --config {result.config_path}")
+    if result.recipe_settings:
+        console.print(f"best settings: {result.config_path} (zoo pretrain, then zoo train --backbone, with them)")
+    else:
+        console.print(f"reproduce it: zoo train --config {result.config_path}")
     if result.parent_run_id:
         from recipes.tracking import resolve_uri
 

@@ -1,0 +1,518 @@
+"""Speed benchmark: the zoo against the same layers written by hand, and what each knob costs.
+
+Every figure that compares two things is a ratio of the two measured side by side in one
+process, in alternating order, median over repeats (these machines are noisy). Sections:
+
+- ``overhead``: training throughput (samples/s after a warm-up epoch) of the zoo-built model
+  through `recipes.train` vs the same layers as a plain functional Keras model with `model.fit`
+  on an equivalent tf.data pipeline (cache, shuffle, batch, prefetch). Target ratio >= 0.97.
+- ``inference``: latency at batch 1 and throughput at batch 256 (`predict_on_batch`), zoo and
+  hand-written models.
+- ``knobs``: XLA (`jit_compile`) on/off and mixed precision on/off through `recipes.train`.
+- ``scaling``: throughput as sequence length and batch size grow (lstm, cnn_lstm), with the
+  FLOPs per training step computed from the layer shapes and the achieved FLOP/s.
+- ``startup``: `zoo list` wall time and time to the first training step of `zoo train`.
+
+One JSON line per measurement goes to benchmarks/results/speed.jsonl; the report
+(docs/benchmarks/speed.md) is rendered from that file alone.
+
+    TF_CPP_MIN_LOG_LEVEL=2 taskset -c 1 .venv/bin/python benchmarks/speed.py --threads 1
+    .venv/bin/python benchmarks/speed.py --report-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from accuracy import append, command_line, configure_threads, machine, read_results  # noqa: E402
+
+MODELS = ("lstm", "gru", "cnn_lstm", "attention_lstm", "lstm_fcn")
+SECTIONS = ("overhead", "inference", "knobs", "scaling", "startup")
+RESULTS = ROOT / "benchmarks" / "results" / "speed.jsonl"
+REPORT = ROOT / "docs" / "benchmarks" / "speed.md"
+CLASSES = 4
+
+
+# ---------------------------------------------------------------------------------------------
+# Data and the hand-written models
+
+
+def synthetic(n: int, length: int, features: int = 1, seed: int = 0) -> Any:
+    """A classification `Dataset` of random-walk series (no val split: both sides train alike)."""
+    import numpy as np
+
+    from recipes.data.base import Dataset, Split
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, length, features)).cumsum(axis=1).astype("float32")
+    x = (x - x.mean()) / x.std()
+    y = rng.integers(0, CLASSES, size=n)
+    train = Split(x, y, None)
+    empty = train.take(np.arange(0))
+    return Dataset(name=f"synthetic:{n}x{length}x{features}", task="classification", input_kind="series",
+                   train=train, val=empty, test=train.take(np.arange(min(n, 64))),
+                   class_names=[str(c) for c in range(CLASSES)], num_features=features)  # fmt: skip
+
+
+def hand_model(name: str, length: int, features: int) -> Any:
+    """The zoo's default `name` for classification, written as a user would by hand."""
+    import keras
+    from keras import layers
+
+    x = inputs = keras.Input((length, features))
+
+    def conv(x: Any, filters: int, kernel: int) -> Any:
+        x = layers.Conv1D(filters, kernel, padding="same")(x)
+        return layers.Activation("relu")(layers.BatchNormalization()(x))
+
+    if name == "lstm":
+        x = layers.Dropout(0.1)(layers.LSTM(64)(x))
+    elif name == "gru":
+        x = layers.Dropout(0.1)(layers.GRU(64)(x))
+    elif name == "cnn_lstm":
+        for _ in range(2):
+            x = layers.MaxPooling1D(2)(conv(x, 64, 5))
+        x = layers.Dropout(0.1)(layers.LSTM(64)(x))
+    elif name == "attention_lstm":
+        h = layers.Dropout(0.1)(layers.LSTM(64, return_sequences=True)(x))
+        scores = layers.Dense(1, use_bias=False)(layers.Dense(64, activation="tanh")(h))
+        weights = layers.Softmax(axis=1)(scores)
+        x = keras.ops.sum(layers.Multiply()([h, weights]), axis=1)
+    elif name == "lstm_fcn":
+        recurrent = layers.Dropout(0.8)(layers.LSTM(64)(x))
+        conv_branch = conv(conv(conv(x, 128, 8), 256, 5), 128, 3)
+        x = layers.Concatenate()([recurrent, layers.GlobalAveragePooling1D()(conv_branch)])
+    else:
+        raise ValueError(name)
+    return keras.Model(inputs, layers.Dense(CLASSES, activation="softmax")(x))
+
+
+def zoo_model(name: str, length: int, features: int, **hparams: Any) -> Any:
+    import zoo
+
+    return zoo.build(name, input_shape=(length, features), task="classification", num_outputs=CLASSES, **hparams)
+
+
+# ---------------------------------------------------------------------------------------------
+# FLOPs (forward, per sample; a training step costs about 3x: forward, two backward products)
+
+
+def forward_flops(name: str, length: int, features: int) -> float:
+    """Multiply-adds x 2 of the default config's layers for one example of `length` steps."""
+    h = 64
+
+    def lstm(d: int, steps: int) -> float:
+        return steps * 8 * h * (d + h)
+
+    def conv(k: int, c_in: int, c_out: int, steps: int) -> float:
+        return 2 * k * c_in * c_out * steps
+
+    head = 2 * h * CLASSES
+    if name == "lstm":
+        return lstm(features, length) + head
+    if name == "gru":
+        return length * 6 * h * (features + h) + head
+    if name == "cnn_lstm":
+        return conv(5, features, 64, length) + conv(5, 64, 64, length // 2) + lstm(64, length // 4) + head
+    if name == "attention_lstm":
+        return lstm(features, length) + length * (2 * h * 64 + 2 * 64) + 2 * length * h + head
+    if name == "lstm_fcn":
+        convs = conv(8, features, 128, length) + conv(5, 128, 256, length) + conv(3, 256, 128, length)
+        return lstm(features, length) + convs + 2 * (h + 128) * CLASSES
+    raise ValueError(name)
+
+
+def peak_flops(threads: int) -> dict[str, Any]:
+    """The CPU's nominal fp32 peak for `threads` cores: GHz x 32 FLOP/cycle (2 AVX2 FMA units)."""
+    mhz = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                mhz = float(line.split(":")[1])
+                break
+    except OSError:
+        pass
+    if not mhz:
+        return {"ghz": None, "flops": None}
+    return {"ghz": mhz / 1000, "flops": threads * mhz * 1e6 * 32}
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring
+
+
+def throughput_callback() -> Any:
+    import keras
+
+    class Throughput(keras.callbacks.Callback):
+        """Samples/s over every epoch after the first (tracing, warm-up)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.begins: list[float] = []
+            self.end = 0.0
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.begins.append(time.perf_counter())
+
+        def on_train_end(self, logs: dict | None = None) -> None:
+            self.end = time.perf_counter()
+
+        def rate(self, n: int) -> float:
+            return n * (len(self.begins) - 1) / (self.end - self.begins[1])
+
+    return Throughput()
+
+
+def fit_zoo(name: str, dataset: Any, *, epochs: int, batch: int, seed: int, **settings: Any) -> float:
+    """Samples/s of `recipes.train` (its callbacks, checkpoints and pipeline included)."""
+    import recipes
+
+    timer = throughput_callback()
+    with tempfile.TemporaryDirectory() as runs:
+        recipes.train(name, dataset, tracking=False, runs_dir=runs, resume=False, evaluate=False, log_model=False,
+                      verbose=0, callbacks=[timer], epochs=epochs, batch_size=batch, patience=0, seed=seed,
+                      **settings)  # fmt: skip
+    return timer.rate(len(dataset.train))
+
+
+def fit_hand(name: str, dataset: Any, *, epochs: int, batch: int, seed: int) -> float:
+    """Samples/s of the hand-written model with `model.fit` on a plain tf.data pipeline."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    split = dataset.train
+    model = hand_model(name, split.x.shape[1], split.x.shape[2])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    data = tf.data.Dataset.from_tensor_slices((split.x, split.y)).cache().shuffle(len(split), seed=seed)
+    data = data.batch(batch).prefetch(tf.data.AUTOTUNE)
+    timer = throughput_callback()
+    model.fit(data, epochs=epochs, callbacks=[timer], verbose=0)
+    keras.utils.clear_session(free_memory=True)
+    return timer.rate(len(split))
+
+
+def paired(a: Callable[[int], float], b: Callable[[int], float], repeats: int) -> dict[str, Any]:
+    """Run a and b alternately (a first on even repeats); the ratio a/b per repeat, and its median."""
+    rows = []
+    for r in range(repeats):
+        if r % 2 == 0:
+            va, vb = a(r), b(r)
+        else:
+            vb, va = b(r), a(r)
+        rows.append((va, vb))
+    ratios = [va / vb for va, vb in rows]
+    return {
+        "a": [round(v, 2) for v, _ in rows],
+        "b": [round(v, 2) for _, v in rows],
+        "a_median": statistics.median(v for v, _ in rows),
+        "b_median": statistics.median(v for _, v in rows),
+        "ratio_median": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+    }
+
+
+def check_same_parameters(name: str, length: int, features: int) -> int:
+    """The hand-written model must have exactly the zoo model's parameter count."""
+    import keras
+
+    zoo_count = zoo_model(name, length, features).count_params()
+    hand_count = hand_model(name, length, features).count_params()
+    keras.utils.clear_session(free_memory=True)
+    if zoo_count != hand_count:
+        raise SystemExit(f"{name}: hand-written model has {hand_count} parameters, the zoo's {zoo_count}")
+    return zoo_count
+
+
+def overhead(args: argparse.Namespace) -> list[dict[str, Any]]:
+    dataset = synthetic(args.samples, args.length)
+    common = {"epochs": args.epochs, "batch": args.batch}
+    out = []
+    for name in args.models:
+        params = check_same_parameters(name, args.length, 1)
+        res = paired(lambda r, n=name: fit_zoo(n, dataset, seed=r, **common),
+                     lambda r, n=name: fit_hand(n, dataset, seed=r, **common), args.repeats)  # fmt: skip
+        flops = 3 * forward_flops(name, args.length, 1)
+        out.append({"section": "overhead", "model": name, "params": params, "samples": args.samples,
+                    "length": args.length, "batch": args.batch, "epochs": args.epochs, **res,
+                    "train_flops_per_sample": flops, "achieved_flops": flops * res["a_median"]})  # fmt: skip
+        print(f"  overhead {name}: zoo {res['a_median']:.0f}/s, hand {res['b_median']:.0f}/s, "
+              f"ratio {res['ratio_median']:.3f}", flush=True)  # fmt: skip
+    return out
+
+
+def _latency(model: Any, x: Any, calls: int) -> float:
+    model.predict_on_batch(x)  # trace
+    model.predict_on_batch(x)
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        model.predict_on_batch(x)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def inference(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import keras
+    import numpy as np
+
+    out = []
+    rng = np.random.default_rng(0)
+    for name in args.models:
+        for batch, calls in ((1, 200), (256, 20)):
+            x = rng.normal(size=(batch, args.length, 1)).astype("float32")
+            res = paired(lambda r, n=name, xx=x, c=calls: 1 / _latency(zoo_model(n, args.length, 1), xx, c),
+                         lambda r, n=name, xx=x, c=calls: 1 / _latency(hand_model(n, args.length, 1), xx, c),
+                         args.repeats)  # fmt: skip
+            keras.utils.clear_session(free_memory=True)
+            out.append({"section": "inference", "model": name, "batch": batch, "length": args.length,
+                        "latency_ms": 1000 / res["a_median"], "hand_latency_ms": 1000 / res["b_median"],
+                        "samples_per_s": batch * res["a_median"], **res})  # fmt: skip
+            print(f"  inference {name} batch {batch}: {1000 / res['a_median']:.2f} ms "
+                  f"(hand {1000 / res['b_median']:.2f} ms)", flush=True)  # fmt: skip
+    return out
+
+
+def knobs(args: argparse.Namespace) -> list[dict[str, Any]]:
+    dataset = synthetic(args.samples, args.length)
+    common = {"epochs": args.epochs, "batch": args.batch}
+    out = []
+    for name in args.models:
+        for knob in ("jit_compile", "mixed_precision"):
+            try:
+                res = paired(lambda r, n=name, k=knob: fit_zoo(n, dataset, seed=r, **common, **{k: True}),
+                             lambda r, n=name: fit_zoo(n, dataset, seed=r, **common), args.repeats)  # fmt: skip
+            except Exception as err:  # a knob the backend refuses for this model is a result too
+                out.append({"section": "knobs", "model": name, "knob": knob, "error": str(err).splitlines()[0][:300]})
+                print(f"  {knob} {name}: failed ({str(err).splitlines()[0][:120]})", flush=True)
+                continue
+            out.append({"section": "knobs", "model": name, "knob": knob, "length": args.length,
+                        "batch": args.batch, **res})  # fmt: skip
+            print(f"  {knob} {name}: on {res['a_median']:.0f}/s, off {res['b_median']:.0f}/s, "
+                  f"ratio {res['ratio_median']:.3f}", flush=True)  # fmt: skip
+    return out
+
+
+def scaling(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import keras
+
+    out = []
+    points = [("length", t, args.batch) for t in (64, 128, 256, 512, 1024)]
+    points += [("batch", args.length, b) for b in (16, 32, 64, 128, 256)]
+    for name in ("lstm", "cnn_lstm"):
+        for axis, length, batch in points:
+            # About the same number of steps per epoch at every point: samples scale with batch.
+            n = max(batch * 16, 512)
+            dataset = synthetic(n, length)
+            rates = [fit_zoo(name, dataset, epochs=3, batch=batch, seed=r) for r in range(args.repeats)]
+            keras.utils.clear_session(free_memory=True)
+            rate = statistics.median(rates)
+            flops = 3 * forward_flops(name, length, 1)
+            out.append({"section": "scaling", "model": name, "axis": axis, "length": length, "batch": batch,
+                        "samples": n, "samples_per_s": rate, "runs": [round(v, 2) for v in rates],
+                        "train_flops_per_sample": flops, "achieved_flops": flops * rate})  # fmt: skip
+            print(f"  scaling {name} T={length} B={batch}: {rate:.0f}/s, {flops * rate / 1e9:.2f} GFLOP/s", flush=True)
+    return out
+
+
+def startup(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """`zoo list` wall time; `zoo train` time to first step (logged by the recipe) and total."""
+    import shutil
+
+    from mlflow import MlflowClient
+
+    zoo_bin = shutil.which("zoo", path=os.path.dirname(sys.executable)) or "zoo"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    walls = []
+    for _ in range(max(args.repeats, 5)):
+        start = time.perf_counter()
+        subprocess.run([zoo_bin, "list"], env=env, capture_output=True, check=True)
+        walls.append(time.perf_counter() - start)
+    out = [{"section": "startup", "what": "zoo list", "seconds": statistics.median(walls), "runs": walls}]
+    firsts, totals = [], []
+    for r in range(args.repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            uri = f"sqlite:///{tmp}/mlflow.db"
+            start = time.perf_counter()
+            subprocess.run([zoo_bin, "train", "lstm", "--data", "ucr:GunPoint", "--epochs", "1", "--seed", str(r),
+                            "--tracking-uri", uri], cwd=tmp, env=env, capture_output=True, check=True)  # fmt: skip
+            totals.append(time.perf_counter() - start)
+            client = MlflowClient(uri)
+            [run] = client.search_runs([client.get_experiment_by_name("lstm-zoo").experiment_id])
+            firsts.append(run.data.metrics["time_to_first_step_seconds"])
+    out.append({"section": "startup", "what": "zoo train: time to first step", "seconds": statistics.median(firsts),
+                "runs": firsts})  # fmt: skip
+    out.append({"section": "startup", "what": "zoo train lstm, 1 epoch of GunPoint, tracked (total)",
+                "seconds": statistics.median(totals), "runs": totals})  # fmt: skip
+    for row in out:
+        print(f"  startup {row['what']}: {row['seconds']:.2f} s", flush=True)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def _fmt_ratio(r: dict[str, Any]) -> str:
+    return f"**{r['ratio_median']:.3f}** ({r['ratio_min']:.3f}-{r['ratio_max']:.3f})"
+
+
+def render(records: list[dict[str, Any]]) -> str:
+    lines = ["# Speed: the zoo against hand-written Keras, and what each knob costs", ""]
+    if not records:
+        return "\n".join([*lines, "Not run yet.", ""])
+    latest: dict[tuple, dict[str, Any]] = {}
+    for r in records:  # the last measurement of each thing wins
+        key = (r["section"], r.get("model"), r.get("batch"), r.get("length"), r.get("knob"), r.get("axis"),
+               r.get("what"))  # fmt: skip
+        latest[key] = r
+    rows = list(latest.values())
+    m = rows[0]["machine"]
+    peak = rows[0].get("peak", {})
+    lines += [
+        f"Measured {min(r['date'] for r in rows)[:10]} on {m['cpu']} ({m['cores']} cores; {rows[0]['threads']} "
+        f"thread(s) per process on cores {m.get('cpus_used')}), TensorFlow {m.get('tensorflow')}, Keras "
+        f"{m.get('keras')}, CPU only. Commands:",
+        "",
+        *sorted({f"    {r['command']}" for r in rows}),
+        "",
+        "Ratios are of two things measured side by side in one process, alternating which goes first, "
+        "median (min-max) over the repeats. Throughput is samples/s over every epoch after the first "
+        "(the first traces and warms up); the zoo side includes everything `recipes.train` does during "
+        "training (its tf.data pipeline, CSV log, per-epoch checkpoint for resume, early stopping).",
+        "",
+    ]
+    section = [r for r in rows if r["section"] == "overhead"]
+    if section:
+        s0 = section[0]
+        lines += ["## Zoo overhead (training)", "",
+                  f"Synthetic 4-class series, {s0['samples']} examples x {s0['length']} steps x 1 feature, batch "
+                  f"{s0['batch']}, {s0['epochs']} epochs, Adam; the hand-written model has the same layers and "
+                  "parameter count (checked). Target: ratio >= 0.97.", "",
+                  "| model | params | zoo samples/s | hand samples/s | zoo / hand | achieved GFLOP/s |",
+                  "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+        for r in section:
+            lines.append(f"| {r['model']} | {r['params']:,} | {r['a_median']:.0f} | {r['b_median']:.0f} | "
+                         f"{_fmt_ratio(r)} | {r['achieved_flops'] / 1e9:.2f} |")  # fmt: skip
+        lines.append("")
+    section = [r for r in rows if r["section"] == "inference"]
+    if section:
+        lines += ["## Inference", "", "`predict_on_batch`, median of 200 calls (batch 1) or 20 (batch 256) after "
+                  "two warm-up calls.", "",
+                  "| model | batch | zoo latency ms | hand latency ms | zoo samples/s | zoo / hand speed |",
+                  "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+        for r in section:
+            lines.append(f"| {r['model']} | {r['batch']} | {r['latency_ms']:.2f} | {r['hand_latency_ms']:.2f} | "
+                         f"{r['samples_per_s']:.0f} | {_fmt_ratio(r)} |")  # fmt: skip
+        lines.append("")
+    section = [r for r in rows if r["section"] == "knobs"]
+    if section:
+        lines += ["## XLA and mixed precision", "", "Through `recipes.train`; ratio = on / off (above 1: faster "
+                  "on). On CPU mixed precision means bfloat16 compute.", "",
+                  "| model | knob | on samples/s | off samples/s | on / off |", "|---|---|---:|---:|---:|"]  # fmt: skip
+        for r in section:
+            if "error" in r:
+                lines.append(f"| {r['model']} | {r['knob']} | failed | | {r['error']} |")
+            else:
+                lines.append(f"| {r['model']} | {r['knob']} | {r['a_median']:.0f} | {r['b_median']:.0f} | "
+                             f"{_fmt_ratio(r)} |")  # fmt: skip
+        lines.append("")
+    section = [r for r in rows if r["section"] == "scaling"]
+    if section:
+        peak_text = (f"{peak['flops'] / 1e9:.1f} GFLOP/s nominal ({peak['ghz']:.2f} GHz x 32 fp32 FLOP/cycle, "
+                     "two AVX2 FMA units, per thread used)") if peak.get("flops") else "unknown"  # fmt: skip
+        lines += ["## How cost grows", "",
+                  "Through `recipes.train`, median of the repeats. FLOPs per training sample = 3 x forward, the "
+                  "forward counted from the layer shapes (an LSTM layer step: 8·h·(d+h); a convolution: "
+                  f"2·k·c_in·c_out per output step). The machine's peak: {peak_text}.", "",
+                  "| model | steps | batch | samples/s | MFLOP per sample | achieved GFLOP/s | of peak |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+        for r in section:
+            share = f"{r['achieved_flops'] / peak['flops']:.1%}" if peak.get("flops") else "-"
+            mflop, gflops = r["train_flops_per_sample"] / 1e6, r["achieved_flops"] / 1e9
+            lines.append(f"| {r['model']} | {r['length']} | {r['batch']} | {r['samples_per_s']:.0f} | "
+                         f"{mflop:.1f} | {gflops:.2f} | {share} |")  # fmt: skip
+        lines.append("")
+    section = [r for r in rows if r["section"] == "startup"]
+    if section:
+        lines += ["## Start-up", "", "| what | median s | runs |", "|---|---:|---|"]
+        for r in section:
+            lines.append(f"| {r['what']} | {r['seconds']:.2f} | {', '.join(f'{v:.2f}' for v in r['runs'])} |")
+        lines += ["", "`zoo list` imports neither Keras nor TensorFlow (a test checks it; target < 1 s). The time "
+                  "to first step is logged by every `zoo train` run as the MLflow metric "
+                  "`time_to_first_step_seconds` (process start to the end of the first training step: imports, "
+                  "data, MLflow, building, tracing).", ""]  # fmt: skip
+    lines += ["## Tuning overhead and memory", "",
+              "Measured with the tuning benchmarks (issue 4): median 13% of a trial's time is outside `fit` "
+              "(`docs/benchmarks/tuning.md`), and resident memory grows 12.4 MiB per trial over 30 trials "
+              "(`docs/benchmarks/tuning_memory.md`).", "",
+              "## GPU", "",
+              "| model | samples/s | cuDNN path | mixed precision | GPU utilisation | torch.nn.LSTM (cuDNN) |",
+              "|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [f"| {name} |" + " not measured |" * 5 for name in MODELS]
+    lines += ["", "No GPU was lent to the sessions that ran this benchmark; nothing here is estimated.", ""]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=SECTIONS)
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--samples", type=int, default=2048)
+    parser.add_argument("--length", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=4, help="the first is warm-up")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--report", type=Path, default=REPORT)
+    parser.add_argument("--report-only", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    if not args.report_only:
+        from recipes.device import import_backend
+
+        import_backend()
+        configure_threads(args.threads)
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        runners = {"overhead": overhead, "inference": inference, "knobs": knobs, "scaling": scaling,
+                   "startup": startup}  # fmt: skip
+        for name in args.sections:
+            print(name, flush=True)
+            for record in runners[name](args):
+                record.update(date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), machine=machine(),
+                              threads=args.threads, peak=peak_flops(args.threads),
+                              command=command_line(argv, cpus).replace("accuracy.py", "speed.py"))  # fmt: skip
+                append(args.results, record)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(render(read_results(args.results)))
+    print(f"report: {args.report}")
+
+
+if __name__ == "__main__":
+    main()
