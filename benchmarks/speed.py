@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import os
 import statistics
 import subprocess
@@ -159,7 +160,12 @@ def throughput_callback() -> Any:
     import keras
 
     class Throughput(keras.callbacks.Callback):
-        """Samples/s over every epoch after the first (tracing, warm-up)."""
+        """Samples/s of the median epoch after the first (tracing, warm-up).
+
+        An epoch runs from its start to the next one's (to the end of training for the
+        last), so the work callbacks do between epochs (checkpoints, logs) counts. The median
+        rather than the mean: on a shared machine an epoch now and then takes twice as long.
+        """
 
         def __init__(self) -> None:
             super().__init__()
@@ -173,7 +179,8 @@ def throughput_callback() -> Any:
             self.end = time.perf_counter()
 
         def rate(self, n: int) -> float:
-            return n * (len(self.begins) - 1) / (self.end - self.begins[1])
+            marks = [*self.begins, self.end]
+            return n / statistics.median(b - a for a, b in itertools.pairwise(marks[1:]))
 
     return Throughput()
 
@@ -393,9 +400,9 @@ def render(records: list[dict[str, Any]]) -> str:
         *sorted({f"    {r['command']}" for r in rows}),
         "",
         "Ratios are of two things measured side by side in one process, alternating which goes first, "
-        "median (min-max) over the repeats. Throughput is samples/s over every epoch after the first "
-        "(the first traces and warms up); the zoo side includes everything `recipes.train` does during "
-        "training (its tf.data pipeline, CSV log, per-epoch checkpoint for resume, early stopping).",
+        "median (min-max) over the repeats. Throughput is samples/s of the median epoch after the first "
+        "(the first traces and warms up; an epoch runs from its start to the next one's); the zoo side includes "
+        "everything `recipes.train` does during training (its tf.data pipeline, CSV log, per-epoch checkpoint for resume, early stopping).",
         "",
     ]
     section = [r for r in rows if r["section"] == "overhead"]
@@ -480,7 +487,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=2048)
     parser.add_argument("--length", type=int, default=128)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=4, help="the first is warm-up")
+    parser.add_argument("--epochs", type=int, default=6, help="the first is warm-up")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--results", type=Path, default=RESULTS)

@@ -72,23 +72,74 @@ def process_age() -> float:
 
 
 class FirstStep(keras.callbacks.Callback):
-    """Time from process start to the end of the first training step (start-up cost)."""
+    """Time from process start to the start of the second training step (start-up cost).
+
+    The second step's start rather than the first step's end: a batch-end hook would make
+    Keras wait for every step's results (see `per_step_sync`).
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.seconds: float | None = None
 
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if self.seconds is None:
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        if self.seconds is None and batch > 0:
+            self.seconds = process_age()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.seconds is None:  # an epoch of one step
             self.seconds = process_age()
 
 
-class StopOnSignal(keras.callbacks.Callback):
-    """Turns SIGTERM and Ctrl-C during `fit` into a KeyboardInterrupt at the next batch end.
+class StopOnNaN(keras.callbacks.Callback):
+    """Stop training at the end of an epoch whose loss is not finite.
 
-    Raised there rather than wherever the signal lands, so no checkpoint or log file is left
-    half-written; a second signal interrupts at once. Handlers are installed for the length
-    of `fit` (main thread only) and then restored.
+    Keras' `TerminateOnNaN` checks every batch, which makes Keras wait for every step's
+    results; the recipe reports the non-finite loss as an error after `fit` anyway.
+    """
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(loss)):
+            self.model.stop_training = True
+
+
+class EpochBackup(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` saving at epoch ends only, declared safe for Keras' async batch dispatch.
+
+    Its batch-end hook only counts batches when `save_freq="epoch"`.
+    """
+
+    async_safe = True
+
+    def __init__(self, backup_dir: str, **kwargs: Any) -> None:
+        super().__init__(backup_dir, save_freq="epoch", **kwargs)
+
+
+def per_step_sync(callbacks: list[Any]) -> list[str]:
+    """The callbacks with a batch-end hook, which make Keras wait for each step's results.
+
+    On backends that dispatch callbacks asynchronously (JAX, torch), one such callback keeps
+    the host from running ahead of the accelerator. The recipes install none.
+    """
+    from keras.src import utils
+
+    hooks = ("on_batch_end", "on_train_batch_end")
+    return [
+        type(cb).__name__
+        for cb in callbacks
+        if not getattr(cb, "async_safe", False) and any(not utils.is_default(getattr(cb, h)) for h in hooks)
+    ]
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Turns SIGTERM and Ctrl-C during `fit` into a KeyboardInterrupt after the running step.
+
+    The handler asks Keras to stop after the step it is in (`model.stop_training`); the
+    interrupt is raised before the cut-short epoch is validated, logged or checkpointed (this
+    callback comes first), so no file is left half-written or claims a partial epoch. A
+    second signal interrupts at once. Handlers are installed for the length of `fit` (main
+    thread only) and then restored. No batch-end hook (see `per_step_sync`).
     """
 
     def __init__(self) -> None:
@@ -100,6 +151,8 @@ class StopOnSignal(keras.callbacks.Callback):
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        if self.model is not None:
+            self.model.stop_training = True
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         import signal
@@ -114,7 +167,7 @@ class StopOnSignal(keras.callbacks.Callback):
             self.requested = False
             raise KeyboardInterrupt
 
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+    def on_test_begin(self, logs: dict | None = None) -> None:
         self._check()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:

@@ -427,8 +427,10 @@ def pretrain(
             if n_val else None
         )  # fmt: skip
         monitor = "val_loss" if n_val else "loss"
+        from recipes.callbacks import StopOnNaN
+
         callbacks = [
-            keras.callbacks.TerminateOnNaN(),
+            StopOnNaN(),
             keras.callbacks.CSVLogger(str(run_dir / "metrics.csv")),
             keras.callbacks.EarlyStopping(
                 monitor=monitor, patience=cfg.patience if cfg.patience > 0 else cfg.epochs, restore_best_weights=True

@@ -469,11 +469,10 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
 
     import zoo
     from recipes import plots
-    from recipes.callbacks import FirstStep, ResumableEarlyStopping, StopOnSignal
     from recipes.data.pipeline import make_dataset
     from recipes.device import precision, strategy
     from recipes.metrics import task_metrics
-    from recipes.tracking import epoch_logger, flat_params
+    from recipes.tracking import flat_params
 
     name, dataset, cfg, hparams, backbone, run_dir = (
         job.name, job.dataset, job.cfg, job.hparams, job.backbone, job.run_dir
@@ -514,23 +513,7 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         has_val = len(dataset.val) > 0
         val_ds = make_dataset(dataset.val, batch_size=global_batch, trim=trim) if has_val else None
         monitor = "val_loss" if has_val else "loss"
-        stopper = StopOnSignal()  # first: raising here leaves the later callbacks' files whole
-        timer = FirstStep()
-        callbacks = [
-            stopper,
-            timer,
-            keras.callbacks.TerminateOnNaN(),
-            keras.callbacks.CSVLogger(str(run_dir / "metrics.csv"), append=True),
-            *([epoch_logger(tracker)] if tracker is not None else []),
-            *job.callbacks,
-            keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
-            ResumableEarlyStopping(
-                run_dir / "backup",
-                monitor=monitor,
-                patience=cfg.patience if cfg.patience > 0 else cfg.epochs,
-                restore_best_weights=True,
-            ),
-        ]
+        stopper, timer, callbacks = training_callbacks(run_dir, job, tracker, monitor)
         try:
             net.fit(
                 train_ds,
@@ -621,6 +604,38 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         tracking_lost=tracker.lost if tracker else None,
         artifacts=artifacts,
     )
+
+
+def training_callbacks(run_dir: Path, job: _Job, tracker: Any, monitor: str) -> tuple[Any, Any, list[Any]]:
+    """The recipe's callbacks for `fit`: (the signal stopper, the start-up timer, all in order).
+
+    None has a batch-end hook (`recipes.callbacks.per_step_sync` checks), so on backends that
+    dispatch callbacks asynchronously the host never waits for a step to finish. The last two
+    (backup, early stopping) belong to the first phase; fine-tuning's second has its own.
+    """
+    import keras
+
+    from recipes.callbacks import EpochBackup, FirstStep, ResumableEarlyStopping, StopOnNaN, StopOnSignal
+    from recipes.tracking import epoch_logger
+
+    stopper = StopOnSignal()  # first: it raises before the others log or save a cut-short epoch
+    timer = FirstStep()
+    callbacks = [
+        stopper,
+        timer,
+        StopOnNaN(),
+        keras.callbacks.CSVLogger(str(run_dir / "metrics.csv"), append=True),
+        *([epoch_logger(tracker)] if tracker is not None else []),
+        *job.callbacks,
+        EpochBackup(str(run_dir / "backup"), double_checkpoint=True),
+        ResumableEarlyStopping(
+            run_dir / "backup",
+            monitor=monitor,
+            patience=job.cfg.patience if job.cfg.patience > 0 else job.cfg.epochs,
+            restore_best_weights=True,
+        ),
+    ]
+    return stopper, timer, callbacks
 
 
 def _backbone_params(job: _Job) -> dict[str, Any]:

@@ -237,3 +237,31 @@ def test_two_processes_opening_a_new_experiment_at_once_both_get_it(tmp_path, mo
     monkeypatch.setattr(mlflow, "create_experiment", lose_the_race)
     _, experiment_id = connect(uri, "raced")
     assert experiment_id == MlflowClient(uri).get_experiment_by_name("raced").experiment_id
+
+
+def test_the_recipe_makes_keras_wait_for_no_step(monkeypatch, tmp_path) -> None:
+    """No recipe callback has a batch-end hook: async backends keep dispatching steps ahead."""
+    import importlib
+
+    import keras
+
+    from recipes.callbacks import per_step_sync
+
+    train_module = importlib.import_module("recipes.train")  # the package's `train` is the function
+
+    assert per_step_sync([keras.callbacks.TerminateOnNaN(), keras.callbacks.BackupAndRestore(str(tmp_path))]) == [
+        "TerminateOnNaN",
+        "BackupAndRestore",
+    ]
+    seen: list = []
+    original = train_module.training_callbacks
+
+    def spy(*args, **kwargs):
+        out = original(*args, **kwargs)
+        seen.extend(out[2])
+        return out
+
+    monkeypatch.setattr(train_module, "training_callbacks", spy)
+    recipes.train("lstm", "ucr:ItalyPowerDemand", hparams={"units": 4}, epochs=1, tracking=False,
+                  runs_dir=tmp_path, verbose=0)  # fmt: skip
+    assert len(seen) >= 6 and per_step_sync(seen) == []
