@@ -16,13 +16,17 @@ import numpy as np
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     """`EarlyStopping` whose counters and best weights live in `state_dir`.
 
-    With `BackupAndRestore`, a restarted run continues from its last epoch; this keeps the
-    patience count and the best weights it had, so the result matches an unbroken run.
+    With `BackupAndRestore`, a restarted run continues from its last saved epoch; this keeps
+    the patience count and the best weights it had then, so the result matches an unbroken
+    run. With `backup` (an `EpochBackup`, earlier in the callback list), the state is written
+    at the epochs the backup saves, so the two always describe the same epoch.
     """
 
-    def __init__(self, state_dir: str | Path, **kwargs: Any) -> None:
+    def __init__(self, state_dir: str | Path, *, backup: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.state_dir = Path(state_dir)
+        self.backup = backup
+        self._written_best: int | None = None
 
     @property
     def _state(self) -> Path:
@@ -46,15 +50,19 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
             return  # unreadable state: patience starts afresh, training still resumes
         self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
         self.best_weights = best_weights
+        self._written_best = self.best_epoch
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         super().on_epoch_end(epoch, logs)
+        if self.backup is not None and self.backup.saved_epoch != epoch:
+            return
         self.state_dir.mkdir(parents=True, exist_ok=True)
         # Written to a temporary name, then renamed: a kill mid-write never leaves half a file.
-        if self.restore_best_weights and self.best_epoch == epoch and self.best_weights is not None:
+        if self.restore_best_weights and self.best_weights is not None and self.best_epoch != self._written_best:
             partial = self._weights.with_name("early_stopping_best.partial.npz")
             np.savez(partial, *self.best_weights)
             os.replace(partial, self._weights)
+            self._written_best = self.best_epoch
         best = None if self.best is None else float(self.best)
         partial = self._state.with_suffix(".partial")
         partial.write_text(json.dumps({"wait": self.wait, "best": best, "best_epoch": self.best_epoch}))
@@ -105,15 +113,38 @@ class StopOnNaN(keras.callbacks.Callback):
 
 
 class EpochBackup(keras.callbacks.BackupAndRestore):
-    """`BackupAndRestore` saving at epoch ends only, declared safe for Keras' async batch dispatch.
+    """`BackupAndRestore` that saves at an epoch's end once `min_interval` seconds have passed.
 
-    Its batch-end hook only counts batches when `save_freq="epoch"`.
+    Saving after every epoch costs more than short epochs do (measured: half the throughput
+    of a small LSTM whose epochs take 0.6 s; `docs/benchmarks/speed.md`), so the checkpoint
+    is written when at least `min_interval` seconds of training would otherwise be at risk,
+    and after the last epoch. A kill then loses at most that much training. Declared safe
+    for Keras' async batch dispatch: its batch-end hook only counts batches.
+
+    Attributes:
+        saved_epoch: The last epoch whose end was saved (None before the first save).
     """
 
     async_safe = True
 
-    def __init__(self, backup_dir: str, **kwargs: Any) -> None:
+    def __init__(self, backup_dir: str, *, min_interval: float = 0.0, **kwargs: Any) -> None:
         super().__init__(backup_dir, save_freq="epoch", **kwargs)
+        self.min_interval = min_interval
+        self.saved_epoch: int | None = None
+        self._last_save = 0.0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        super().on_train_begin(logs)
+        self._last_save = time.monotonic()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        last = epoch + 1 >= (self.params or {}).get("epochs", 0)
+        if last or time.monotonic() - self._last_save >= self.min_interval:
+            self._save_model()
+            self._last_save = time.monotonic()
+            self.saved_epoch = epoch
 
 
 def per_step_sync(callbacks: list[Any]) -> list[str]:
@@ -174,7 +205,10 @@ class StopOnSignal(keras.callbacks.Callback):
         self._check()
 
     def on_train_end(self, logs: dict | None = None) -> None:
+        # A signal during the last callbacks of an epoch ends `fit` as if it were done: raise
+        # before the later callbacks' train-end (BackupAndRestore would delete the backup).
         self.restore()
+        self._check()
 
     def restore(self) -> None:
         """Put the signal handlers back (also after an interrupted `fit`)."""

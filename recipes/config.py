@@ -30,11 +30,22 @@ class TrainConfig:
         20, Int(5, 50, step=5), valid=Int(0, 100_000), doc="early stopping: epochs without val improvement (0 = off)"
     )
     seed: int = hp(0, Int(0, 2**31 - 1), tune=False, doc="seed for weights, shuffling, augmentation, val split")
+    checkpoint_seconds: float = hp(
+        30.0,
+        Float(0.0, 600.0),
+        valid=Float(0.0, 1e9),
+        tune=False,
+        doc="most seconds of training a kill can lose: the resume checkpoint is written at an epoch's end once "
+        "this long has passed (0: every epoch)",
+    )
     val_fraction: float = hp(
         0.2, Float(0.1, 0.3, step=0.05), valid=Float(0.0, 0.9), tune=False, doc="share of train carved out for val"
     )
     mixed_precision: bool = hp(False, Boolean(), tune=False, doc="float16 compute on GPU (bfloat16 on CPU)")
     jit_compile: bool = hp(False, Boolean(), tune=False, doc="XLA-compile the train step (cuDNN RNNs turn it off)")
+    steps_per_execution: int = hp(
+        1, Int(1, 64), tune=False, doc="batches per compiled call (> 1 cuts per-step Python work for small models)"
+    )
     distribute: str = hp(
         "auto",
         Choice(("auto", "none", "mirrored")),

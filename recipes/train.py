@@ -90,7 +90,13 @@ def compile_model(model: keras.Model, task: str, cfg: TrainConfig) -> None:
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     else:
         loss, metrics = "mse", ["mae"]
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=cfg.jit_compile)
+    model.compile(
+        optimizer=optimizer,
+        loss=loss,
+        metrics=metrics,
+        jit_compile=cfg.jit_compile,
+        steps_per_execution=cfg.steps_per_execution,
+    )
 
 
 def _slug(text: str) -> str:
@@ -324,7 +330,9 @@ def train(
         raise ConfigError(f"unfreeze_lr_factor={unfreeze_lr_factor!r} must be in (0, 10]")
     if backbone is None:
         check_compatible(model, dataset, hparams)
-    settings_key = {"hparams": hparams, "train": cfg.__dict__, "data": data_options, "stage": stage}
+    # How a run executes, not what it computes, does not make it another run.
+    train_key = {k: v for k, v in cfg.__dict__.items() if k not in ("checkpoint_seconds", "steps_per_execution")}
+    settings_key = {"hparams": hparams, "train": train_key, "data": data_options, "stage": stage}
     if backbone is not None:
         settings_key["backbone"] = _fingerprint(backbone)  # the same weights resume the same run
     run_dir = Path(runs_dir or os.environ.get("ZOO_RUNS_DIR") or RUNS_DIR) / run_key(model, dataset.name, settings_key)
@@ -620,6 +628,7 @@ def training_callbacks(run_dir: Path, job: _Job, tracker: Any, monitor: str) -> 
 
     stopper = StopOnSignal()  # first: it raises before the others log or save a cut-short epoch
     timer = FirstStep()
+    backup = EpochBackup(str(run_dir / "backup"), min_interval=job.cfg.checkpoint_seconds, double_checkpoint=True)
     callbacks = [
         stopper,
         timer,
@@ -627,9 +636,10 @@ def training_callbacks(run_dir: Path, job: _Job, tracker: Any, monitor: str) -> 
         keras.callbacks.CSVLogger(str(run_dir / "metrics.csv"), append=True),
         *([epoch_logger(tracker)] if tracker is not None else []),
         *job.callbacks,
-        EpochBackup(str(run_dir / "backup"), double_checkpoint=True),
+        backup,
         ResumableEarlyStopping(
             run_dir / "backup",
+            backup=backup,
             monitor=monitor,
             patience=job.cfg.patience if job.cfg.patience > 0 else job.cfg.epochs,
             restore_best_weights=True,

@@ -265,3 +265,22 @@ def test_the_recipe_makes_keras_wait_for_no_step(monkeypatch, tmp_path) -> None:
     recipes.train("lstm", "ucr:ItalyPowerDemand", hparams={"units": 4}, epochs=1, tracking=False,
                   runs_dir=tmp_path, verbose=0)  # fmt: skip
     assert len(seen) >= 6 and per_step_sync(seen) == []
+
+
+def test_the_resume_checkpoint_waits_for_its_interval_and_the_last_epoch(monkeypatch, tmp_path) -> None:
+    from recipes.callbacks import EpochBackup
+
+    saved: list[int] = []
+    original = EpochBackup._save_model
+
+    def count(self) -> None:
+        saved.append(self._current_epoch)
+        original(self)
+
+    monkeypatch.setattr(EpochBackup, "_save_model", count)
+    common = {"hparams": {"units": 4}, "epochs": 4, "patience": 0, "tracking": False, "verbose": 0}
+    recipes.train("lstm", "ucr:ItalyPowerDemand", checkpoint_seconds=3600, runs_dir=tmp_path / "a", **common)
+    assert saved == [4]  # short epochs: only the end is saved
+    saved.clear()
+    recipes.train("lstm", "ucr:ItalyPowerDemand", checkpoint_seconds=0, runs_dir=tmp_path / "b", **common)
+    assert saved == [1, 2, 3, 4]

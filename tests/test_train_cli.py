@@ -55,7 +55,8 @@ def test_killed_training_resumes_in_the_same_run(tmp_path) -> None:
     from mlflow import MlflowClient
 
     (tmp_path / "run.yaml").write_text(
-        "model: lstm\ndata: ucr:GunPoint\nhparams: {units: 8}\ntrain: {epochs: 14, batch_size: 8, patience: 0}\n"
+        "model: lstm\ndata: ucr:GunPoint\nhparams: {units: 8}\n"
+        "train: {epochs: 14, batch_size: 8, patience: 0, checkpoint_seconds: 0}\n"
     )
     command = [ZOO, "train", "--config", "run.yaml"]
     uri = f"sqlite:///{tmp_path}/mlflow.db"

@@ -124,7 +124,7 @@ def test_a_killed_search_resumes_without_redoing_finished_trials(tmp_path) -> No
     """SIGKILL `zoo tune` during its second trial; the same command finishes the search."""
     command = [ZOO, "tune", "--models", "lstm,gru", "--data", "ucr:GunPoint", "--tuner", "random",
                "--max-trials", "3", "--max-epochs", "12", "--fixed", "units=8", "--fixed", "batch_size=16",
-               "--fixed", "patience=50"]  # fmt: skip
+               "--fixed", "patience=50", "--fixed", "checkpoint_seconds=0"]  # fmt: skip
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     first = subprocess.Popen(
         command, cwd=tmp_path, env=QUIET, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
