@@ -1,5 +1,7 @@
 """NumPy splits to `tf.data` pipelines: cache, shuffle, augment (train only), batch, prefetch.
 
+tf.data's autotuner is off (it cost half the throughput on machines with one or two cores).
+
 Variable-length series arrive right-padded to the dataset's longest example; each batch is
 cut back to its own longest example (rounded up to 8 steps, so there are few shapes to
 trace), so padding stays on the right (what cuDNN accepts) and short batches do not pay for
@@ -105,4 +107,9 @@ def make_dataset(
         ds = ds.map(lambda x, y, length: x)
     else:
         ds = ds.map(lambda x, y, length: (x, y))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    # tf.data's autotuner halved training throughput on one or two cores (measured: a small
+    # GRU's epoch took 1.25 s with it, 0.65 s without; docs/benchmarks/speed.md). These
+    # pipelines read cached arrays; AUTOTUNE values fall back to tf.data's defaults.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
