@@ -115,11 +115,11 @@ class StopOnNaN(keras.callbacks.Callback):
 class EpochBackup(keras.callbacks.BackupAndRestore):
     """`BackupAndRestore` that saves at an epoch's end once `min_interval` seconds have passed.
 
-    Saving after every epoch costs more than short epochs do (measured: half the throughput
-    of a small LSTM whose epochs take 0.6 s; `docs/benchmarks/speed.md`), so the checkpoint
-    is written when at least `min_interval` seconds of training would otherwise be at risk,
-    and after the last epoch. A kill then loses at most that much training. Declared safe
-    for Keras' async batch dispatch: its batch-end hook only counts batches.
+    Saving after every epoch costs time that short epochs feel (`docs/benchmarks/speed.md`,
+    the `checkpoint_seconds` row), so the checkpoint is written when at least `min_interval`
+    seconds of training would otherwise be at risk, and after the last epoch. A kill then
+    loses at most that much training. Declared safe for Keras' async batch dispatch: its
+    batch-end hook only counts batches.
 
     Attributes:
         saved_epoch: The last epoch whose end was saved (None before the first save).
