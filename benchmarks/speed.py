@@ -410,6 +410,10 @@ def render(records: list[dict[str, Any]]) -> str:
         "",
         *sorted({f"    {r['command']}" for r in rows}),
         "",
+        "Conditions: while these ran (2026-11-24), the machine's other core ran this session's semi-supervised "
+        "benchmark (Rotten Tomatoes lstm_fcn); ratios are side by side and hold, absolute figures would be "
+        "somewhat higher on a quiet machine.",
+        "",
         "Ratios are of two things measured side by side in one process, alternating which goes first, "
         "median (min-max) over the repeats. Throughput is samples/s of the fastest epoch after the first "
         "(the first traces and warms up; an epoch runs from its start to the next one's; the fastest because "
@@ -426,11 +430,17 @@ def render(records: list[dict[str, Any]]) -> str:
                   f"Synthetic 4-class series, {s0['samples']} examples x {s0['length']} steps x 1 feature, batch "
                   f"{s0['batch']}, {s0['epochs']} epochs, Adam; the hand-written model has the same layers and "
                   "parameter count (checked). Target: ratio >= 0.97.", "",
-                  "| model | params | zoo samples/s | hand samples/s | zoo / hand | achieved GFLOP/s |",
-                  "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+                  "| model | params | zoo samples/s | hand samples/s | zoo / hand | achieved GFLOP/s | of peak |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
         for r in section:
+            share = f"{r['achieved_flops'] / peak['flops']:.0%}" if peak.get("flops") else "-"
             lines.append(f"| {r['model']} | {r['params']:,} | {r['a_median']:.0f} | {r['b_median']:.0f} | "
-                         f"{_fmt_ratio(r)} | {r['achieved_flops'] / 1e9:.2f} |")  # fmt: skip
+                         f"{_fmt_ratio(r)} | {r['achieved_flops'] / 1e9:.2f} | {share} |")  # fmt: skip
+        if peak.get("flops"):
+            lines += ["", f"Peak: {peak['flops'] / 1e9:.1f} GFLOP/s nominal fp32 for one core ({peak['ghz']:.2f} "
+                      "GHz x 32 FLOP/cycle: two AVX2 FMA units); FLOPs per training sample = 3 x the forward pass "
+                      "counted from the layer shapes (an LSTM step 8·h·(d+h), a convolution 2·k·c_in·c_out per "
+                      "output step)."]  # fmt: skip
         lines.append("")
     section = [r for r in rows if r["section"] == "inference"]
     if section:
@@ -457,6 +467,8 @@ def render(records: list[dict[str, Any]]) -> str:
                              f"{_fmt_ratio(r)} |")  # fmt: skip
         lines.append("")
     section = [r for r in rows if r["section"] == "scaling"]
+    if not section:
+        lines += ["## How cost grows", "", "Not measured yet (`benchmarks/speed.py --sections scaling`).", ""]
     if section:
         peak_text = (f"{peak['flops'] / 1e9:.1f} GFLOP/s nominal ({peak['ghz']:.2f} GHz x 32 fp32 FLOP/cycle, "
                      "two AVX2 FMA units, per thread used)") if peak.get("flops") else "unknown"  # fmt: skip
@@ -479,7 +491,7 @@ def render(records: list[dict[str, Any]]) -> str:
             lines.append(f"| {r['what']} | {r['seconds']:.2f} | {', '.join(f'{v:.2f}' for v in r['runs'])} |")
         lines += ["", "`zoo list` imports neither Keras nor TensorFlow (a test checks it; target < 1 s). The time "
                   "to first step is logged by every `zoo train` run as the MLflow metric "
-                  "`time_to_first_step_seconds` (process start to the end of the first training step: imports, "
+                  "`time_to_first_step_seconds` (process start to the start of the second training step: imports, "
                   "data, MLflow, building, tracing).", ""]  # fmt: skip
     lines += [
         "## Found and fixed",
