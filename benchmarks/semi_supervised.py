@@ -126,7 +126,10 @@ NOTES = {
         "is its share of the test split): its encoder's pooled features, after 2 epochs of masked pretraining, "
         "hardly differ between texts (standard deviation over 200 test texts 0.06, against a mean magnitude of "
         "0.41; read off the saved encoder), and 2 frozen epochs then 4 at a tenth of the learning rate do not "
-        "move them. Dai & Le pretrained for far longer on far more text; this cell says nothing about that regime."
+        "move them. Dai & Le pretrained for far longer on far more text; this cell says nothing about that regime. "
+        "The lstm_fcn cell was interrupted after 20 of its 24 fine-tunes and resumed by the same command (the sweep "
+        "reuses its pretraining and finished runs), so its 'cell' time counts the resumed part only (about 60 min "
+        "in all)."
     ),
 }
 
