@@ -31,3 +31,16 @@ def _fresh_keras_session():
 
     if "keras" in sys.modules:
         sys.modules["keras"].utils.clear_session(free_memory=False)
+
+
+# Modules whose tests are independent and cheap to set up: spread over the xdist workers test by test.
+SPREAD = {"test_conformance", "test_registry", "test_cli", "test_docs"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Keep every other module on one worker, so its module-scoped fixtures run once."""
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2]
+        if module not in SPREAD:
+            item.add_marker(pytest.mark.xdist_group(module))

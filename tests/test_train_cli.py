@@ -35,8 +35,11 @@ def _wait_for_epoch(run_root: Path, epoch: int, proc: subprocess.Popen, timeout:
             except (ValueError, KeyError, OSError):
                 pass
         if proc.poll() is not None:
-            raise AssertionError(f"training ended before epoch {epoch}: {proc.stderr.read()[-2000:]}")
+            _, err = proc.communicate()
+            raise AssertionError(f"training ended before epoch {epoch}: {err[-2000:]}")
         time.sleep(0.05)
+    proc.kill()
+    proc.communicate()
     raise AssertionError(f"no epoch {epoch} within {timeout} s")
 
 
@@ -123,7 +126,7 @@ def test_a_server_lost_mid_training_loses_nothing_trained(tmp_path) -> None:
     with mlflow_server(tmp_path) as (uri, server):
         env = {**QUIET, "MLFLOW_TRACKING_URI": uri}
         command = [ZOO, "train", "lstm", "--data", "ucr:GunPoint", "--hp", "units=8", "--epochs", "12",
-                   "--batch-size", "8", "--patience", "0"]  # fmt: skip
+                   "--batch-size", "8", "--patience", "0", "--checkpoint-seconds", "0"]  # fmt: skip
         proc = subprocess.Popen(
             command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
