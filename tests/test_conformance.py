@@ -169,3 +169,33 @@ def test_default_recurrent_layers_are_cudnn_eligible(name: str) -> None:
         assert cfg["recurrent_dropout"] == 0 and cfg["unroll"] is False and cfg["use_bias"] is True
         if isinstance(layer, keras.layers.GRU):
             assert cfg["reset_after"] is True
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_a_backbone_without_per_step_features_pools_the_same(name: str) -> None:
+    """`per_step=False` (what a pooled head gets) changes what is computed, not the weights or the result."""
+    kwargs = {
+        k: v for k, v in tiny_kwargs(name, "classification").items() if k not in ("task", "num_outputs", "horizon")
+    }
+    full = zoo.build_backbone(name, **kwargs)
+    lean = zoo.build_backbone(name, per_step=False, **kwargs)
+    assert [w.shape for w in lean.weights] == [w.shape for w in full.weights]
+    lean.set_weights(full.get_weights())
+    x = series(batch=3)
+    np.testing.assert_allclose(_predict_dict(lean, x)["pooled"], _predict_dict(full, x)["pooled"], rtol=1e-5, atol=1e-6)
+    assert set(lean.output) <= set(full.output)
+    if "sequence" in lean.output:  # kept where the pooling reads it (attention)
+        np.testing.assert_allclose(_predict_dict(lean, x)["sequence"], _predict_dict(full, x)["sequence"], rtol=1e-5)
+
+
+def test_pooled_heads_skip_the_recurrent_per_step_output() -> None:
+    for name in ("lstm", "gru", "bilstm", "stacked_lstm", "cnn_lstm", "lstm_fcn"):
+        backbone = zoo.build(name, **tiny_kwargs(name, "classification")).get_layer("backbone")
+        assert set(backbone.output) == {"pooled"}, name
+        last = [la for la in backbone.layers if isinstance(la, (keras.layers.RNN, keras.layers.Bidirectional))][-1]
+        assert not getattr(last, "return_sequences", False), name
+    assert "sequence" in zoo.build("lstm", **tiny_kwargs("lstm", "reconstruction")).get_layer("backbone").output
+
+
+def _predict_dict(model: keras.Model, x: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: keras.ops.convert_to_numpy(v) for k, v in model(x, training=False).items()}

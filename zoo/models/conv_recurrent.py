@@ -63,5 +63,5 @@ def cnn_lstm(cfg: CNNLSTMConfig, x: Any) -> tuple[Any, None]:
         x = conv_block(x, cfg.filters, cfg.kernel_size, name=f"block{i}")
         if cfg.pool_size > 1:
             x = keras.layers.MaxPooling1D(cfg.pool_size, name=f"block{i}_pool")(x)
-    pooled, _ = recurrent_stack(cfg, x, cell="lstm", num_layers=cfg.num_layers)
+    pooled, _ = recurrent_stack(cfg, x, cell="lstm", num_layers=cfg.num_layers, sequence=False)
     return pooled, None

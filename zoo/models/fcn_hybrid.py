@@ -63,7 +63,7 @@ class LSTMFCNConfig:
     unroll: bool = k.unroll()
 
 
-def _hybrid(cfg: LSTMFCNConfig, x: Any, *, attention: bool) -> tuple[Any, Any]:
+def _hybrid(cfg: LSTMFCNConfig, x: Any, *, attention: bool, per_step: bool) -> tuple[Any, Any]:
     import keras
 
     from zoo.layers import AttentionPooling
@@ -74,14 +74,18 @@ def _hybrid(cfg: LSTMFCNConfig, x: Any, *, attention: bool) -> tuple[Any, Any]:
         if x.shape[1] is None:
             raise ConfigError("dimension_shuffle=True needs a fixed sequence length (input_shape has None)")
         lstm_input = keras.layers.Permute((2, 1), name="dimension_shuffle")(x)
-    last_state, lstm_sequence = recurrent_stack(cfg, lstm_input, cell="lstm", num_layers=1)
+    # Per-step features exist only without the shuffle (its "steps" are the input's features).
+    per_step = per_step and not cfg.dimension_shuffle
+    last_state, lstm_sequence = recurrent_stack(
+        cfg, lstm_input, cell="lstm", num_layers=1, sequence=attention or per_step
+    )
     if attention:
         lstm_pooled = AttentionPooling(kind="additive", units=cfg.units, name="attention_pooling")(lstm_sequence)
         lstm_pooled = keras.layers.Dropout(cfg.dropout, name="attention_dropout")(lstm_pooled)
     else:
         lstm_pooled = last_state
     pooled = keras.layers.Concatenate(name="concat_pooled")([lstm_pooled, fcn_pooled])
-    if cfg.dimension_shuffle:
+    if not per_step:
         return pooled, None
     sequence = keras.layers.Concatenate(name="concat_sequence")([lstm_sequence, fcn_sequence])
     return pooled, sequence
@@ -96,12 +100,12 @@ def _hybrid(cfg: LSTMFCNConfig, x: Any, *, attention: bool) -> tuple[Any, Any]:
     fast_path=k.rnn_fast_path,
     test_config=TINY,
 )
-def lstm_fcn(cfg: LSTMFCNConfig, x: Any) -> tuple[Any, Any]:
+def lstm_fcn(cfg: LSTMFCNConfig, x: Any, *, per_step: bool = True) -> tuple[Any, Any]:
     """LSTM-FCN: the LSTM's last state and the FCN's averaged features, concatenated.
 
     Reference: Karim et al. 2018, IEEE Access 6.
     """
-    return _hybrid(cfg, x, attention=False)
+    return _hybrid(cfg, x, attention=False, per_step=per_step)
 
 
 @register_model(
@@ -113,9 +117,9 @@ def lstm_fcn(cfg: LSTMFCNConfig, x: Any) -> tuple[Any, Any]:
     fast_path=k.rnn_fast_path,
     test_config=TINY,
 )
-def alstm_fcn(cfg: LSTMFCNConfig, x: Any) -> tuple[Any, Any]:
+def alstm_fcn(cfg: LSTMFCNConfig, x: Any, *, per_step: bool = True) -> tuple[Any, Any]:
     """ALSTM-FCN: LSTM states pooled by additive attention, beside the FCN branch.
 
     Reference: Karim et al. 2018, IEEE Access 6.
     """
-    return _hybrid(cfg, x, attention=True)
+    return _hybrid(cfg, x, attention=True, per_step=per_step)

@@ -64,8 +64,9 @@ def _register(name: str, summary: str, reference: str, config: type, cell: str, 
         test_config=TINY,
         causal=not bidirectional,
     )
-    def builder(cfg: Any, x: Any) -> tuple[Any, Any]:
-        return recurrent_stack(cfg, x, cell=cell, num_layers=getattr(cfg, "num_layers", 1), bidirectional=bidirectional)
+    def builder(cfg: Any, x: Any, *, per_step: bool = True) -> tuple[Any, Any]:
+        layers = getattr(cfg, "num_layers", 1)
+        return recurrent_stack(cfg, x, cell=cell, num_layers=layers, bidirectional=bidirectional, sequence=per_step)
 
     builder.__doc__ = f"{summary}\n\nReference: {reference}"
 
