@@ -211,6 +211,8 @@ def fit_hand(name: str, dataset: Any, *, epochs: int, batch: int, seed: int) -> 
     import keras
     import tensorflow as tf
 
+    from recipes.data.pipeline import pipeline_options
+
     keras.utils.set_random_seed(max(seed, 0))
     split = dataset.train
     model = hand_model(name, split.x.shape[1], split.x.shape[2])
@@ -218,9 +220,7 @@ def fit_hand(name: str, dataset: Any, *, epochs: int, batch: int, seed: int) -> 
     data = tf.data.Dataset.from_tensor_slices((split.x, split.y)).cache().shuffle(len(split), seed=max(seed, 0))
     # The zoo's pipeline options: with the autotuner on, this side would measure tf.data (up to 30% of lstm_fcn's
     # throughput on one core), not the model and the recipe.
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    data = data.batch(batch).prefetch(tf.data.AUTOTUNE).with_options(options)
+    data = data.batch(batch).prefetch(tf.data.AUTOTUNE).with_options(pipeline_options())
     timer = throughput_callback()
     model.fit(data, epochs=epochs, callbacks=[timer], verbose=0)
     keras.utils.clear_session(free_memory=True)

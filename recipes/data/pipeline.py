@@ -107,9 +107,18 @@ def make_dataset(
         ds = ds.map(lambda x, y, length: x)
     else:
         ds = ds.map(lambda x, y, length: (x, y))
-    # tf.data's autotuner halved training throughput on one or two cores (measured: a small
-    # GRU's epoch took 1.25 s with it, 0.65 s without; docs/benchmarks/speed.md). These
-    # pipelines read cached arrays; AUTOTUNE values fall back to tf.data's defaults.
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(pipeline_options())
+
+
+def pipeline_options() -> Any:
+    """The `tf.data.Options` of the recipe pipelines: the autotuner off.
+
+    It halved training throughput on one or two cores (measured: a small GRU's epoch took
+    1.25 s with it, 0.65 s without; docs/benchmarks/speed.md). These pipelines read cached
+    arrays; AUTOTUNE values fall back to tf.data's defaults.
+    """
+    import tensorflow as tf
+
     options = tf.data.Options()
     options.autotune.enabled = False
-    return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
+    return options

@@ -43,16 +43,13 @@ def recurrent_stack(
     states: list[Any] = []
     for i in range(1, num_layers + 1):
         last = i == num_layers
-        if last and not sequence:  # its output is the final hidden state (both directions concatenated)
-            rnn = layer_cls(return_sequences=False, name=f"{tag}_{i}", **kwargs)
-        else:
-            rnn = layer_cls(return_sequences=True, return_state=last, name=f"{tag}_{i}", **kwargs)
+        steps = sequence or not last
+        rnn = layer_cls(return_sequences=steps, return_state=last and steps, name=f"{tag}_{i}", **kwargs)
         if bidirectional:
             rnn = keras.layers.Bidirectional(rnn, name=f"{tag}_{i}_bidirectional")
         out = rnn(x)
-        if last and not sequence:
-            pooled = keras.layers.Dropout(cfg.dropout, name=f"{tag}_state_dropout")(out)
-            return pooled, None
+        if not steps:  # the output is the final hidden state (both directions concatenated)
+            return keras.layers.Dropout(cfg.dropout, name=f"{tag}_state_dropout")(out), None
         if last:
             x, *states = out
         else:
