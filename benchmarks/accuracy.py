@@ -167,10 +167,16 @@ def machine() -> dict[str, Any]:
     }
     if "tensorflow" in sys.modules or "keras" in sys.modules:
         import keras
-        import tensorflow as tf
 
-        info.update({"tensorflow": tf.__version__, "keras": keras.__version__})
-        info["gpus"] = len(tf.config.list_physical_devices("GPU"))
+        info.update({"keras": keras.__version__, "keras_backend": keras.backend.backend()})
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            info.update({"tensorflow": tf.__version__, "gpus": len(tf.config.list_physical_devices("GPU"))})
+        elif keras.backend.backend() == "jax":
+            import jax
+
+            info.update({"jax": jax.__version__, "gpus": sum(d.platform == "gpu" for d in jax.devices())})
     return info
 
 
@@ -365,7 +371,11 @@ def bn_recalibrated_metrics(model: Any, dataset: Any) -> dict[str, float] | None
 
 
 def configure_threads(threads: int) -> None:
-    """Pin TensorFlow's intra- and inter-op pools (0 keeps TensorFlow's defaults)."""
+    """Pin TensorFlow's intra- and inter-op pools (0 keeps TensorFlow's defaults; other backends: nothing)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return
     import tensorflow as tf
 
     if threads > 0:

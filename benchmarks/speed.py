@@ -46,7 +46,7 @@ EARLIER_CONDITIONS = "the other core ran the semi-supervised benchmark (Rotten T
 # Start-up rows of the first runs, before the new and the existing store were told apart (new store then).
 RETIRED_STARTUP_ROWS = ("zoo train: time to first step", "zoo train lstm, 1 epoch of GunPoint, tracked (total)")
 MODELS = ("lstm", "gru", "cnn_lstm", "attention_lstm", "lstm_fcn")
-SECTIONS = ("overhead", "inference", "knobs", "scaling", "startup")
+SECTIONS = ("overhead", "inference", "knobs", "scaling", "startup", "device")
 RESULTS = ROOT / "benchmarks" / "results" / "speed.jsonl"
 REPORT = ROOT / "docs" / "benchmarks" / "speed.md"
 CLASSES = 4
@@ -576,11 +576,10 @@ def render(records: list[dict[str, Any]]) -> str:
               "Measured with the tuning benchmarks (issue 4): median 13% of a trial's time is outside `fit` "
               "(`docs/benchmarks/tuning.md`), and resident memory grows 12.4 MiB per trial over 30 trials "
               "(`docs/benchmarks/tuning_memory.md`).", "",
-              "## GPU", "",
-              "| model | samples/s | cuDNN path | mixed precision | GPU utilisation | torch.nn.LSTM (cuDNN) |",
-              "|---|---|---|---|---|---|"]  # fmt: skip
-    lines += [f"| {name} |" + " not measured |" * 5 for name in MODELS]
-    lines += ["", "No GPU was lent to the sessions that ran this benchmark; nothing here is estimated.", ""]
+              ]  # fmt: skip
+    from speed_device import render as render_device
+
+    lines += render_device([r for r in rows if r["section"] == "device"])
     return "\n".join(lines)
 
 
@@ -617,8 +616,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         import_backend()
         configure_threads(args.threads)
         cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        from speed_device import device
+
         runners = {"overhead": overhead, "inference": inference, "knobs": knobs, "scaling": scaling,
-                   "startup": startup}  # fmt: skip
+                   "startup": startup, "device": device}  # fmt: skip
         for name in args.sections:
             print(name, flush=True)
             for record in runners[name](args):

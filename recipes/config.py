@@ -42,7 +42,13 @@ class TrainConfig:
         0.2, Float(0.1, 0.3, step=0.05), valid=Float(0.0, 0.9), tune=False, doc="share of train carved out for val"
     )
     mixed_precision: bool = hp(False, Boolean(), tune=False, doc="float16 compute on GPU (bfloat16 on CPU)")
-    jit_compile: bool = hp(False, Boolean(), tune=False, doc="XLA-compile the train step (cuDNN RNNs turn it off)")
+    jit_compile: bool | str = hp(
+        "auto",
+        Choice(("auto", True, False)),
+        tune=False,
+        doc="XLA-compile the train step; auto: Keras' choice (off for TensorFlow on CPU and under a distribution "
+        "strategy, on for JAX; a cuDNN RNN turns it off on TensorFlow)",
+    )
     steps_per_execution: int = hp(
         1, Int(1, 64), tune=False, doc="batches per compiled call (> 1 cuts per-step Python work for small models)"
     )

@@ -47,8 +47,14 @@ def native_stderr_filtered() -> Iterator[None]:
 
 
 def import_backend() -> None:
-    """Import Keras (and TensorFlow under it) without TensorFlow's start-up noise."""
+    """Import Keras (and TensorFlow under it) without TensorFlow's start-up noise.
+
+    Also applies `recipes.backend_fixes` (work-arounds for the backend's own defects).
+    """
+    from recipes import backend_fixes
+
     if "keras" in sys.modules and "tensorflow" in sys.modules:
+        backend_fixes.apply()
         return
     with native_stderr_filtered():
         import keras
@@ -59,6 +65,7 @@ def import_backend() -> None:
             tf.config.list_physical_devices("GPU")
             # Retracing notices are for whoever tunes the input pipeline, not for every run.
             tf.get_logger().setLevel("ERROR")
+    backend_fixes.apply()
 
 
 def _gpus() -> list[Any]:

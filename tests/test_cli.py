@@ -60,6 +60,9 @@ def test_describe_shows_defaults_and_space() -> None:
         (("describe", "lstmm"), ["unknown model 'lstmm'", "did you mean: lstm"]),
         (("list", "--task", "forecast"), ["unknown task 'forecast'", "forecasting"]),
         (("list", "--family", "recurent"), ["did you mean: recurrent"]),
+        (("list", "--tsak", "forecasting"), ["No such option '--tsak'", "Did you mean '--task'?", "zoo list --help"]),
+        (("lsit",), ["No such command 'lsit'", "zoo --help"]),
+        (("train", "lstm", "--epochs", "many"), ["'many' is not a valid integer", "zoo train --help"]),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(args, words) -> None:

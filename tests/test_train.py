@@ -36,6 +36,7 @@ def test_a_run_logs_params_metrics_tags_and_artifacts(gunpoint, store) -> None:
     params, tags, metrics = run.data.params, run.data.tags, run.data.metrics
     assert params["model"] == "lstm" and params["model.units"] == "8" and params["model.dropout"] == "0.1"
     assert params["train.epochs"] == "3" and params["train.optimizer"] == "adam" and params["train.seed"] == "0"
+    assert params["train.jit_compile"] == "auto"  # Keras' choice per backend and device
     assert params["data.dataset"] == "ucr:GunPoint" and params["data.n_test"] == "150"
     for key in ("model", "family", "task", "dataset", "stage", "seed", "device", "keras_backend", "version.keras"):
         assert key in tags, key
@@ -79,6 +80,27 @@ def test_same_seed_same_metrics_on_cpu(tmp_path) -> None:
     first = recipes.train("gru", "ucr:ItalyPowerDemand", **kwargs).test_metrics
     second = recipes.train("gru", "ucr:ItalyPowerDemand", resume=False, **kwargs).test_metrics
     assert first == second
+
+
+def test_a_dropped_model_leaves_no_traced_graph_behind(tmp_path) -> None:
+    """A search trains model after model in one process: a finished one must not stay in memory.
+
+    TensorFlow's gradient registry used to keep every traced train step alive (about 10 MiB per
+    small model; `recipes.backend_fixes`).
+    """
+    import gc
+
+    from tensorflow.python.framework.func_graph import FuncGraph
+
+    def live_graphs() -> int:
+        gc.collect()
+        return sum(isinstance(o, FuncGraph) for o in gc.get_objects())
+
+    kwargs = dict(hparams={"units": 4}, epochs=1, batch_size=32, tracking=False, runs_dir=tmp_path, verbose=0)
+    recipes.train("lstm", "ucr:ItalyPowerDemand", **kwargs)  # the first run also traces what stays cached
+    before = live_graphs()
+    recipes.train("gru", "ucr:ItalyPowerDemand", **kwargs)
+    assert live_graphs() <= before
 
 
 def test_forecasting_reports_errors_in_data_units(store, tmp_path) -> None:

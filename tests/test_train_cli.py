@@ -104,6 +104,8 @@ def test_killed_training_resumes_in_the_same_run(tmp_path) -> None:
         (("--config", "run.yaml"), "model: lstm\ndata: ucr:GunPoint\ntrain: {epoch: 2}\n", ["epoch", "epochs"]),
         (("--config", "run.yaml"), "model: [lstm\n", ["not valid YAML", "line"]),
         (("gru",), None, ["--data"]),
+        (("lstm", "--data", "ucr:GunPoint", "--jit-compile", "maybe"), None, ["--jit-compile", "auto", "true"]),
+        (("--config", "run.yaml"), "model: lstm\ndata: ucr:GunPoint\ntrain: {jit_compile: xla}\n", ["'xla'", "'auto'"]),
         (("lstm", "--data", "ucr:GunPoint", "--tracking-uri", "http://127.0.0.1:9"), None, ["cannot be reached"]),
     ],
 )
@@ -126,7 +128,8 @@ def test_a_server_lost_mid_training_loses_nothing_trained(tmp_path) -> None:
     with mlflow_server(tmp_path) as (uri, server):
         env = {**QUIET, "MLFLOW_TRACKING_URI": uri}
         command = [ZOO, "train", "lstm", "--data", "ucr:GunPoint", "--hp", "units=8", "--epochs", "12",
-                   "--batch-size", "8", "--patience", "0", "--checkpoint-seconds", "0"]  # fmt: skip
+                   "--batch-size", "8", "--patience", "0", "--checkpoint-seconds", "0",
+                   "--jit-compile", "false"]  # fmt: skip
         proc = subprocess.Popen(
             command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )

@@ -17,13 +17,19 @@ from zoo.errors import ConfigError, ZooError
 
 
 class _Group(click.Group):
-    """Turns the project's own errors into one line on stderr and exit status 2."""
+    """Turns the project's own errors and bad command lines into one line on stderr and exit status 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ZooError as err:
             click.echo(f"error: {err}", err=True)
+            ctx.exit(2)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as err:  # a bad flag or value: click's own message, on one line
+            where = err.ctx.command_path if err.ctx else ctx.command_path
+            click.echo(f"error: {err.format_message()} (see '{where} --help')", err=True)
             ctx.exit(2)
 
 
@@ -166,6 +172,10 @@ def _config_options(cls_path: str, *, prefix: str = "", skip: tuple[str, ...] = 
             doc = f"{p.doc} [default: {p.default}]"
             if isinstance(p.valid, Boolean):
                 fn = click.option(f"--{flag}/--no-{flag}", dest, default=None, help=doc)(fn)
+            elif isinstance(p.valid, Choice) and any(isinstance(v, bool) for v in p.valid.values):
+                words = {str(v).lower(): v for v in p.valid.values}
+                fn = click.option(f"--{flag}", dest, type=click.Choice(list(words)), default=None, help=doc,
+                                  callback=lambda _ctx, _p, v, w=words: None if v is None else w[v])(fn)  # fmt: skip
             elif isinstance(p.valid, Choice) and all(isinstance(v, str) for v in p.valid.values):
                 fn = click.option(f"--{flag}", dest, type=click.Choice(p.valid.values), default=None, help=doc)(fn)
             elif isinstance(p.valid, Int):
