@@ -70,10 +70,16 @@ def test_every_trial_is_a_run_nested_under_the_search(searched) -> None:
     refused = [r for r in trials if r.info.status == "FAILED"]
     assert finished and refused, "the seed should draw both models"
     assert all(r.data.tags["model"] == "cnn_lstm" and "needs at least 64" in r.data.tags["error"] for r in refused)
+    client = MlflowClient(uri)
     for run in finished:
         assert run.data.params["model.units"] == "8" and "train.learning_rate" in run.data.params
         assert "val_accuracy" in run.data.metrics and "test_accuracy" not in run.data.metrics  # chosen on val only
+        # A trial's curves are its per-epoch metrics in MLflow; it draws no pictures (0.6 s a trial).
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert "metrics.csv" in artifacts and not any(a.endswith(".png") for a in artifacts), artifacts
+        assert len(client.get_metric_history(run.info.run_id, "val_accuracy")) >= 1
     [best] = [r for r in children if r.data.tags["stage"] == "best"]
+    assert {"learning_curves.png", "confusion_matrix.png"} <= {a.path for a in client.list_artifacts(best.info.run_id)}
     assert best.data.metrics["test_accuracy"] == pytest.approx(result.test_metrics["accuracy"])
     assert parent.data.metrics["test_accuracy"] == pytest.approx(result.test_metrics["accuracy"])
     assert parent.data.params["best.model"] == "lstm" == result.model_name

@@ -378,7 +378,7 @@ class _Search:
                   "runs_dir": runs_dir, "verbose": 0}  # fmt: skip
         if "pretrain" not in drawn:
             return recipes.train(drawn["model"], self.dataset, hparams=drawn["hparams"], stage=stage, tags=tags,
-                                 log_model=evaluate, evaluate=evaluate,
+                                 log_model=evaluate, evaluate=evaluate, pictures=evaluate,
                                  **common, **{**drawn["settings"], "epochs": epochs, "seed": seed})  # fmt: skip
         from recipes import semi
 
@@ -390,7 +390,8 @@ class _Search:
         settings = {k: v for k, v in drawn["settings"].items() if k != "epochs"}
         result = semi.finetune(drawn["model"], self.dataset, pre, fraction=self.label_fraction, seed=seed,
                                stage=stage, tags={**tags, "pretrain_run": pre.run_id or ""}, log_model=evaluate,
-                               evaluate=evaluate, **common, **drawn["finetune"], **settings)  # fmt: skip
+                               evaluate=evaluate, pictures=evaluate, **common, **drawn["finetune"],
+                               **settings)  # fmt: skip
         if result.run_id and not result.tracking_lost:  # the drawn values, beside what the run logged itself
             from mlflow import MlflowClient
             from mlflow.entities import Param
