@@ -185,7 +185,9 @@ def command_line(argv: Sequence[str], cpus: Sequence[int] | None) -> str:
     prefix = ""
     if cpus is not None and len(cpus) < (os.cpu_count() or len(cpus)):
         prefix = f"taskset -c {','.join(str(c) for c in cpus)} "
-    return f"TF_CPP_MIN_LOG_LEVEL=2 {prefix}.venv/bin/python benchmarks/accuracy.py {shlex.join(argv)}".rstrip()
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    env = "TF_CPP_MIN_LOG_LEVEL=2 " + (f"KERAS_BACKEND={backend} " if backend != "tensorflow" else "")
+    return f"{env}{prefix}.venv/bin/python benchmarks/accuracy.py {shlex.join(argv)}".rstrip()
 
 
 # ---------------------------------------------------------------------------------------------

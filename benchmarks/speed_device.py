@@ -271,5 +271,17 @@ def render(rows: list[dict[str, Any]]) -> list[str]:
                   f"`GRU` (64 units) + dropout + a linear head with Adam, the same shapes, trained with a plain loop "
                   f"(no framework around it). Mixed precision on a CPU: see the knobs table.", "",
                   header, rule, *(row(r) for r in sorted(cpu, key=lambda r: (r["model"], r["backend"])))]  # fmt: skip
+        by = {(r["model"], r["backend"]): r["samples_per_s"] for r in cpu}
+        pairs = [f"{m} {by[m, 'jax'] / by[m, 'tensorflow']:.2f}" for m in MODELS if (m, "jax") in by and
+                 (m, "tensorflow") in by]  # fmt: skip
+        if pairs:
+            lines += ["", f"JAX / TensorFlow on this CPU, same models and data: {', '.join(pairs)}. The recipes run on "
+                      "either backend (`KERAS_BACKEND=jax zoo train ...`: tf.data still feeds the batches); TensorFlow "
+                      "stays the default backend (a project decision: it owns tf.data and TFDS)."]  # fmt: skip
+        versions = sorted({f"JAX {r['machine']['jax']}" for r in cpu if r["machine"].get("jax")}
+                          | {f"PyTorch {r['torch_version']}" for r in cpu if r.get("torch_version")})  # fmt: skip
+        if versions:
+            lines += ["", f"Versions: {', '.join(versions)} (CPU builds; not project dependencies: installed apart "
+                      "and put on PYTHONPATH for these runs)."]  # fmt: skip
         lines.append("")
     return lines

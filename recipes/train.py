@@ -509,6 +509,11 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
     # Seeded here, after data loading (which may draw random numbers the first time it runs).
     keras.utils.set_random_seed(cfg.seed)
     with precision(cfg.mixed_precision) as policy:
+        if policy == "mixed_bfloat16":
+            log.warning(
+                "mixed_precision on a CPU computes in bfloat16, which trains slower here (0.13-0.84x measured, "
+                "docs/benchmarks/speed.md); it pays on GPUs"
+            )
         dist = strategy(cfg.distribute)
         scope = dist.scope() if dist is not None else contextlib.nullcontext()
         with scope:

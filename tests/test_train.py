@@ -103,6 +103,15 @@ def test_a_dropped_model_leaves_no_traced_graph_behind(tmp_path) -> None:
     assert live_graphs() <= before
 
 
+def test_mixed_precision_on_a_cpu_trains_and_says_it_is_slower(tmp_path, caplog) -> None:
+    kwargs = dict(hparams={"units": 4}, epochs=1, batch_size=32, tracking=False, runs_dir=tmp_path, verbose=0)
+    with caplog.at_level("WARNING", logger="recipes.train"):
+        result = recipes.train("gru", "ucr:ItalyPowerDemand", mixed_precision=True, **kwargs)
+    assert "bfloat16" in caplog.text and "slower" in caplog.text
+    assert result.model.layers[-1].compute_dtype == "float32"  # the head stays float32
+    assert 0 <= result.test_metrics["accuracy"] <= 1 and np.isfinite(result.test_metrics["log_loss"])
+
+
 def test_forecasting_reports_errors_in_data_units(store, tmp_path) -> None:
     from mlflow import MlflowClient
 
