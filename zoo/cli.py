@@ -7,6 +7,7 @@ Each command imports what it needs when it runs, so `zoo --help`, `zoo list` and
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,23 @@ def _console() -> Any:
 @click.version_option(package_name="lstm-zoo", prog_name="zoo")
 def cli() -> None:
     """LSTM Zoo: recurrent and hybrid sequence models, picked by name."""
+    _recipe_warnings_to_stderr()
+
+
+class _LevelPrefix(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _recipe_warnings_to_stderr() -> None:
+    """The recipes' warnings as 'warning: ...' lines on stderr, whatever else configures logging."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LevelPrefix())
+    for name in ("recipes", "tuning", "zoo"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.propagate = False
+        logger.setLevel(logging.WARNING)
 
 
 @cli.command("list")
