@@ -21,25 +21,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from speed import CLASSES, forward_flops, paired, throughput_callback, zoo_model
+from speed import CLASSES, forward_flops, paired, synthetic, throughput_callback, zoo_model
 
 TORCH_REFERENCE = {"lstm": "LSTM", "gru": "GRU"}
-
-
-def data(n: int, length: int, seed: int = 0) -> tuple[Any, Any]:
-    """Random-walk series and labels as NumPy arrays (the `synthetic` dataset without recipes.data)."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, length, 1)).cumsum(axis=1).astype("float32")
-    return ((x - x.mean()) / x.std()).astype("float32"), rng.integers(0, CLASSES, size=n)
-
-
-def device_name() -> str:
-    """The device Keras trains on: 'CPU' or the GPU's name."""
-    from recipes.device import describe_devices
-
-    return describe_devices()
 
 
 class CudnnCounter:
@@ -188,10 +172,13 @@ def device(args: Any) -> list[dict[str, Any]]:
     """Every model on the current backend and device; see the module's docstring."""
     import keras
 
+    from recipes.device import describe_devices
+
     backend = keras.backend.backend()
-    where = device_name()
+    where = describe_devices()
     gpu = where != "CPU"
-    x, y = data(args.samples, args.length)
+    train = synthetic(args.samples, args.length).train
+    x, y = train.x, train.y
     common = {"epochs": args.epochs, "batch": args.batch}
     out = []
     for name in args.models:
@@ -199,7 +186,8 @@ def device(args: Any) -> list[dict[str, Any]]:
         fit_keras(name, x[: args.batch * 4], y[: args.batch * 4], epochs=2, batch=args.batch, seed=0, mixed=False,
                   counter=counter)  # fmt: skip
         # Utilisation from a run of its own, so that the sampler's subprocesses disturb no timed run.
-        fit_keras(name, x, y, seed=0, mixed=False, sampler=sampler, **common) if gpu else None
+        if gpu:
+            fit_keras(name, x, y, seed=0, mixed=False, sampler=sampler, **common)
         if gpu:  # mixed precision on a CPU is bfloat16 emulation; the knobs section measures it there
             res = paired(lambda r, n=name: fit_keras(n, x, y, seed=r, mixed=True, **common),
                          lambda r, n=name: fit_keras(n, x, y, seed=r, mixed=False, **common), args.repeats)  # fmt: skip

@@ -53,18 +53,16 @@ def import_backend() -> None:
     """
     from recipes import backend_fixes
 
-    if "keras" in sys.modules and "tensorflow" in sys.modules:
-        backend_fixes.apply()
-        return
-    with native_stderr_filtered():
-        import keras
+    if "keras" not in sys.modules or "tensorflow" not in sys.modules:
+        with native_stderr_filtered():
+            import keras
 
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
 
-            tf.config.list_physical_devices("GPU")
-            # Retracing notices are for whoever tunes the input pipeline, not for every run.
-            tf.get_logger().setLevel("ERROR")
+                tf.config.list_physical_devices("GPU")
+                # Retracing notices are for whoever tunes the input pipeline, not for every run.
+                tf.get_logger().setLevel("ERROR")
     backend_fixes.apply()
 
 
