@@ -270,10 +270,9 @@ def log_baselines(
         Baseline name -> run id (the existing runs when they were skipped).
     """
     from mlflow import MlflowClient
-    from mlflow.entities import Metric, Param
 
     from recipes.data import load
-    from recipes.tracking import connect, environment_tags
+    from recipes.tracking import connect, create_run, environment_tags, log_batch
 
     data_options = dict(data_options or {})
     uri, experiment_id = connect(tracking_uri, experiment)
@@ -313,15 +312,10 @@ def log_baselines(
         }
         if parent_run_id:
             tags["mlflow.parentRunId"] = parent_run_id
-        run = client.create_run(experiment_id, run_name=f"{result.name} on {dataset.name}", tags=tags)
-        now = int(time.time() * 1000)
+        run_id = create_run(client, experiment_id, run_name=f"{result.name} on {dataset.name}", tags=tags)
         metrics = {f"test_{k}": v for k, v in result.metrics.items()}
         metrics["train_seconds"] = result.seconds
-        client.log_batch(
-            run.info.run_id,
-            metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if np.isfinite(v)],
-            params=[Param(k, v) for k, v in params.items()],
-        )
-        client.set_terminated(run.info.run_id, "FINISHED")
-        runs[result.name] = run.info.run_id
+        log_batch(client, run_id, metrics=metrics, params=params)
+        client.set_terminated(run_id, "FINISHED")
+        runs[result.name] = run_id
     return runs

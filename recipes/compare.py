@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recipes.tracking import DEFAULT_EXPERIMENT, TrackingError
+from recipes.tracking import DEFAULT_EXPERIMENT, TrackingError, create_run, log_batch
 from zoo.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def _client(tracking_uri: str | None) -> tuple[Any, str]:
     if uri.startswith("sqlite:///"):
         path = Path(uri[len("sqlite:///") :]).expanduser()
         if not path.exists():  # MLflow would create an empty store here; nothing was ever tracked to it
-            raise TrackingError(f"no MLflow store at {path} ({uri}); train something first or pass --tracking-uri")
+            raise ConfigError(f"no MLflow store at {path} ({uri}); train something first or pass --tracking-uri")
     from mlflow import MlflowClient
 
     return MlflowClient(uri), uri
@@ -891,7 +891,6 @@ def report(
 def _log_comparison(
     client: Any, experiment_id: str, runs: pd.DataFrame, board: pd.DataFrame, files: Mapping[str, Path]
 ) -> str:
-    from mlflow.entities import Param
 
     attrs = runs.attrs
     target = attrs.get("parent_run_id") or attrs.get("experiment") or "runs"
@@ -909,13 +908,13 @@ def _log_comparison(
             top = rows.iloc[0]
             best.append(f"{dataset}: best {top['model']} {metric} {top['mean']:.4g} (n={top['n']})")
     tags["mlflow.note.content"] = "Comparison of " + str(attrs.get("label", target)) + "\n\n" + "\n".join(best)
-    run = client.create_run(experiment_id, run_name=f"compare {target}", tags=tags)
+    run_id = create_run(client, experiment_id, run_name=f"compare {target}", tags=tags)
     metrics = sorted({f"{m}:{'max' if h else 'min'}" for m, h in board.attrs.get("metrics", {}).values()})
-    client.log_batch(run.info.run_id, params=[Param("compare.metric", ", ".join(metrics)[:6000])])
+    log_batch(client, run_id, params={"compare.metric": ", ".join(metrics)})
     for path in files.values():
-        client.log_artifact(run.info.run_id, str(path))
-    client.set_terminated(run.info.run_id, "FINISHED")
-    return run.info.run_id
+        client.log_artifact(run_id, str(path))
+    client.set_terminated(run_id, "FINISHED")
+    return run_id
 
 
 # ---------------------------------------------------------------------------------------------

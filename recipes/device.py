@@ -10,12 +10,26 @@ import tempfile
 from collections.abc import Iterator
 from typing import Any
 
-# What TensorFlow's native code prints on every CPU-only start, whatever TF_CPP_MIN_LOG_LEVEL says.
-_NOISE = re.compile(
-    r"^(WARNING: All log messages before absl::InitializeLog|[IWE]0000 .*(cudart_stub|cuda_platform|"
-    r"cpu_feature_guard|cuda_executor|cuda_fft|cuda_dnn|cuda_blas|computation_placer)|To enable the following "
-    r"instructions|This TensorFlow binary is optimized)"
-)
+# A native log line (absl / glog format): severity letter, date, time, thread, file:line, "]".
+_NATIVE = re.compile(r"^(?P<severity>[IWEF])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ (?P<source>[^:\]]+):\d+\] ")
+# Errors a backend logs while it probes for a GPU that a CPU-only machine does not have.
+_GPU_PROBES = re.compile(r"^cuda_|^cudart_stub|^computation_placer")
+# Lines without the native prefix that come with the start-up messages (absl's preamble, the
+# second line of TensorFlow's CPU-feature notice).
+_PREAMBLE = ("WARNING: All log messages before absl::InitializeLog", "To enable the following instructions")
+
+
+def is_start_up_noise(line: str) -> bool:
+    """Whether `line` is the backend's native chatter rather than something a user must see.
+
+    Every INFO and WARNING line in the native log format is chatter, whatever its text (so a
+    new TensorFlow build or CPU feature adds nothing to a list); ERROR and FATAL lines are
+    kept, except the GPU probes' complaints on a machine without a GPU.
+    """
+    found = _NATIVE.match(line)
+    if found is None:
+        return line.startswith(_PREAMBLE)
+    return found["severity"] in "IW" or (found["severity"] == "E" and bool(_GPU_PROBES.match(found["source"])))
 
 
 @contextlib.contextmanager
@@ -41,7 +55,7 @@ def native_stderr_filtered() -> Iterator[None]:
             os.dup2(saved, fd)
             os.close(saved)
             capture.seek(0)
-            kept = [ln for ln in capture.read().decode(errors="replace").splitlines() if not _NOISE.match(ln)]
+            kept = [ln for ln in capture.read().decode(errors="replace").splitlines() if not is_start_up_noise(ln)]
             if kept:
                 sys.stderr.write("\n".join(kept) + "\n")
 
@@ -61,6 +75,8 @@ def import_backend() -> None:
                 import tensorflow as tf
 
                 tf.config.list_physical_devices("GPU")
+                # Some messages come at the first op (oneDNN's, on CPUs where its custom ops are on).
+                tf.add(tf.zeros(()), 1.0)
                 # Retracing notices are for whoever tunes the input pipeline, not for every run.
                 tf.get_logger().setLevel("ERROR")
     backend_fixes.apply()

@@ -31,7 +31,7 @@ import numpy as np
 from recipes.config import finetune_config
 from recipes.data.base import Dataset, Split
 from recipes.pretext import pretrain_config
-from recipes.tracking import Tracker, environment_tags, outcome, parent_run
+from recipes.tracking import Tracker, create_run, environment_tags, outcome, parent_run
 from zoo.errors import ConfigError, DataError
 
 STAGE_SWEEP, STAGE_PRETRAIN, STAGE_FINETUNE = "semi", "pretrain", "finetune"
@@ -158,7 +158,7 @@ def unlabeled_pool(
             counts[source] = len(x)
     if transductive:
         parts.append(Split(dataset.test.x, None, dataset.test.lengths))
-        counts["test (transductive)"] = len(dataset.test)
+        counts["test_transductive"] = len(dataset.test)
     parts = [p for p in parts if len(p)]
     if not parts:
         raise DataError(f"no unlabeled data for {dataset.name} from {', '.join(sources) or 'no source'}")
@@ -304,7 +304,7 @@ def _run(
         all_tags = dict(tags)
         if parent_run_id:
             all_tags["mlflow.parentRunId"] = parent_run_id
-        run_id = client.create_run(experiment_id, run_name=name, tags=all_tags).info.run_id
+        run_id = create_run(client, experiment_id, run_name=name, tags=all_tags)
     else:
         client.update_run(run_id, status="RUNNING")
     tracker = Tracker(run_id)

@@ -12,13 +12,14 @@ import contextlib
 import logging
 import os
 import platform
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import ZooError
+from zoo.errors import ConfigError, ZooError
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 DEFAULT_EXPERIMENT = "lstm-zoo"
@@ -26,7 +27,7 @@ log = logging.getLogger("recipes.tracking")
 
 
 class TrackingError(ZooError):
-    """The tracking store cannot be used (unreachable server, unwritable path)."""
+    """The tracking store does not answer or refuses work (a failure, exit status 1)."""
 
 
 def resolve_uri(uri: str | None = None) -> str:
@@ -45,7 +46,8 @@ def check_store(uri: str, timeout: float = 5.0) -> None:
     """Fail fast, with one line, when the store at `uri` cannot be used.
 
     Raises:
-        TrackingError: the server does not answer, or the SQLite file's folder is missing.
+        TrackingError: the server does not answer.
+        ConfigError: a SQLite file whose folder is missing, or a file store.
     """
     if uri.startswith(("http://", "https://")):
         import requests
@@ -63,9 +65,9 @@ def check_store(uri: str, timeout: float = 5.0) -> None:
     elif uri.startswith("sqlite:///"):
         folder = Path(uri[len("sqlite:///") :]).expanduser().resolve().parent
         if not folder.is_dir():
-            raise TrackingError(f"tracking URI {uri}: folder {folder} does not exist; create it or choose another path")
+            raise ConfigError(f"tracking URI {uri}: folder {folder} does not exist; create it or choose another path")
     elif uri.startswith("file:") or "://" not in uri:
-        raise TrackingError(
+        raise ConfigError(
             f"tracking URI {uri!r} is a file store, which MLflow 3 refuses; use sqlite:///PATH.db or an http:// server"
         )
 
@@ -143,6 +145,64 @@ def flat_params(prefix: str, values: Mapping[str, Any]) -> dict[str, str]:
     return {f"{prefix}.{k}" if prefix else k: str(v) for k, v in values.items()}
 
 
+# MLflow's rule for param, metric and tag keys (mlflow.utils.validation): these characters only,
+# a normalised relative path, at most 250 characters. Values: params 6000 characters, tags 8000.
+_BAD_KEY_CHARACTERS = re.compile(r"[^/\w.\- :]+")
+_KEY_LENGTH, _PARAM_LENGTH, _TAG_LENGTH = 250, 6000, 8000
+
+
+def mlflow_key(name: Any) -> str:
+    """`name` as a key MLflow accepts: every other run of characters becomes '_', no empty,
+    '.' or '..' path parts, at most 250 characters ('pool.test (transductive)' ->
+    'pool.test _transductive'). Every key the project writes goes through here."""
+    text = _BAD_KEY_CHARACTERS.sub("_", str(name)).strip(" _")
+    parts = [part.strip() for part in text.split("/")]
+    text = "/".join(p for p in parts if p and p not in (".", ".."))[:_KEY_LENGTH].rstrip("/ ")
+    return text or "_"
+
+
+def _param_entities(params: Mapping[str, Any]) -> list[Any]:
+    from mlflow.entities import Param
+
+    return [Param(mlflow_key(k), str(v)[:_PARAM_LENGTH]) for k, v in params.items()]
+
+
+def run_tags(tags: Mapping[str, Any]) -> dict[str, str]:
+    """Tags with valid keys and values cut to MLflow's limit (for `create_run` / `start_run`)."""
+    return {mlflow_key(k): str(v)[:_TAG_LENGTH] for k, v in tags.items()}
+
+
+def log_batch(
+    client: Any,
+    run_id: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    step: int = 0,
+) -> None:
+    """Params, metrics (finite ones) and tags into one run, with valid keys, in batches MLflow takes."""
+    import math
+    import time
+
+    from mlflow.entities import Metric, RunTag
+
+    now = int(time.time() * 1000)
+    items = _param_entities(params or {})
+    for i in range(0, len(items), 100):  # MLflow takes at most 100 params a batch
+        client.log_batch(run_id, params=items[i : i + 100])
+    finite = {mlflow_key(k): float(v) for k, v in (metrics or {}).items() if math.isfinite(float(v))}
+    if finite:
+        client.log_batch(run_id, metrics=[Metric(k, v, now, step) for k, v in finite.items()])
+    if tags:
+        client.log_batch(run_id, tags=[RunTag(k, v) for k, v in run_tags(tags).items()])
+
+
+def create_run(client: Any, experiment_id: str, *, run_name: str, tags: Mapping[str, Any]) -> str:
+    """A new run (RUNNING) with valid tag keys; its id."""
+    return client.create_run(experiment_id, run_name=run_name, tags=run_tags(tags)).info.run_id
+
+
 class Tracker:
     """Logs into one MLflow run and survives the store going away mid-run.
 
@@ -173,33 +233,20 @@ class Tracker:
         except Exception as err:
             try:
                 check_store(self.uri, timeout=3.0)
-            except TrackingError:
+            except ZooError:  # the server does not answer, the SQLite folder is gone
                 self.lost = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300]
                 log.warning("MLflow store %s lost (%s); training goes on, tracking stops", self.uri, self.lost)
                 return None
             raise
 
     def params(self, params: Mapping[str, Any]) -> None:
-        from mlflow.entities import Param
-
-        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
-        for i in range(0, len(items), 100):
-            self.call(self.client.log_batch, self.run_id, params=items[i : i + 100])
+        self.call(log_batch, self.client, self.run_id, params=params)
 
     def tags(self, tags: Mapping[str, Any]) -> None:
-        from mlflow.entities import RunTag
-
-        self.call(self.client.log_batch, self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        self.call(log_batch, self.client, self.run_id, tags=tags)
 
     def metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        import math
-        import time
-
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, step or 0) for k, v in metrics.items() if math.isfinite(float(v))]
-        self.call(self.client.log_batch, self.run_id, metrics=items)
+        self.call(log_batch, self.client, self.run_id, metrics=metrics, step=step or 0)
 
     def artifact(self, path: str | os.PathLike, artifact_path: str | None = None) -> None:
         self.call(self.client.log_artifact, self.run_id, str(path), artifact_path)
@@ -264,6 +311,6 @@ def parent_run(
         if "error" in client.get_run(found).data.tags:
             client.delete_tag(found, "error")
         return found
-    run_id = client.create_run(experiment_id, run_name=run_name, tags={**tags, **key}).info.run_id
+    run_id = create_run(client, experiment_id, run_name=run_name, tags={**tags, **key})
     Tracker(run_id).params(params)
     return run_id

@@ -417,7 +417,7 @@ def _tracked(
     import mlflow
 
     import zoo
-    from recipes.tracking import Tracker, environment_tags, outcome
+    from recipes.tracking import Tracker, environment_tags, outcome, run_tags
 
     name, dataset, cfg = job.name, job.dataset, job.cfg
     spec = zoo.get_spec(name)
@@ -439,7 +439,7 @@ def _tracked(
         run_name=None if run_id else (run_name or f"{name} on {dataset.name}"),
         parent_run_id=parent_run_id,
         nested=parent_run_id is not None,
-        tags=None if run_id else tags,
+        tags=None if run_id else run_tags(tags),
         log_system_metrics=True,
     )
     run_id = active.info.run_id

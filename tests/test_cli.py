@@ -13,11 +13,18 @@ import pytest
 import zoo
 
 ZOO = shutil.which("zoo", path=os.path.dirname(sys.executable)) or shutil.which("zoo")
+# A user's environment (no TF_CPP_MIN_LOG_LEVEL), with oneDNN's custom operations forced on: TensorFlow
+# then prints its start-up notices as it does on an AVX-512 machine, whatever this machine's CPU.
+AS_A_USER = {
+    **{k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"},
+    "TF_ENABLE_ONEDNN_OPTS": "1",
+    "PYTHONUNBUFFERED": "1",
+}
 
 
-def run(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+def run(*args: str, timeout: int = 120, cwd=None) -> subprocess.CompletedProcess:
     assert ZOO, "the console script `zoo` is not installed (pip install -e .)"
-    return subprocess.run([ZOO, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([ZOO, *args], capture_output=True, text=True, timeout=timeout, env=AS_A_USER, cwd=cwd)
 
 
 def test_help_lists_the_commands() -> None:

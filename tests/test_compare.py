@@ -16,7 +16,7 @@ import recipes
 from recipes import compare
 from recipes.baselines import compute, log_baselines
 from recipes.data import load
-from tests.test_cli import ZOO
+from tests.test_cli import AS_A_USER, ZOO
 from zoo.errors import ConfigError
 
 EXPERIMENT = "cmp"
@@ -288,15 +288,18 @@ def test_bad_input_is_a_config_error_naming_what_would_be_valid(store, tmp_path,
     assert not any(tmp_path.iterdir())  # nothing written before the input was checked
 
 
-def test_zoo_compare_bad_input_is_one_line_and_exit_2(store) -> None:
-    cases = {
-        "unknown experiment 'cmpp' (did you mean: cmp?)": ["--experiment", "cmpp", "--tracking-uri", store],
-        "http://127.0.0.1:9 cannot be reached": ["--experiment", EXPERIMENT, "--tracking-uri", "http://127.0.0.1:9"],
+def test_zoo_compare_bad_input_is_one_line_with_its_exit_status(store) -> None:
+    cases = {  # words: (arguments, exit status)
+        "unknown experiment 'cmpp' (did you mean: cmp?)": (["--experiment", "cmpp", "--tracking-uri", store], 2),
+        "http://127.0.0.1:9 cannot be reached": (["--experiment", EXPERIMENT, "--tracking-uri", "http://127.0.0.1:9"], 1),
     }
     # Side by side: each process imports MLflow, which takes seconds.
-    procs = {k: subprocess.Popen([ZOO, "compare", *v], stdout=-1, stderr=-1, text=True) for k, v in cases.items()}
-    for words, proc in procs.items():
+    procs = {
+        k: (subprocess.Popen([ZOO, "compare", *v], stdout=-1, stderr=-1, text=True, env=AS_A_USER), code)
+        for k, (v, code) in cases.items()
+    }
+    for words, (proc, code) in procs.items():
         _, err = proc.communicate(timeout=180)
         lines = err.strip().splitlines()
-        assert proc.returncode == 2, err[-2000:]
+        assert proc.returncode == code, err[-2000:]
         assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], err[-2000:]

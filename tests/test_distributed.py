@@ -91,6 +91,88 @@ def test_a_chief_and_two_workers_run_every_trial_once_under_one_parent(tmp_path)
     assert best_run.info.status == "FINISHED" and best_run.data.tags["trial_id"] == best
 
 
+class _Chief:
+    """`distributed.serve` in a thread over a real keras-tuner oracle; workers are gRPC clients."""
+
+    def __init__(self, tmp_path, monkeypatch, *, max_trials: int, timeout: float) -> None:
+        import threading
+
+        import keras_tuner as kt
+
+        self.oracle = kt.oracles.RandomSearchOracle(objective=kt.Objective("score", "max"), max_trials=max_trials)
+        self.oracle.hyperparameters.Int("x", 0, 10_000)
+        self.oracle._set_project_dir(str(tmp_path), "search")
+        self.oracle.save = lambda: None  # an in-memory search
+        self.port = free_port()
+        self.ended, self.lost, self.error = [], [], None
+        self.monkeypatch = monkeypatch
+        cluster = distributed.Cluster("chief", "127.0.0.1", self.port, "chief", timeout)
+        self.thread = threading.Thread(target=self._serve, args=(cluster,), daemon=True)
+        self.thread.start()
+
+    def _serve(self, cluster) -> None:
+        tuner = type("Tuner", (), {"oracle": self.oracle, "save": lambda _: None})()
+        try:
+            distributed.serve(tuner, cluster, on_trial_end=lambda t, _: self.ended.append((t.trial_id, t.status)),
+                              on_lost=lambda w, t, _: self.lost.append((w, t and t.trial_id)),
+                              check_failures=lambda _: None, progress=lambda _: None)  # fmt: skip
+        except SearchError as err:
+            self.error = err
+
+    def worker(self, tuner_id: str):
+        from keras_tuner.src.distribute import oracle_client
+
+        for key, value in (("IP", "127.0.0.1"), ("PORT", str(self.port)), ("TUNER_ID", tuner_id)):
+            self.monkeypatch.setenv(f"KERASTUNER_ORACLE_{key}" if key != "TUNER_ID" else "KERASTUNER_TUNER_ID", value)
+        return oracle_client.OracleClient(self.oracle)
+
+
+def _finish(client, trial) -> None:
+    client.update_trial(trial.trial_id, {"score": 0.5})
+    trial.status = "COMPLETED"
+    client.end_trial(trial)
+
+
+def test_a_fast_survivor_waits_for_the_lost_workers_trial_and_runs_it(tmp_path, monkeypatch) -> None:
+    """w2 takes a trial and falls silent; w1 finishes the other one before the chief notices.
+
+    w1 is told to wait (IDLE), not to stop, while w2's trial is out; once the chief drops w2,
+    w1's next request gets that trial; only then is the search over.
+    """
+    chief = _Chief(tmp_path, monkeypatch, max_trials=2, timeout=3.0)
+    w2, w1 = chief.worker("w2"), chief.worker("w1")
+    taken = w2.create_trial("w2")  # ... and w2 is never heard from again
+    first = w1.create_trial("w1")
+    assert taken.status == first.status == "RUNNING"
+    _finish(w1, first)
+
+    answers = []
+    deadline = time.monotonic() + 60
+    while not answers or answers[-1].status == "IDLE":
+        assert time.monotonic() < deadline, "w1 was never handed the lost trial"
+        answers.append(w1.create_trial("w1"))
+        time.sleep(0.2)
+    assert answers[0].status == "IDLE"  # w1 did not end while a trial was out with another worker
+    assert answers[-1].status == "RUNNING" and answers[-1].trial_id == taken.trial_id
+    _finish(w1, answers[-1])
+    assert w1.create_trial("w1").status == "STOPPED"
+
+    chief.thread.join(timeout=30)
+    assert not chief.thread.is_alive() and chief.error is None
+    assert chief.lost == [("w2", taken.trial_id)]
+    assert sorted(chief.ended) == sorted([(first.trial_id, "COMPLETED"), (taken.trial_id, "COMPLETED")])
+
+
+def test_a_lost_trial_with_no_worker_left_keeps_the_chief_waiting_then_fails_resumably(tmp_path, monkeypatch) -> None:
+    """The only worker dies in its trial: the trial is queued, not dropped, and the chief says which."""
+    chief = _Chief(tmp_path, monkeypatch, max_trials=1, timeout=2.0)
+    taken = chief.worker("w1").create_trial("w1")  # ... and w1 dies
+    chief.thread.join(timeout=60)
+    assert not chief.thread.is_alive()
+    assert chief.lost == [("w1", taken.trial_id)] and chief.ended == []
+    assert f"trials {taken.trial_id} waiting" in str(chief.error) and "the search resumes" in str(chief.error)
+
+
 def test_a_chief_without_workers_and_a_worker_without_a_chief_stop_in_bounded_time(tmp_path) -> None:
     """No peer: each side waits `worker_timeout` seconds, then says what to do."""
     from mlflow import MlflowClient

@@ -5,8 +5,12 @@ its workers wait an hour on a chief that is gone. Here:
 
 - every worker sends a heartbeat to the chief while it trains (a cheap `GetTrial` call);
 - the chief serves keras-tuner's own `OracleServicer`, notes when it last heard from each
-  worker, and hands the trial of a worker silent for `timeout` seconds back to the queue
-  (once; lost twice, the trial is FAILED), so the search goes on with the workers left;
+  worker, and hands the trial of a worker silent for `timeout` seconds back to the queue, as
+  keras-tuner does with the trials a restarted chief finds unfinished: a lost worker is not a
+  failure of its trial, so it uses none of the trial's retries;
+- a worker that asks for a trial when none is left but others are still running is told to
+  wait (keras-tuner's IDLE) instead of to stop, and asks again every heartbeat, so it can take
+  a trial handed back later; the search ends only when no trial is running or queued;
 - the chief stops with a clear error when no worker has contacted it for `timeout` seconds
   and trials remain, and a worker stops with a clear error when the chief does not answer
   within `timeout` seconds.
@@ -228,12 +232,15 @@ def _servicer(oracle: Any) -> Any:
             return super().UpdateSpace(request, context)
 
         def CreateTrial(self, request: Any, context: Any) -> Any:
+            from keras_tuner.src import protos
+
             self._seen(tuner_id=request.tuner_id)
-            response = super().CreateTrial(request, context)
-            trial = oracle.ongoing_trials.get(request.tuner_id)
-            if trial is not None:
+            trial = create_or_wait(oracle, request.tuner_id)
+            if trial.status == "STOPPED":
+                self.stop_triggered = True
+            elif trial.status == "RUNNING":
                 self.ran_by[trial.trial_id] = request.tuner_id
-            return response
+            return protos.get_service().CreateTrialResponse(trial=trial.to_proto())
 
         def UpdateTrial(self, request: Any, context: Any) -> Any:
             self._seen(trial_id=request.trial_id)
@@ -250,17 +257,76 @@ def _servicer(oracle: Any) -> Any:
     return WatchedServicer()
 
 
-def _drop_worker(oracle: Any, tuner_id: str, message: str) -> None:
-    """Forget a lost worker; its trial goes back to the queue (or fails if it was lost before)."""
+def _oracle_lock(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn(oracle, ...)` under keras-tuner's lock on that oracle (the one its own methods take)."""
+
+    def locked(oracle: Any, *args: Any) -> Any:
+        from keras_tuner.src.engine.oracle import synchronized
+
+        return synchronized(fn)(oracle, *args)
+
+    return locked
+
+
+@_oracle_lock
+def create_or_wait(oracle: Any, tuner_id: str) -> Any:
+    """keras-tuner's `create_trial`, except that a worker is told to wait, not to stop, while
+    other workers still run trials (one of them may be handed back)."""
     from keras_tuner.src.engine import trial as trial_module
 
-    trial = oracle.ongoing_trials.get(tuner_id)
-    if trial is not None:
-        trial.status = trial_module.TrialStatus.INVALID
-        trial.message = message
-        oracle.end_trial(trial)  # retried while max_retries_per_trial allows, else FAILED
-        oracle.ongoing_trials.pop(tuner_id, None)
+    trial = oracle.create_trial(tuner_id)
+    others = [t for t in oracle.ongoing_trials if t != tuner_id]
+    if trial.status == trial_module.TrialStatus.STOPPED and others:
+        oracle.tuner_ids.add(tuner_id)  # create_trial let it go; it stays a worker of the search
+        trial = trial_module.Trial(oracle.get_space(), status=trial_module.TrialStatus.IDLE)
+    return trial
+
+
+@_oracle_lock
+def drop_worker(oracle: Any, tuner_id: str, message: str) -> Any:
+    """Forget a lost worker; its trial, if it held one, goes back to the queue. Returns that trial.
+
+    The trial starts afresh (its partial metrics are cleared) and keeps its retries: losing
+    a worker says nothing about the trial, as with keras-tuner's own `Oracle.reload`.
+    """
+    from keras_tuner.src.engine import metrics_tracking
+
+    trial = oracle.ongoing_trials.pop(tuner_id, None)
     oracle.tuner_ids.discard(tuner_id)
+    if trial is not None:
+        trial.message = message
+        trial.metrics = metrics_tracking.MetricsTracker()
+        oracle._retry_queue.append(trial.trial_id)
+        oracle._save_trial(trial)
+        oracle.save()
+    return trial
+
+
+def searching(oracle: Any) -> bool:
+    """Whether the search still has trials running or queued, or workers that may ask for one."""
+    return bool(oracle.ongoing_trials or oracle.tuner_ids or oracle._retry_queue)
+
+
+def pace_idle(oracle_client: Any, every: float, say: Callable[[str], None] = lambda _: None) -> None:
+    """A worker told to wait (IDLE) asks again after `every` seconds, not at once (keras-tuner
+    resends at once, which would spin on the chief); `say` hears when a wait begins."""
+    from keras_tuner.src.engine import trial as trial_module
+
+    create_trial = oracle_client.create_trial
+    waiting = False
+
+    def create_or_pause(tuner_id: str) -> Any:
+        nonlocal waiting
+        trial = create_trial(tuner_id)
+        idle = trial.status == trial_module.TrialStatus.IDLE
+        if idle and not waiting:
+            say(f"{tuner_id}: no trial left to start; waiting while other workers finish theirs (one may come back)")
+        waiting = idle
+        if idle:
+            time.sleep(every)
+        return trial
+
+    oracle_client.create_trial = create_or_pause
 
 
 def serve(
@@ -268,7 +334,7 @@ def serve(
     cluster: Cluster,
     *,
     on_trial_end: Callable[[Any, str | None], None],
-    on_lost: Callable[[str, Any, float, bool], None],
+    on_lost: Callable[[str, Any, float], None],
     check_failures: Callable[[Any], None],
     progress: Callable[[str], None],
 ) -> None:
@@ -283,12 +349,10 @@ def serve(
     import grpc
     from keras_tuner.src import protos
     from keras_tuner.src.engine import conditions
-    from keras_tuner.src.engine.oracle import synchronized
 
     conditions.Parent.to_proto = _parent_to_proto
     oracle = tuner.oracle
     oracle.verbose = 0  # keras-tuner's own trial tables; the chief prints one line per trial
-    oracle.max_retries_per_trial = max(oracle.max_retries_per_trial, 1)
     tuner.save()
     servicer = _servicer(oracle)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
@@ -300,7 +364,6 @@ def serve(
     if not bound:
         raise SearchError(f"the chief cannot listen on {cluster.address} (port in use?): pick another --oracle-address")
     server.start()
-    drop = synchronized(_drop_worker)
     reported = len(oracle.end_order)
     progress(f"chief: serving the search on {cluster.address}; start workers with the same command and "
              f"--role worker --oracle-address HOST:{cluster.port}")  # fmt: skip
@@ -311,24 +374,22 @@ def serve(
             for tuner_id in set(oracle.tuner_ids) | set(oracle.ongoing_trials):
                 silent = now - servicer.last_seen.get(tuner_id, servicer.last_contact)
                 if silent > cluster.timeout:
-                    trial = oracle.ongoing_trials.get(tuner_id)
-                    redo = trial is not None and oracle._run_times[trial.trial_id] < oracle.max_retries_per_trial
-                    on_lost(tuner_id, trial, silent, redo)  # its runs are closed before anyone redoes it
-                    message = (f"worker {tuner_id} went silent for {silent:.0f} s during this trial "
-                               "(killed or unreachable)")  # fmt: skip
-                    drop(oracle, tuner_id, message)
+                    on_lost(tuner_id, oracle.ongoing_trials.get(tuner_id), silent)  # closes its runs before a redo
+                    drop_worker(oracle, tuner_id, f"worker {tuner_id} went silent for {silent:.0f} s during this "
+                                "trial (killed or unreachable); the trial was handed on")  # fmt: skip
             for trial_id in oracle.end_order[reported:]:
                 on_trial_end(oracle.trials[trial_id], servicer.ran_by.get(trial_id))
             reported = len(oracle.end_order)
             check_failures(oracle)
-            idle = not oracle.ongoing_trials and not oracle.tuner_ids
-            if idle and servicer.stop_triggered:
+            if servicer.stop_triggered and not searching(oracle):
                 return
+            idle = not oracle.ongoing_trials and not oracle.tuner_ids
             if idle and now - servicer.last_contact > cluster.timeout:
                 done = len([t for t in oracle.trials.values() if t.status in ("COMPLETED", "FAILED")])
+                queued = f", trials {', '.join(oracle._retry_queue)} waiting" if oracle._retry_queue else ""
                 raise SearchError(
                     f"no worker has contacted the chief on {cluster.address} for {now - servicer.last_contact:.0f} s "
-                    f"({done} trials done): start workers (zoo tune ... --role worker --oracle-address "
+                    f"({done} trials done{queued}): start workers (zoo tune ... --role worker --oracle-address "
                     f"HOST:{cluster.port}) and run the chief again; the search resumes"
                 )
     finally:

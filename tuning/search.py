@@ -23,7 +23,7 @@ from typing import Any
 import keras_tuner as kt
 
 from recipes.config import TRAIN_KEYS, FinetuneConfig, TrainConfig
-from recipes.tracking import find_run, parent_run
+from recipes.tracking import create_run, find_run, log_batch, parent_run
 from tuning import distributed
 from tuning.space import declare
 from zoo.errors import ConfigError, SearchError, ZooError, did_you_mean
@@ -394,13 +394,12 @@ class _Search:
                                **settings)  # fmt: skip
         if result.run_id and not result.tracking_lost:  # the drawn values, beside what the run logged itself
             from mlflow import MlflowClient
-            from mlflow.entities import Param
 
             client = MlflowClient()
             logged = client.get_run(result.run_id).data.params
             values = {f"model.{k}": v for k, v in drawn["hparams"].items()}
             values.update({f"{scope}.{k}": v for scope in RECIPE_SCOPES for k, v in drawn[scope].items()})
-            client.log_batch(result.run_id, params=[Param(k, str(v)) for k, v in values.items() if k not in logged])
+            log_batch(client, result.run_id, params={k: v for k, v in values.items() if k not in logged})
         return result
 
     def _record_refused(self, drawn: dict[str, Any], tags: dict[str, str], err: Exception) -> None:
@@ -408,7 +407,6 @@ class _Search:
         if not self.tracking or not self.parent_run_id:
             return
         from mlflow import MlflowClient
-        from mlflow.entities import Param
 
         client = MlflowClient()
         parent = client.get_run(self.parent_run_id)
@@ -420,13 +418,13 @@ class _Search:
             "dataset": self.dataset.name,
             "error": f"{type(err).__name__}: {err}"[:5000],
         }
-        run = client.create_run(parent.info.experiment_id, run_name=f"{drawn['model']} (refused)", tags=run_tags)
+        run_id = create_run(client, parent.info.experiment_id, run_name=f"{drawn['model']} (refused)", tags=run_tags)
         params = {"model": drawn["model"], **{f"model.{k}": v for k, v in drawn["hparams"].items()}}
         params.update({f"train.{k}": v for k, v in drawn["settings"].items()})
         for scope in RECIPE_SCOPES:
             params.update({f"{scope}.{k}": v for k, v in drawn.get(scope, {}).items()})
-        client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
-        client.set_terminated(run.info.run_id, "FAILED")
+        log_batch(client, run_id, params=params)
+        client.set_terminated(run_id, "FAILED")
 
     def report(self, trial: Any, worker: str | None = None) -> None:
         """One progress line per trial: i of N, its value, best so far, elapsed."""
@@ -457,13 +455,13 @@ class _Search:
             f"{elapsed / 60:.1f} min elapsed"
         )
 
-    def lost(self, worker: str, trial: Any, silent: float, redo: bool) -> None:
+    def lost(self, worker: str, trial: Any, silent: float) -> None:
         """The chief lost a worker: say so, and close the MLflow run it left RUNNING."""
         if trial is None:
             self.progress(f"worker {worker} silent for {silent:.0f} s: dropped (it held no trial)")
             return
-        fate = "goes back to the queue" if redo else "is FAILED (its worker was lost before)"
-        self.progress(f"worker {worker} silent for {silent:.0f} s: dropped; its trial {trial.trial_id} {fate}")
+        self.progress(f"worker {worker} silent for {silent:.0f} s: dropped; its trial {trial.trial_id} goes back to "
+                      "the queue")  # fmt: skip
         if not self.tracking or not self.parent_run_id:
             return
         from mlflow import MlflowClient
@@ -475,7 +473,7 @@ class _Search:
             filter_string=f"tags.mlflow.parentRunId = '{self.parent_run_id}' and tags.trial_id = '{trial.trial_id}' "
             f"and tags.worker = '{worker}' and attributes.status = 'RUNNING'",
         ):
-            client.set_tag(run.info.run_id, "error", f"worker {worker} lost (silent {silent:.0f} s)")
+            log_batch(client, run.info.run_id, tags={"error": f"worker {worker} lost (silent {silent:.0f} s)"})
             client.set_terminated(run.info.run_id, "KILLED")
 
 
@@ -757,7 +755,7 @@ def search(
         if tracking and parent_run_id:
             from mlflow import MlflowClient
 
-            MlflowClient().set_tag(parent_run_id, "error", str(err)[:5000])
+            log_batch(MlflowClient(), parent_run_id, tags={"error": str(err)[:5000]})
         raise
     finally:
         if tracking and parent_run_id:
@@ -774,6 +772,7 @@ def _work(state: _Search, cluster: distributed.Cluster, oracle: Any, directory: 
         tuner_obj = _tuner_class(kt.Tuner)(
             search=state, oracle=oracle, hypermodel=state.hypermodel, directory=str(directory), project_name=project
         )
+        distributed.pace_idle(tuner_obj.oracle, cluster.heartbeat, state.progress)
         state.progress(f"{cluster.tuner_id}: asking the chief on {cluster.address} for trials")
         try:
             tuner_obj.search(verbose=0)
@@ -894,21 +893,18 @@ def _record_best(
 
     import mlflow
     from mlflow import MlflowClient
-    from mlflow.entities import Metric, Param, RunTag
 
     client = MlflowClient()
-    now = int(time.time() * 1000)
     values = {"best.model": drawn["model"]}
     values.update({f"best.model.{k}": v for k, v in drawn["hparams"].items()})
     values.update({f"best.train.{k}": v for k, v in drawn["settings"].items() if v is not None})
     for scope in RECIPE_SCOPES:
         values.update({f"best.{scope}.{k}": v for k, v in drawn.get(scope, {}).items()})
     existing = client.get_run(parent).data.params
-    params = [Param(k, str(v)) for k, v in values.items() if k not in existing]
-    metrics = [Metric(f"best_{objective[0]}", float(best.score), now, 0)]
-    metrics += [Metric(f"test_{k}", float(v), now, 0) for k, v in test_metrics.items()]
-    tags = [RunTag("best_trial_id", best.trial_id)] + ([RunTag("best_run_id", best_run_id)] if best_run_id else [])
-    client.log_batch(parent, metrics=metrics, params=params[:100], tags=tags)
+    params = {k: v for k, v in values.items() if k not in existing}
+    metrics = {f"best_{objective[0]}": best.score, **{f"test_{k}": v for k, v in test_metrics.items()}}
+    tags = {"best_trial_id": best.trial_id, **({"best_run_id": best_run_id} if best_run_id else {})}
+    log_batch(client, parent, metrics=metrics, params=params, tags=tags)
     client.log_artifact(parent, str(config_path))
     if best_run_id:
         with tempfile.TemporaryDirectory() as tmp:

@@ -14,24 +14,36 @@ from typing import Any
 
 import click
 
-from zoo.errors import ConfigError, ZooError
+from zoo.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, ConfigError, ZooError
+
+
+EXIT_STATUSES = f"""\b
+Exit status:
+  0    done
+  {EXIT_FAILURE}    failed while running (a diverging loss, a lost tracking server, a failed search)
+  {EXIT_USAGE}    usage error (bad flag, unknown model or dataset, invalid value, bad config file)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C, SIGTERM): the run is marked KILLED; run the command again to resume
+"""
 
 
 class _Group(click.Group):
-    """Turns the project's own errors and bad command lines into one line on stderr and exit status 2."""
+    """Turns the project's own errors and bad command lines into one line on stderr and an exit status."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ZooError as err:
             click.echo(f"error: {err}", err=True)
-            ctx.exit(2)
+            ctx.exit(err.exit_code)
         except click.exceptions.NoArgsIsHelpError:
             raise
         except click.UsageError as err:  # a bad flag or value: click's own message, on one line
             where = err.ctx.command_path if err.ctx else ctx.command_path
             click.echo(f"error: {err.format_message()} (see '{where} --help')", err=True)
-            ctx.exit(2)
+            ctx.exit(EXIT_USAGE)
+        except KeyboardInterrupt:  # commands that hold a run say more before they get here
+            click.echo("interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 def _console() -> Any:
@@ -40,7 +52,7 @@ def _console() -> Any:
     return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_STATUSES)
 @click.version_option(package_name="lstm-zoo", prog_name="zoo")
 def cli() -> None:
     """LSTM Zoo: recurrent and hybrid sequence models, picked by name."""
@@ -74,11 +86,12 @@ def list_cmd(pattern: str | None, task: str | None, family: str | None, as_json:
 
     names = list_models(pattern, task=task, family=family)
     infos = [describe(n) for n in names]
+    if not infos:
+        asked = ", ".join(f"{k} {v!r}" for k, v in (("pattern", pattern), ("task", task), ("family", family)) if v)
+        click.echo(f"error: no model matches {asked}; 'zoo list' shows them all", err=True)
+        sys.exit(EXIT_FAILURE)
     if as_json:
         click.echo(json.dumps([i.as_dict() for i in infos], indent=2))
-        return
-    if not infos:
-        click.echo("no model matches", err=True)
         return
     from rich.table import Table
 
@@ -313,7 +326,7 @@ def train(
         )
     except KeyboardInterrupt:
         click.echo("interrupted: the MLflow run is marked KILLED; run the same command again to resume", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     _report(console, result)
 
 
@@ -477,7 +490,7 @@ def semi(
         )
     except KeyboardInterrupt:
         click.echo("interrupted: run the same command again to resume the sweep", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     console.print(table_markdown(result.table, result.metric), markup=False)
     console.print(f"picture: {result.plot_path}\ntable: {result.table_path}")
     if result.parent_run_id:
@@ -630,7 +643,7 @@ def tune(
         )
     except KeyboardInterrupt:
         click.echo("interrupted: run the same command again to resume the search", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     if isinstance(result, tuning.WorkerResult):
         done = sum(t["score"] is not None for t in result.trials)
         console.print(f"{result.worker_id}: the search is over; this worker ran {len(result.trials)} trials "
