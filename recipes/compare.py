@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recipes.tracking import DEFAULT_EXPERIMENT, TrackingError, create_run, log_batch
+from recipes.tracking import DEFAULT_EXPERIMENT, create_run, log_batch
 from zoo.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:

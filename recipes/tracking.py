@@ -157,14 +157,15 @@ def mlflow_key(name: Any) -> str:
     'pool.test _transductive'). Every key the project writes goes through here."""
     text = _BAD_KEY_CHARACTERS.sub("_", str(name)).strip(" _")
     parts = [part.strip() for part in text.split("/")]
-    text = "/".join(p for p in parts if p and p not in (".", ".."))[:_KEY_LENGTH].rstrip("/ ")
-    return text or "_"
+    text = "/".join(p for p in parts if p and p not in (".", ".."))[: _KEY_LENGTH - 1].rstrip("/ ")
+    return "_" + text if not text or text.startswith("..") else text  # '..x' would read as a parent folder
 
 
 def _param_entities(params: Mapping[str, Any]) -> list[Any]:
     from mlflow.entities import Param
 
-    return [Param(mlflow_key(k), str(v)[:_PARAM_LENGTH]) for k, v in params.items()]
+    valid = {mlflow_key(k): str(v)[:_PARAM_LENGTH] for k, v in params.items()}  # names that meet: the last wins
+    return [Param(k, v) for k, v in valid.items()]
 
 
 def run_tags(tags: Mapping[str, Any]) -> dict[str, str]:

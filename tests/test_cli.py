@@ -120,3 +120,55 @@ def test_make_demo_runs_commands_that_work(tmp_path) -> None:
     assert "trial 2 of 2" in out and "test accuracy" in out and "reproduce it: zoo train --config" in out
     assert "mlflow ui --backend-store-uri sqlite:///mlflow.db" in out and "report.html" in out
     assert (tmp_path / "tuning_runs" / "demo" / "compare" / "report.html").exists()
+
+
+def _commands(group, path=()):
+    import click
+
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def test_every_documented_flag_is_exercised_by_a_test() -> None:
+    """Each long option in `zoo ... --help` appears, quoted as on a command line, in some test."""
+    import pathlib
+
+    import click
+
+    from zoo.cli import cli
+
+    here = pathlib.Path(__file__).resolve().parent
+    sources = "\n".join(p.read_text() for p in here.glob("test_*.py"))
+    missing = [
+        f"zoo {' '.join(path)} {flag}"
+        for path, command in _commands(cli)
+        for param in command.params
+        if isinstance(param, click.Option)
+        for flag in (*param.opts, *param.secondary_opts)
+        if flag.startswith("--") and flag != "--help" and f'"{flag}"' not in sources
+    ]
+    assert not missing, f"documented flags that no test runs: {missing}"
+
+
+def test_demo_builds_the_model_it_is_given() -> None:
+    result = run("demo", "--model", "gru")
+    assert result.returncode == 0 and result.stderr == ""
+    assert "Building 'gru'" in result.stdout and "forecasting head" in result.stdout
+
+
+def test_a_list_that_matches_nothing_is_one_line_and_exit_1() -> None:
+    result = run("list", "xyz*", "--task", "classification")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: no model matches pattern 'xyz*', task 'classification'; 'zoo list' shows them all"
+    ]
+    assert result.stdout == ""
+
+
+def test_help_documents_the_exit_statuses() -> None:
+    out = run("--help").stdout
+    for status, words in (("1", "failed while running"), ("2", "usage error"), ("130", "interrupted")):
+        assert any(line.split()[:1] == [status] and words in line for line in out.splitlines()), status

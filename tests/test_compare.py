@@ -291,7 +291,10 @@ def test_bad_input_is_a_config_error_naming_what_would_be_valid(store, tmp_path,
 def test_zoo_compare_bad_input_is_one_line_with_its_exit_status(store) -> None:
     cases = {  # words: (arguments, exit status)
         "unknown experiment 'cmpp' (did you mean: cmp?)": (["--experiment", "cmpp", "--tracking-uri", store], 2),
-        "http://127.0.0.1:9 cannot be reached": (["--experiment", EXPERIMENT, "--tracking-uri", "http://127.0.0.1:9"], 1),
+        "http://127.0.0.1:9 cannot be reached": (
+            ["--experiment", EXPERIMENT, "--tracking-uri", "http://127.0.0.1:9"],
+            1,
+        ),
     }
     # Side by side: each process imports MLflow, which takes seconds.
     procs = {

@@ -124,6 +124,22 @@ def test_bad_input_is_one_line_exit_2_and_leaves_no_run(tmp_path, args, config, 
     assert all(r.info.status != "RUNNING" for r in _runs(f"sqlite:///{tmp_path}/mlflow.db"))
 
 
+def test_a_diverging_run_is_a_failure_exit_1_with_one_line_and_a_failed_run(tmp_path) -> None:
+    """Exit 1, not 2: the command was right, running it failed."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x, y = (rng.normal(size=(32, 8, 1)) * 1e30).astype("float32"), np.arange(32) % 2
+    np.savez(tmp_path / "huge.npz", x_train=x, y_train=y, x_test=x, y_test=y)
+    result = _train("mlp", "--data", "file:huge.npz", "--epochs", "5", "--optimizer", "sgd", "--learning-rate", "10",
+                    cwd=tmp_path, env=AS_A_USER)  # fmt: skip
+    assert result.returncode == 1, result.stderr[-2000:]
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "loss became nan" in line
+    [run] = _runs(f"sqlite:///{tmp_path}/mlflow.db")
+    assert run.info.status == "FAILED"
+
+
 def test_a_server_lost_mid_training_loses_nothing_trained(tmp_path) -> None:
     """Train against a real `mlflow server`, stop the server after two epochs: training finishes."""
     with mlflow_server(tmp_path) as (uri, server):

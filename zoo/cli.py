@@ -16,7 +16,6 @@ import click
 
 from zoo.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, ConfigError, ZooError
 
-
 EXIT_STATUSES = f"""\b
 Exit status:
   0    done
@@ -690,6 +689,9 @@ def tune(
 def demo(name: str) -> None:
     """Show the zoo: build a model for GunPoint-shaped input and print its summary."""
     import zoo
+    from recipes.device import import_backend
+
+    import_backend()  # without the backend's start-up chatter
 
     console = _console()
     console.print(f"Building {name!r} for series of 150 steps x 1 feature, 2 classes ...")

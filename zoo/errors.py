@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-
 # Exit statuses of the `zoo` command, one per kind of outcome, so that scripts can tell them apart.
 EXIT_FAILURE = 1  # the command was right but running it failed: a diverging loss, a lost server, a failed search
 EXIT_USAGE = 2  # the command was wrong: bad flag, unknown model or dataset, invalid value, bad config file
