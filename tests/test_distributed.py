@@ -114,7 +114,7 @@ class _Chief:
         tuner = type("Tuner", (), {"oracle": self.oracle, "save": lambda _: None})()
         try:
             distributed.serve(tuner, cluster, on_trial_end=lambda t, _: self.ended.append((t.trial_id, t.status)),
-                              on_lost=lambda w, t, _: self.lost.append((w, t and t.trial_id)),
+                              on_lost=lambda w, t, _, f: self.lost.append((w, t and t.trial_id, f)),
                               check_failures=lambda _: None, progress=lambda _: None)  # fmt: skip
         except SearchError as err:
             self.error = err
@@ -159,7 +159,7 @@ def test_a_fast_survivor_waits_for_the_lost_workers_trial_and_runs_it(tmp_path, 
 
     chief.thread.join(timeout=30)
     assert not chief.thread.is_alive() and chief.error is None
-    assert chief.lost == [("w2", taken.trial_id)]
+    assert chief.lost == [("w2", taken.trial_id, False)]
     assert sorted(chief.ended) == sorted([(first.trial_id, "COMPLETED"), (taken.trial_id, "COMPLETED")])
 
 
@@ -169,8 +169,26 @@ def test_a_lost_trial_with_no_worker_left_keeps_the_chief_waiting_then_fails_res
     taken = chief.worker("w1").create_trial("w1")  # ... and w1 dies
     chief.thread.join(timeout=60)
     assert not chief.thread.is_alive()
-    assert chief.lost == [("w1", taken.trial_id)] and chief.ended == []
+    assert chief.lost == [("w1", taken.trial_id, False)] and chief.ended == []
     assert f"trials {taken.trial_id} waiting" in str(chief.error) and "the search resumes" in str(chief.error)
+
+
+def test_a_trial_that_loses_three_workers_fails_and_the_search_ends(tmp_path, monkeypatch) -> None:
+    """Handed on twice, lost a third time: FAILED for a reason of its own (it may be what kills them)."""
+    chief = _Chief(tmp_path, monkeypatch, max_trials=1, timeout=1.5)
+    taken = []
+    for tuner_id in ("w1", "w2", "w3"):  # each takes the trial once it is handed back, then falls silent
+        worker, deadline = chief.worker(tuner_id), time.monotonic() + 60
+        while (trial := worker.create_trial(tuner_id)).status == "IDLE":
+            assert time.monotonic() < deadline, f"{tuner_id} never got the trial"
+            time.sleep(0.2)
+        taken.append(trial.trial_id)
+    chief.thread.join(timeout=60)
+    assert not chief.thread.is_alive() and chief.error is None
+    assert taken == [taken[0]] * 3
+    assert chief.lost == [("w1", taken[0], False), ("w2", taken[0], False), ("w3", taken[0], True)]
+    assert chief.ended == [(taken[0], "FAILED")]
+    assert "3 workers were lost in this trial" in chief.oracle.trials[taken[0]].message
 
 
 def test_a_chief_without_workers_and_a_worker_without_a_chief_stop_in_bounded_time(tmp_path) -> None:

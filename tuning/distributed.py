@@ -7,7 +7,8 @@ its workers wait an hour on a chief that is gone. Here:
 - the chief serves keras-tuner's own `OracleServicer`, notes when it last heard from each
   worker, and hands the trial of a worker silent for `timeout` seconds back to the queue, as
   keras-tuner does with the trials a restarted chief finds unfinished: a lost worker is not a
-  failure of its trial, so it uses none of the trial's retries;
+  failure of its trial, so it uses none of the trial's retries (only a trial that
+  `LOST_WORKERS_TO_FAIL` different workers were lost in is FAILED: it may be what kills them);
 - a worker that asks for a trial when none is left but others are still running is told to
   wait (keras-tuner's IDLE) instead of to stop, and asks again every heartbeat, so it can take
   a trial handed back later; the search ends only when no trial is running or queued;
@@ -37,6 +38,7 @@ ROLES = ("chief", "worker")
 DEFAULT_ADDRESS = "127.0.0.1:8000"
 DEFAULT_TIMEOUT = 300.0
 HEARTBEAT = 2.0
+LOST_WORKERS_TO_FAIL = 3
 _ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 
 
@@ -283,28 +285,57 @@ def create_or_wait(oracle: Any, tuner_id: str) -> Any:
 
 
 @_oracle_lock
+def _lost_in(oracle: Any, trial_id: str) -> set[str]:
+    """The workers lost while running this trial (kept on the chief's oracle)."""
+    if not hasattr(oracle, "zoo_lost_in"):
+        oracle.zoo_lost_in = {}
+    return oracle.zoo_lost_in.setdefault(trial_id, set())
+
+
+def fails_if_lost(oracle: Any, tuner_id: str) -> bool:
+    """Whether losing `tuner_id` now would fail its trial rather than hand it on."""
+    trial = oracle.ongoing_trials.get(tuner_id)
+    return trial is not None and len(_lost_in(oracle, trial.trial_id) | {tuner_id}) >= LOST_WORKERS_TO_FAIL
+
+
+@_oracle_lock
 def drop_worker(oracle: Any, tuner_id: str, message: str) -> Any:
     """Forget a lost worker; its trial, if it held one, goes back to the queue. Returns that trial.
 
     The trial starts afresh (its partial metrics are cleared) and keeps its retries: losing
-    a worker says nothing about the trial, as with keras-tuner's own `Oracle.reload`.
+    a worker says nothing about the trial, as with keras-tuner's own `Oracle.reload`; only a
+    trial in which `LOST_WORKERS_TO_FAIL` different workers were lost ends FAILED.
     """
     from keras_tuner.src.engine import metrics_tracking
 
+    failed = fails_if_lost(oracle, tuner_id)
     trial = oracle.ongoing_trials.pop(tuner_id, None)
     oracle.tuner_ids.discard(tuner_id)
-    if trial is not None:
-        trial.message = message
-        trial.metrics = metrics_tracking.MetricsTracker()
-        oracle._retry_queue.append(trial.trial_id)
-        oracle._save_trial(trial)
-        oracle.save()
+    if trial is None:
+        return None
+    _lost_in(oracle, trial.trial_id).add(tuner_id)
+    trial.metrics = metrics_tracking.MetricsTracker()
+    if failed:
+        trial.status = "FAILED"
+        trial.message = f"{message}; {LOST_WORKERS_TO_FAIL} workers were lost in this trial: it may be what kills them"
+        oracle.end_trial(trial)
+        return trial
+    trial.message = message
+    oracle._retry_queue.append(trial.trial_id)
+    oracle._save_trial(trial)
+    oracle.save()
     return trial
 
 
 def searching(oracle: Any) -> bool:
     """Whether the search still has trials running or queued, or workers that may ask for one."""
     return bool(oracle.ongoing_trials or oracle.tuner_ids or oracle._retry_queue)
+
+
+def over(oracle: Any, stop_triggered: bool) -> bool:
+    """Whether the search is done: nothing running or queued, and the oracle has said stop or
+    has made every trial it may make."""
+    return not searching(oracle) and (stop_triggered or oracle.remaining_trials() == 0)
 
 
 def pace_idle(oracle_client: Any, every: float, say: Callable[[str], None] = lambda _: None) -> None:
@@ -334,7 +365,7 @@ def serve(
     cluster: Cluster,
     *,
     on_trial_end: Callable[[Any, str | None], None],
-    on_lost: Callable[[str, Any, float], None],
+    on_lost: Callable[[str, Any, float, bool], None],
     check_failures: Callable[[Any], None],
     progress: Callable[[str], None],
 ) -> None:
@@ -374,14 +405,15 @@ def serve(
             for tuner_id in set(oracle.tuner_ids) | set(oracle.ongoing_trials):
                 silent = now - servicer.last_seen.get(tuner_id, servicer.last_contact)
                 if silent > cluster.timeout:
-                    on_lost(tuner_id, oracle.ongoing_trials.get(tuner_id), silent)  # closes its runs before a redo
+                    trial, fails = oracle.ongoing_trials.get(tuner_id), fails_if_lost(oracle, tuner_id)
+                    on_lost(tuner_id, trial, silent, fails)  # closes its runs before anyone redoes the trial
                     drop_worker(oracle, tuner_id, f"worker {tuner_id} went silent for {silent:.0f} s during this "
-                                "trial (killed or unreachable); the trial was handed on")  # fmt: skip
+                                "trial (killed or unreachable)")  # fmt: skip
             for trial_id in oracle.end_order[reported:]:
                 on_trial_end(oracle.trials[trial_id], servicer.ran_by.get(trial_id))
             reported = len(oracle.end_order)
             check_failures(oracle)
-            if servicer.stop_triggered and not searching(oracle):
+            if over(oracle, servicer.stop_triggered):
                 return
             idle = not oracle.ongoing_trials and not oracle.tuner_ids
             if idle and now - servicer.last_contact > cluster.timeout:

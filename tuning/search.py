@@ -455,13 +455,13 @@ class _Search:
             f"{elapsed / 60:.1f} min elapsed"
         )
 
-    def lost(self, worker: str, trial: Any, silent: float) -> None:
+    def lost(self, worker: str, trial: Any, silent: float, fails: bool) -> None:
         """The chief lost a worker: say so, and close the MLflow run it left RUNNING."""
         if trial is None:
             self.progress(f"worker {worker} silent for {silent:.0f} s: dropped (it held no trial)")
             return
-        self.progress(f"worker {worker} silent for {silent:.0f} s: dropped; its trial {trial.trial_id} goes back to "
-                      "the queue")  # fmt: skip
+        fate = "is FAILED (the last of several workers lost in it)" if fails else "goes back to the queue"
+        self.progress(f"worker {worker} silent for {silent:.0f} s: dropped; its trial {trial.trial_id} {fate}")
         if not self.tracking or not self.parent_run_id:
             return
         from mlflow import MlflowClient
