@@ -42,7 +42,7 @@ WORK_DIR = Path(os.environ.get("ZOO_BENCH_DIR", "/tmp/zoo-bench")) / "semi"
 def run_cell(address: str, model: str, args: argparse.Namespace) -> dict[str, Any]:
     import recipes.semi as semi
     from recipes.data import load
-    from zoo.errors import DataError
+    from recipes.errors import DataError
 
     dataset = load(address, seed=0)
     possible, impossible = [], {}

@@ -5,6 +5,7 @@ MLflow load when a recipe runs.
 """
 
 from recipes.config import TrainConfig, train_config
-from recipes.train import TrainingError, TrainResult, train
+from recipes.errors import DataError, TrackingError, TrainingError
+from recipes.train import TrainResult, train
 
-__all__ = ["TrainConfig", "TrainResult", "TrainingError", "train", "train_config"]
+__all__ = ["DataError", "TrackingError", "TrainConfig", "TrainResult", "TrainingError", "train", "train_config"]

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from recipes.data.base import Dataset
-from zoo.errors import DataError
+from recipes.errors import DataError
 
 STAGE = "baseline"
 FAMILY = "baseline"

@@ -30,9 +30,10 @@ import numpy as np
 
 from recipes.config import finetune_config
 from recipes.data.base import Dataset, Split
+from recipes.errors import DataError
 from recipes.pretext import pretrain_config
 from recipes.tracking import Tracker, create_run, environment_tags, outcome, parent_run
-from zoo.errors import ConfigError, DataError
+from zoo.errors import ConfigError
 
 STAGE_SWEEP, STAGE_PRETRAIN, STAGE_FINETUNE = "semi", "pretrain", "finetune"
 ENCODER_FILE, ENCODER_META = "encoder.keras", "encoder.json"

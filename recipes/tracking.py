@@ -19,15 +19,12 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from recipes.errors import TrackingError
 from zoo.errors import ConfigError, ZooError
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 DEFAULT_EXPERIMENT = "lstm-zoo"
 log = logging.getLogger("recipes.tracking")
-
-
-class TrackingError(ZooError):
-    """The tracking store does not answer or refuses work (a failure, exit status 1)."""
 
 
 def resolve_uri(uri: str | None = None) -> str:

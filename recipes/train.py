@@ -26,7 +26,8 @@ import numpy as np
 
 from recipes.config import TrainConfig, train_config
 from recipes.data.base import Dataset
-from zoo.errors import ConfigError, DataError, ZooError
+from recipes.errors import DataError, TrainingError
+from zoo.errors import ConfigError
 
 if TYPE_CHECKING:
     import keras
@@ -34,10 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("recipes.train")
 RUNS_DIR = "runs"
 STAGE = "supervised"
-
-
-class TrainingError(ZooError):
-    """Training could not go on (the loss became NaN or infinite)."""
 
 
 @dataclass

@@ -86,7 +86,7 @@ def test_list_and_describe_never_import_keras() -> None:
     code = (
         "import sys, atexit; "
         "atexit.register(lambda: print('HEAVY=' + ','.join(m for m in ('keras', 'tensorflow') if m in sys.modules))); "
-        "from zoo.cli import main; main(sys.argv[1:])"
+        "from zoo_cli import main; main(sys.argv[1:])"
     )
     for args in (["--help"], ["list"], ["describe", "attention_lstm"]):
         result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
@@ -138,7 +138,7 @@ def test_every_documented_flag_is_exercised_by_a_test() -> None:
 
     import click
 
-    from zoo.cli import cli
+    from zoo_cli import cli
 
     here = pathlib.Path(__file__).resolve().parent
     sources = "\n".join(p.read_text() for p in here.glob("test_*.py"))

@@ -18,7 +18,7 @@ from recipes.data import PAD_VALUE, list_datasets, load
 from recipes.data.packaged import FORECAST, read_forecast, ucr_files
 from recipes.data.prepare import split_indices
 from recipes.data.tsfile import read_ts
-from zoo.errors import DataError
+from recipes.errors import DataError
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,8 @@ from tests.servers import free_port, mlflow_server
 from tests.test_cli import ZOO
 from tests.test_train_cli import QUIET, _runs
 from tuning import distributed
-from zoo.errors import ConfigError, SearchError
+from tuning.errors import SearchError
+from zoo.errors import ConfigError
 
 
 def _tune(port: int, *extra: str) -> list[str]:

@@ -11,9 +11,10 @@ import recipes.semi as semi
 from recipes import pretext as px
 from recipes.data import load
 from recipes.data.base import Dataset, Split
+from recipes.errors import DataError
 from tests.test_cli import AS_A_USER, ZOO
 from tests.test_train_cli import QUIET, _runs
-from zoo.errors import ConfigError, DataError
+from zoo.errors import ConfigError
 
 TINY = {"units": 8}
 

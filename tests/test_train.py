@@ -8,7 +8,8 @@ import pytest
 import recipes
 from recipes.data.base import PAD_VALUE, Dataset, Split
 from recipes.data.pipeline import make_dataset
-from zoo.errors import ConfigError, DataError
+from recipes.errors import DataError
+from zoo.errors import ConfigError
 
 TINY = {"units": 8}
 

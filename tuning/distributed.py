@@ -32,7 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from zoo.errors import ConfigError, SearchError
+from tuning.errors import SearchError
+from zoo.errors import ConfigError
 
 ROLES = ("chief", "worker")
 DEFAULT_ADDRESS = "127.0.0.1:8000"

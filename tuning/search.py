@@ -25,8 +25,9 @@ import keras_tuner as kt
 from recipes.config import TRAIN_KEYS, FinetuneConfig, TrainConfig
 from recipes.tracking import create_run, find_run, log_batch, parent_run
 from tuning import distributed
+from tuning.errors import SearchError
 from tuning.space import declare
-from zoo.errors import ConfigError, SearchError, ZooError, did_you_mean
+from zoo.errors import ConfigError, ZooError, did_you_mean
 
 TUNERS = ("hyperband", "bayesian", "random", "grid")
 RECIPES = ("supervised", "semi")

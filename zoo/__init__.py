@@ -10,7 +10,7 @@ Keras as soon as Keras is imported, so saved `.keras` files load after `import z
 
 from zoo._hooks import register_when_keras_loads
 from zoo.build import build, build_backbone
-from zoo.errors import ConfigError, DataError, FastPathWarning, RegistryError, UnknownModelError, ZooError
+from zoo.errors import ConfigError, FastPathWarning, RegistryError, UnknownModelError, UsageError, ZooError
 from zoo.params import Boolean, Choice, Float, Int, hp, make_config, sample_config, search_space
 from zoo.registry import ModelInfo, ModelSpec, describe, families, get_spec, list_models, register_model
 
@@ -20,7 +20,6 @@ __all__ = [
     "Boolean",
     "Choice",
     "ConfigError",
-    "DataError",
     "FastPathWarning",
     "Float",
     "Int",
@@ -28,6 +27,7 @@ __all__ = [
     "ModelSpec",
     "RegistryError",
     "UnknownModelError",
+    "UsageError",
     "ZooError",
     "build",
     "build_backbone",

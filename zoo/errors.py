@@ -38,10 +38,6 @@ class ConfigError(UsageError, ValueError):
     """A value that cannot work: a hyperparameter, override, task, shape, setting or config file."""
 
 
-class DataError(UsageError, ValueError):
-    """Data that cannot be used as given (recipes raise it)."""
-
-
 class RegistryError(UsageError):
     """A model registered twice or declared inconsistently."""
 
@@ -54,7 +50,3 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 class FastPathWarning(UserWarning):
     """An override that takes a recurrent layer off the cuDNN fast path."""
-
-
-class SearchError(ZooError, RuntimeError):
-    """A search that cannot go on: every trial failing, a distributed peer lost (tuning raises it)."""

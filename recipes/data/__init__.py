@@ -18,7 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from recipes.data.base import PAD_VALUE, TASKS, Dataset, Split
-from zoo.errors import DataError, did_you_mean
+from recipes.errors import DataError
+from zoo.errors import did_you_mean
 
 __all__ = ["PAD_VALUE", "TASKS", "DataError", "Dataset", "Split", "list_datasets", "load"]
 

@@ -22,7 +22,7 @@ from etils import epath
 from recipes.data import packaged
 from recipes.data.prepare import FIXED_TEST_FRACTION, FIXED_TEST_SEED, split_indices
 from recipes.data.tsfile import read_ts
-from zoo.errors import DataError
+from recipes.errors import DataError
 
 UCR_HOMEPAGE = "https://www.timeseriesclassification.com"
 UCR_CITATION = """@article{dau2019ucr,

@@ -37,7 +37,8 @@ from recipes.data.prepare import (
     split_indices,
 )
 from recipes.data.tsfile import fill_missing, read_ts
-from zoo.errors import DataError, did_you_mean
+from recipes.errors import DataError
+from zoo.errors import did_you_mean
 
 FORMATS = (".npz", ".csv", ".parquet", ".pq", ".ts")
 OPTIONS = {

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zoo.errors import DataError
+from recipes.errors import DataError
 
 
 @dataclass(frozen=True)

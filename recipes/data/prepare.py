@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from recipes.data.base import PAD_VALUE, Dataset, Split
-from zoo.errors import DataError, did_you_mean
+from recipes.errors import DataError
+from zoo.errors import did_you_mean
 
 MIN_TRAIN = 2  # fewer train examples (or windows) than this cannot train and validate anything
 FIXED_TEST_SEED = 0  # where a source has no test split, this carves one: it never moves with the run's seed

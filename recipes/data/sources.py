@@ -21,7 +21,8 @@ from recipes.data.prepare import (
 )
 from recipes.data.tfds_io import get_builder, prepare, read_split, tfds_module
 from recipes.data.tsfile import fill_missing
-from zoo.errors import DataError, did_you_mean
+from recipes.errors import DataError
+from zoo.errors import did_you_mean
 
 TEST_FRACTION = 0.15  # forecasting: the last 15% of points are the test segment
 DEFAULT_MAX_TOKENS = 20000

@@ -16,7 +16,7 @@ import numpy as np
 
 from recipes.data.base import Dataset, Split
 from recipes.data.prepare import check_carved, check_classes, check_sizes, split_indices
-from zoo.errors import DataError
+from recipes.errors import DataError
 
 MAX_AUTO_LENGTH = 512
 BATCH = 2048

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from zoo.errors import DataError, did_you_mean
+from recipes.errors import DataError
+from zoo.errors import did_you_mean
 
 DEFAULT_DATA_DIR = "~/.cache/lstm-zoo/tensorflow_datasets"
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from zoo.errors import DataError
+from recipes.errors import DataError
 
 _TRUE = {"true": True, "false": False}
 

@@ -1,3 +1,0 @@
-from zoo.cli import main
-
-main()

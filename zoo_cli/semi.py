@@ -1,0 +1,178 @@
+"""`zoo pretrain` and `zoo semi`: self-supervised encoders and the labelled-fraction sweep."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+import click
+
+from zoo.errors import EXIT_INTERRUPTED, ConfigError
+from zoo_cli.app import cli, make_console
+from zoo_cli.options import config_options, key_values
+
+
+def _split_list(text: str | None, flag: str, kind: type) -> list[Any]:
+    """ "0.05,0.1" -> [0.05, 0.1], with a one-line error naming the flag."""
+    if text is None:
+        return []
+    try:
+        return [kind(v.strip()) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{flag} {text!r}: expected a comma-separated list of {kind.__name__}s") from None
+
+
+def _common_semi(fn: Any) -> Any:
+    """Options `zoo pretrain` and `zoo semi` share: data, model, pool, tracking."""
+    for option in reversed(
+        [
+            click.argument("model"),
+            click.option("--data", required=True, help="Dataset address, as for zoo train."),
+            click.option("--hp", "hp_pairs", multiple=True, metavar="KEY=VALUE", help="Model hyperparameter."),
+            click.option(
+                "--unlabeled",
+                help="Pool sources, comma-separated: train, unlabeled, or dataset addresses "
+                "[default: train, plus the dataset's own unlabeled pool].",
+            ),
+            click.option("--transductive", is_flag=True, help="Also pretrain on the test inputs (never labels)."),
+            click.option(
+                "--tracking-uri", help="MLflow store [default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db]."
+            ),
+            click.option("--experiment", help="MLflow experiment [default: lstm-zoo]."),
+            click.option("--runs-dir", type=click.Path(file_okay=False), help="Local run folders [default: ./runs]."),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+@cli.command()
+@_common_semi
+@config_options("recipes.pretext:PretrainConfig")
+@click.option("--no-tracking", is_flag=True, help="Do not log to MLflow (local files only).")
+def pretrain(
+    model: str,
+    data: str,
+    hp_pairs: tuple[str, ...],
+    unlabeled: str | None,
+    transductive: bool,
+    tracking_uri: str | None,
+    experiment: str | None,
+    runs_dir: str | None,
+    no_tracking: bool,
+    **settings: Any,
+) -> None:
+    """Pretrain MODEL's encoder on unlabeled sequences (masked, autoencode or next_step pretext).
+
+    \b
+    Examples:
+      zoo pretrain lstm_fcn --data ucr:GunPoint --pretext masked --epochs 100
+      zoo pretrain lstm --data text:rotten_tomatoes --pretext next_step --unlabeled train,unlabeled
+      zoo train lstm_fcn --data ucr:GunPoint --backbone runs:/RUN_ID/encoder --freeze-backbone
+    """
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    from recipes.semi import pretrain as run_pretraining
+
+    result = run_pretraining(
+        model,
+        data,
+        hparams=key_values(hp_pairs, "--hp"),
+        unlabeled=unlabeled,
+        transductive=transductive,
+        tracking=not no_tracking,
+        tracking_uri=tracking_uri,
+        experiment=experiment,
+        runs_dir=runs_dir,
+        verbose=1 if sys.stdout.isatty() else 2,
+        **{k: v for k, v in settings.items() if v is not None},
+    )
+    console = make_console()
+    losses = result.history.get("loss", [])
+    sources = ", ".join(f"{k} {v}" for k, v in result.pool["sources"].items())
+    console.print(f"pretrained {model} on {result.pool['n']} unlabeled examples ({sources}): {len(losses)} epochs, "
+                  f"{result.seconds:.0f} s, final loss {losses[-1]:.4f}")  # fmt: skip
+    console.print(
+        f"encoder: {result.encoder_path}" + (f"  (MLflow: {result.encoder_uri})" if result.encoder_uri else "")
+    )
+    ref = result.encoder_uri or result.encoder_path
+    console.print(f"fine-tune it: zoo train {model} --data {data} --backbone {ref} --freeze-backbone --epochs 30 "
+                  "--unfreeze-epochs 70")  # fmt: skip
+
+
+@cli.command()
+@_common_semi
+@click.option("--fractions", default="0.05,0.1,0.25,1", show_default=True, help="Labelled fractions, in (0, 1].")
+@click.option("--seeds", default="0,1,2", show_default=True, help="Seeds (subsets and trainings).")
+@config_options("recipes.pretext:PretrainConfig", prefix="pretrain_", skip=("pretext", "seed"))
+@click.option("--pretext", type=click.Choice(["masked", "autoencode", "next_step"]), default="masked",
+              show_default=True, help="Pretext objective.")  # fmt: skip
+@config_options("recipes.config:FinetuneConfig")
+@click.option("--learning-rate", type=float, help="Both arms' learning rate [default: 0.001].")
+@click.option("--batch-size", type=int, help="Both arms' batch size [default: 32].")
+@click.option("--patience", type=int, help="Both arms' early-stopping patience [default: 20].")
+def semi(
+    model: str,
+    data: str,
+    hp_pairs: tuple[str, ...],
+    unlabeled: str | None,
+    transductive: bool,
+    tracking_uri: str | None,
+    experiment: str | None,
+    runs_dir: str | None,
+    fractions: str,
+    seeds: str,
+    pretext: str,
+    learning_rate: float | None,
+    batch_size: int | None,
+    patience: int | None,
+    **settings: Any,
+) -> None:
+    """Pretrain an encoder, then compare fine-tuning it with training from scratch on few labels.
+
+    For each labelled fraction and seed, the same stratified subset trains both arms; both
+    are evaluated on the untouched test split. One MLflow parent run gets the picture and
+    the table; the same command after an interruption skips what finished.
+
+    \b
+    Examples:
+      zoo semi lstm_fcn --data ucr:GunPoint --pretext masked --fractions 0.05,0.1,0.25,1
+      zoo semi gru --data ucr:ItalyPowerDemand --pretext next_step --seeds 0,1,2
+    """
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    from recipes.semi import sweep, table_markdown
+
+    pre = {k[len("pretrain_") :]: v for k, v in settings.items() if k.startswith("pretrain_") and v is not None}
+    fine = {k: v for k, v in settings.items() if not k.startswith("pretrain_") and v is not None}
+    console = make_console()
+
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        result = sweep(
+            model,
+            data,
+            fractions=_split_list(fractions, "--fractions", float),
+            seeds=_split_list(seeds, "--seeds", int),
+            hparams=key_values(hp_pairs, "--hp"),
+            unlabeled=unlabeled,
+            transductive=transductive,
+            pretrain_settings={"pretext": pretext, **pre},
+            finetune_settings=fine,
+            train_settings={"learning_rate": learning_rate, "batch_size": batch_size, "patience": patience},
+            tracking_uri=tracking_uri,
+            experiment=experiment,
+            runs_dir=runs_dir,
+            progress=lambda line: console.print(line, markup=False),
+        )
+    except KeyboardInterrupt:
+        click.echo("interrupted: run the same command again to resume the sweep", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    console.print(table_markdown(result.table, result.metric), markup=False)
+    console.print(f"picture: {result.plot_path}\ntable: {result.table_path}")
+    if result.parent_run_id:
+        console.print(f"MLflow sweep run {result.parent_run_id}; zoo compare --parent {result.parent_run_id}")

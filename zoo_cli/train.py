@@ -1,0 +1,148 @@
+"""`zoo train`: one supervised run, tracked, resumable."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+import click
+
+from zoo.errors import EXIT_INTERRUPTED, ConfigError
+from zoo_cli.app import cli, make_console
+from zoo_cli.options import key_values, read_config, train_options
+
+
+@cli.command()
+@click.argument("model", required=False)
+@click.option(
+    "--data", help="Dataset address: ucr:GunPoint, forecast:airline, text:rotten_tomatoes, tfds:NAME, file:PATH."
+)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML run config; flags override it.")
+@click.option("--hp", "hp_pairs", multiple=True, metavar="KEY=VALUE", help="Model hyperparameter (repeatable).")
+@click.option(
+    "--data-option", "-o", "data_pairs", multiple=True, metavar="KEY=VALUE", help="Data option, e.g. horizon=12."
+)
+@train_options
+@click.option("--tracking-uri", help="MLflow store [default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db].")
+@click.option("--experiment", help="MLflow experiment [default: lstm-zoo].")
+@click.option("--run-name", help="MLflow run name [default: 'MODEL on DATA'].")
+@click.option("--runs-dir", type=click.Path(file_okay=False), help="Local run folders [default: ./runs].")
+@click.option("--fresh", is_flag=True, help="Start over instead of resuming a killed run of the same settings.")
+@click.option("--no-tracking", is_flag=True, help="Do not log to MLflow (local files only).")
+@click.option("--backbone", "backbone_ref", metavar="PATH|URI",
+              help="Start from a pretrained encoder: encoder.keras, a run folder, or runs:/<id>/encoder.")  # fmt: skip
+@click.option(
+    "--freeze-backbone", is_flag=True, help="Keep the encoder frozen for --epochs (then see --unfreeze-epochs)."
+)
+@click.option("--unfreeze-epochs", type=int, default=0, show_default=True,
+              help="After the frozen epochs, train everything this many epochs more.")  # fmt: skip
+@click.option("--unfreeze-lr-factor", type=float, default=0.1, show_default=True,
+              help="Learning-rate factor once unfrozen.")  # fmt: skip
+def train(
+    model: str | None,
+    data: str | None,
+    config_path: str | None,
+    hp_pairs: tuple[str, ...],
+    data_pairs: tuple[str, ...],
+    tracking_uri: str | None,
+    experiment: str | None,
+    run_name: str | None,
+    runs_dir: str | None,
+    fresh: bool,
+    no_tracking: bool,
+    backbone_ref: str | None,
+    freeze_backbone: bool,
+    unfreeze_epochs: int,
+    unfreeze_lr_factor: float,
+    **settings: Any,
+) -> None:
+    """Train MODEL on a dataset, evaluate it on test, and track the run in MLflow.
+
+    Running the same command again after an interruption resumes from the last finished epoch.
+
+    \b
+    Examples:
+      zoo train lstm_fcn --data ucr:GunPoint --epochs 50
+      zoo train gru --data forecast:airline -o horizon=12 --hp units=32
+      zoo train --config run.yaml --seed 1
+      zoo train lstm_fcn --data ucr:GunPoint --backbone runs:/RUN_ID/encoder --freeze-backbone \\
+          --epochs 30 --unfreeze-epochs 70
+    """
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    doc = read_config(config_path) if config_path else {}
+    model = model or doc.get("model")
+    data = data or doc.get("data")
+    if not model or not data:
+        raise ConfigError("zoo train needs a MODEL and --data (on the command line or in --config)")
+    hparams = {**(doc.get("hparams") or {}), **key_values(hp_pairs, "--hp")}
+    data_options = {**(doc.get("data_options") or {}), **key_values(data_pairs, "--data-option")}
+    train_settings = {**(doc.get("train") or {}), **{k: v for k, v in settings.items() if v is not None}}
+
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    from recipes import train as run_training
+
+    backbone = None
+    if backbone_ref:
+        from recipes.semi import check_encoder, load_encoder
+
+        if hparams:
+            raise ConfigError("--hp: a pretrained backbone keeps its own hyperparameters; drop --hp")
+        backbone, meta = load_encoder(backbone_ref, tracking_uri=None if no_tracking else tracking_uri)
+        check_encoder(model, meta)
+    elif freeze_backbone or unfreeze_epochs:
+        raise ConfigError("--freeze-backbone / --unfreeze-epochs need --backbone PATH|runs:/<id>/encoder")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    console = make_console()
+    try:
+        result = run_training(
+            model,
+            data,
+            backbone=backbone,
+            freeze_backbone=freeze_backbone,
+            unfreeze_epochs=unfreeze_epochs,
+            unfreeze_lr_factor=unfreeze_lr_factor,
+            hparams=hparams,
+            data_options=data_options,
+            tracking=not no_tracking,
+            tracking_uri=tracking_uri or doc.get("tracking_uri"),
+            experiment=experiment or doc.get("experiment"),
+            run_name=run_name or doc.get("run_name"),
+            runs_dir=runs_dir,
+            resume=not fresh,
+            verbose=1 if sys.stdout.isatty() else 2,
+            **train_settings,
+        )
+    except KeyboardInterrupt:
+        click.echo("interrupted: the MLflow run is marked KILLED; run the same command again to resume", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    _report(console, result)
+
+
+def _report(console: Any, result: Any) -> None:
+    from rich.table import Table
+
+    from recipes.tracking import resolve_uri
+
+    ds = result.dataset
+    resumed = f", resumed at epoch {result.resumed_from + 1}" if result.resumed_from else ""
+    table = Table(title=f"{result.model.name} on {ds.name}: test split ({len(ds.test)} examples)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result.test_metrics.items():
+        table.add_row(key, f"{value:.4f}")
+    console.print(table)
+    console.print(f"{result.epochs} epochs{resumed}, {result.seconds:.1f} s; files in {result.run_dir}")
+    if result.run_id and not result.tracking_lost:
+        uri = resolve_uri()
+        console.print(f"MLflow run {result.run_id} in {uri}")
+        if uri.startswith("sqlite:"):
+            console.print(f"open it with: mlflow ui --backend-store-uri {uri}")
+    elif result.tracking_lost:
+        click.echo(
+            f"warning: the MLflow store was lost during the run ({result.tracking_lost}); the trained model, "
+            f"metrics and plots are kept in {result.run_dir}",
+            err=True,
+        )

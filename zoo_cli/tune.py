@@ -1,0 +1,174 @@
+"""`zoo tune`: keras-tuner searches, alone or as a chief and workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from zoo.errors import EXIT_INTERRUPTED
+from zoo_cli.app import cli, make_console
+from zoo_cli.compare import show_comparison
+from zoo_cli.options import key_values
+
+
+@cli.command()
+@click.option("--models", required=True, help="Models to search: a name, a list (lstm,gru,cnn_lstm) or a pattern.")
+@click.option("--data", required=True, help="Dataset address, as for zoo train.")
+@click.option("--tuner", type=click.Choice(["hyperband", "bayesian", "random", "grid"]), default="bayesian",
+              show_default=True, help="keras-tuner oracle.")  # fmt: skip
+@click.option("--max-trials", type=int, default=10, show_default=True, help="Trials (bayesian, random, grid).")
+@click.option("--max-epochs", type=int, default=30, show_default=True, help="Epochs per trial (Hyperband: the most).")
+@click.option("--executions-per-trial", type=int, default=1, show_default=True, help="Trainings per trial (seeds).")
+@click.option("--objective", help="Validation metric to optimise [default: val_accuracy or val_loss].")
+@click.option("--direction", type=click.Choice(["max", "min"]), help="Objective direction [default: by metric].")
+@click.option("--fixed", "fixed_pairs", multiple=True, metavar="KEY=VALUE", help="Pin a knob (repeatable).")
+@click.option("--data-option", "-o", "data_pairs", multiple=True, metavar="KEY=VALUE", help="Data option.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the oracle, split and trainings.")
+@click.option("--directory", default="tuning_runs", show_default=True, help="keras-tuner state and trial folders.")
+@click.option("--project", help="Search name [default: from models, data and tuner].")
+@click.option("--overwrite", is_flag=True, help="Start over instead of resuming the same search.")
+@click.option("--tracking-uri", help="MLflow store [default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db].")
+@click.option("--experiment", help="MLflow experiment [default: lstm-zoo].")
+@click.option("--compare/--no-compare", "then_compare", default=True, show_default=True,
+              help="End with the leaderboard and pictures of the search's runs (zoo compare --parent).")  # fmt: skip
+@click.option("--role", type=click.Choice(["chief", "worker"]),
+              help="Distributed search: the chief serves the oracle and records the best, workers run trials "
+                   "[default: $KERASTUNER_TUNER_ID, else one process].")  # fmt: skip
+@click.option("--oracle-address", metavar="HOST:PORT",
+              help="Where the chief listens / workers connect [default: $KERASTUNER_ORACLE_IP:PORT, else "
+                   "127.0.0.1:8000].")  # fmt: skip
+@click.option("--worker-id", help="A worker's name [default: worker-HOSTNAME-PID].")
+@click.option("--worker-timeout", type=float, metavar="SECONDS",
+              help="Silence after which a worker, or the chief, counts as lost [default: 300].")  # fmt: skip
+@click.option("--recipe", type=click.Choice(["supervised", "semi"]), default="supervised", show_default=True,
+              help="semi: each trial pretrains an encoder and fine-tunes it on --label-fraction of the labels; "
+                   "pretext, mask ratio, pretraining epochs and unfreeze schedule are searched too "
+                   "(pin them with --fixed pretrain.KEY=V / finetune.KEY=V).")  # fmt: skip
+@click.option("--label-fraction", type=float, default=1.0, show_default=True,
+              help="semi: share of the train/val labels kept, in (0, 1].")  # fmt: skip
+@click.option("--unlabeled", help="semi: pretraining pool sources, as for zoo pretrain.")
+def tune(
+    models: str,
+    data: str,
+    tuner: str,
+    max_trials: int,
+    max_epochs: int,
+    executions_per_trial: int,
+    objective: str | None,
+    direction: str | None,
+    fixed_pairs: tuple[str, ...],
+    data_pairs: tuple[str, ...],
+    seed: int,
+    directory: str,
+    project: str | None,
+    overwrite: bool,
+    tracking_uri: str | None,
+    experiment: str | None,
+    then_compare: bool,
+    role: str | None,
+    oracle_address: str | None,
+    worker_id: str | None,
+    worker_timeout: float | None,
+    recipe: str,
+    label_fraction: float,
+    unlabeled: str | None,
+) -> None:
+    """Search models' hyperparameters with keras-tuner; every trial is an MLflow run.
+
+    Run the same command again after an interruption and the search resumes. With --role,
+    one chief and any number of workers (on this or other machines, one MLflow server)
+    share the search.
+
+    \b
+    Examples:
+      zoo tune --models lstm,gru,cnn_lstm,attention_lstm --data ucr:GunPoint --max-trials 12
+      zoo tune --models lstm_fcn --data ucr:ArrowHead --tuner hyperband --max-epochs 60
+      zoo tune --models lstm,gru --data ucr:GunPoint --role chief --oracle-address 0.0.0.0:8000
+      zoo tune --models lstm,gru --data ucr:GunPoint --role worker --oracle-address chief-host:8000
+      zoo tune --models lstm --data ucr:GunPoint --recipe semi --label-fraction 0.1 --tuner random
+    """
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    fixed = key_values(fixed_pairs, "--fixed")
+    data_options = key_values(data_pairs, "--data-option")
+    from recipes.device import import_backend
+
+    import_backend()
+    import tuning
+
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    console = make_console()
+    try:
+        result = tuning.search(
+            models,
+            data,
+            tuner=tuner,
+            objective=objective,
+            direction=direction,
+            max_trials=max_trials,
+            max_epochs=max_epochs,
+            executions_per_trial=executions_per_trial,
+            seed=seed,
+            directory=directory,
+            project=project,
+            fixed=fixed,
+            data_options=data_options,
+            overwrite=overwrite,
+            tracking_uri=tracking_uri,
+            experiment=experiment,
+            progress=lambda line: console.print(line, markup=False),
+            role=role,
+            oracle_address=oracle_address,
+            worker_id=worker_id,
+            worker_timeout=worker_timeout,
+            recipe=recipe,
+            label_fraction=label_fraction,
+            unlabeled=unlabeled,
+        )
+    except KeyboardInterrupt:
+        click.echo("interrupted: run the same command again to resume the search", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if isinstance(result, tuning.WorkerResult):
+        done = sum(t["score"] is not None for t in result.trials)
+        console.print(f"{result.worker_id}: the search is over; this worker ran {len(result.trials)} trials "
+                      f"({done} finished). The chief retrains and records the best.")  # fmt: skip
+        return
+    from rich.table import Table
+
+    table = Table(title=f"best of {len(result.trials)} trials: {result.model_name} ({result.objective} "
+                        f"{result.best_value:.4f})")  # fmt: skip
+    table.add_column("hyperparameter")
+    table.add_column("value", justify="right")
+    scoped = {f"{scope}.{k}": v for scope, values in result.recipe_settings.items() for k, v in values.items()}
+    for key, value in {**result.hparams, **result.settings, **scoped}.items():
+        table.add_row(key, str(value))
+    for key, value in result.test_metrics.items():
+        table.add_row(f"test {key}", f"{value:.4f}")
+    console.print(table)
+    if result.recipe_settings:
+        console.print(f"best settings: {result.config_path} (zoo pretrain, then zoo train --backbone, with them)")
+    else:
+        console.print(f"reproduce it: zoo train --config {result.config_path}")
+    if result.parent_run_id:
+        from recipes.tracking import resolve_uri
+
+        uri = resolve_uri(tracking_uri)
+        console.print(f"MLflow search run {result.parent_run_id} in {uri}")
+        if uri.startswith("sqlite:"):
+            console.print(f"open it with: mlflow ui --backend-store-uri {uri}")
+    if then_compare and result.parent_run_id:
+        from recipes.compare import compare as run_comparison
+
+        console.print(f"\n[bold]All trials of the search[/bold] (zoo compare --parent {result.parent_run_id}):")
+        comparison = run_comparison(
+            parent_run_id=result.parent_run_id,
+            tracking_uri=tracking_uri,
+            out_dir=Path(directory) / result.config_path.parent.name / "compare",
+            include_trials=True,
+        )
+        show_comparison(console, comparison)
