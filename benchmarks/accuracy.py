@@ -96,10 +96,6 @@ BASELINE_NOTES = {
     "holt_winters": "statsmodels ExponentialSmoothing refitted per test window on all points before it",
     "tfidf_logreg": "TF-IDF (word 1-2-grams) + logistic regression on the raw text, fitted on train+val",
 }
-METRICS = {
-    "classification": ("accuracy", "macro_f1"),
-    "forecasting": ("mae", "rmse", "smape"),
-}
 log = logging.getLogger("benchmarks.accuracy")
 
 
@@ -351,7 +347,7 @@ def bn_recalibrated_metrics(model: Any, dataset: Any) -> dict[str, float] | None
     """
     import keras
 
-    from recipes.metrics import task_metrics
+    from recipes.tasks import get_task
 
     layers = _batch_norms(model)
     if not layers:
@@ -364,8 +360,8 @@ def bn_recalibrated_metrics(model: Any, dataset: Any) -> dict[str, float] | None
     model(keras.ops.convert_to_tensor(x), training=True)
     raw = np.asarray(model.predict(dataset.test.x, batch_size=256, verbose=0), dtype=np.float32)
     if dataset.task == "classification":
-        return task_metrics(dataset.task, dataset.test.y, raw)
-    return task_metrics(dataset.task, dataset.inverse_targets(dataset.test.y), dataset.inverse_targets(raw))
+        return get_task(dataset.task).scores(dataset.test.y, raw)
+    return get_task(dataset.task).scores(dataset.inverse_targets(dataset.test.y), dataset.inverse_targets(raw))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -754,7 +750,9 @@ def _dataset_section(
     models: Sequence[str],
     seeds: Sequence[int],
 ) -> list[str]:
-    metric_names = METRICS["forecasting" if _primary(address, cells + base) == "mae" else "classification"]
+    from recipes.tasks import TASKS
+
+    metric_names = TASKS["forecasting" if _primary(address, cells + base) == "mae" else "classification"].reported
     groups = _groups(cells, address)
     bn_models = {r["name"] for r in cells if "metrics_bn_recalibrated" in r}
     lines = [f"## {address}", ""]

@@ -4,7 +4,7 @@ A zoo result means little without the score of a model that learns (almost) noth
 baseline here takes a `Dataset` from `recipes.data.load(address, seed=seed)` (the zoo runs'
 own splits: same test split, same validation carve), is fitted on train+val (the data a zoo
 run learns from and selects on; no baseline has anything to tune) and is scored on test with
-`recipes.metrics.task_metrics`, so its `test_*` metrics are the zoo runs' metrics:
+`recipes.tasks.Task.scores`, so its `test_*` metrics are the zoo runs' metrics:
 
 | task / input | baselines |
 |---|---|
@@ -48,7 +48,7 @@ class BaselineResult:
         name: Baseline name ("majority", "1nn_euclidean", "naive", ...): the runs' `model` tag.
         description: What it predicts, in a few words.
         fitted_on: The splits it was fitted on.
-        metrics: Test metrics, keyed like `recipes.metrics.task_metrics` (no `test_` prefix).
+        metrics: Test metrics, keyed like `recipes.tasks.Task.scores` (no `test_` prefix).
         seconds: Fit and predict wall time.
         predictions: What was scored: class probabilities `(n, classes)` or forecasts in data units.
     """
@@ -70,7 +70,7 @@ def _train_val(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
 
 def _scored(name: str, description: str, dataset: Dataset, predict: Any) -> BaselineResult:
     """Time `predict()`, score its output on the test split as a zoo run is scored."""
-    from recipes.metrics import task_metrics
+    from recipes.tasks import get_task
 
     started = time.perf_counter()
     pred = np.asarray(predict())
@@ -79,7 +79,7 @@ def _scored(name: str, description: str, dataset: Dataset, predict: Any) -> Base
         truth = dataset.test.y
     else:  # predictions are made in data units; the zoo un-scales its targets the same way
         truth = dataset.inverse_targets(dataset.test.y)
-    return BaselineResult(name, description, FITTED_ON, task_metrics(dataset.task, truth, pred), seconds, pred)
+    return BaselineResult(name, description, FITTED_ON, get_task(dataset.task).scores(truth, pred), seconds, pred)
 
 
 def majority(dataset: Dataset) -> BaselineResult:

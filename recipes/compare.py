@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from recipes.tasks import TASKS
 from recipes.tracking import DEFAULT_EXPERIMENT, create_run, log_batch
 from zoo.errors import ConfigError, did_you_mean
 
@@ -43,7 +44,6 @@ BASELINE_STAGE = "baseline"
 TRIAL_STAGE = "trial"  # tuning trials (tuning.search): chosen on validation, never evaluated on test
 PRETRAIN_STAGE = "pretrain"  # encoder pretraining (recipes.semi): scored by a pretext loss, not the task
 FALLBACK_OBJECTIVE = "best_val_loss"
-OBJECTIVE = {"classification": "test_accuracy", "regression": "test_mae", "forecasting": "test_mae"}
 HIGHER_WORDS = ("accuracy", "f1", "auc", "precision", "recall", "r2")
 LOWER_WORDS = ("loss", "mae", "mse", "mape", "error", "seconds")
 ALIASES = {"f1": "macro_f1", "acc": "accuracy"}
@@ -275,7 +275,11 @@ def _dataset_metrics(runs: pd.DataFrame, metric: str | None, higher_is_better: b
             continue
         tasks = rows["task"].dropna()
         task = tasks.mode().iloc[0] if len(tasks) else None
-        name = OBJECTIVE.get(task) or ("test_accuracy" if "metrics.test_accuracy" in rows else "test_mae")
+        name = (
+            TASKS[task].test_metric
+            if task in TASKS
+            else ("test_accuracy" if "metrics.test_accuracy" in rows else "test_mae")
+        )
         scored = rows[(rows["status"] == "FINISHED") & ~rows["baseline"].astype(bool)]
         if len(scored) and not _all_logged(scored, name) and _all_logged(scored, FALLBACK_OBJECTIVE):
             name = FALLBACK_OBJECTIVE
@@ -613,7 +617,7 @@ def plot_validation_curves(
         best = _top_runs(runs, board, dataset, top)
         metric, _ = board.attrs["metrics"][dataset]
         task = best["task"].iloc[0] if len(best) else None
-        second = "val_accuracy" if task == "classification" else "val_mae"
+        second = f"val_{TASKS[task].metric}" if task in TASKS else "val_loss"
         for _, run in best.iterrows():
             value = run[f"metrics.{metric}"]
             label = f"{run['model']} seed {run['seed']}: {metric} {value:.4g}"

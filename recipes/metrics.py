@@ -34,10 +34,3 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
         "mape": float(100.0 * np.abs(err[nonzero] / y_true[nonzero]).mean()) if nonzero.any() else float("nan"),
         "smape": float(100.0 * smape.mean()),
     }
-
-
-def task_metrics(task: str, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """The test metrics of `task`."""
-    if task == "classification":
-        return classification_metrics(y_true, y_pred)
-    return regression_metrics(y_true, y_pred)

@@ -32,6 +32,7 @@ from recipes.config import finetune_config
 from recipes.data.base import Dataset, Split
 from recipes.errors import DataError
 from recipes.pretext import pretrain_config
+from recipes.tasks import get_task
 from recipes.tracking import Tracker, create_run, environment_tags, outcome, parent_run
 from zoo.errors import ConfigError
 
@@ -609,10 +610,6 @@ def finetune(
 # The labelled-fraction sweep
 
 
-def _metric(task: str) -> tuple[str, str]:
-    return ("accuracy", "max") if task == "classification" else ("mae", "min")
-
-
 def _finished_children(parent_run_id: str) -> dict[tuple[str, str, str], Any]:
     """(stage or init, fraction, seed) -> the FINISHED child runs of a sweep (for resuming it)."""
     from mlflow import MlflowClient
@@ -759,7 +756,8 @@ def sweep(
     check_compatible(model, dataset, hparams)
     for f in fractions:  # every subset is possible, before anything trains
         labelled_subset(dataset, f, seeds[0])
-    metric, direction = _metric(dataset.task)
+    policy = get_task(dataset.task)
+    metric, direction = policy.metric, policy.direction
 
     settings = {"model": model, "dataset": dataset.name, "fractions": fractions, "seeds": seeds, "hparams": hparams,
                 "pretrain": pre_cfg.__dict__, "finetune": ft_cfg.__dict__, "train": train_settings,

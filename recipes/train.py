@@ -27,6 +27,7 @@ import numpy as np
 from recipes.config import TrainConfig, train_config
 from recipes.data.base import Dataset
 from recipes.errors import DataError, TrainingError
+from recipes.tasks import get_task
 from zoo.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -83,14 +84,11 @@ def compile_model(model: keras.Model, task: str, cfg: TrainConfig) -> None:
         "nadam": keras.optimizers.Nadam,
     }
     optimizer = optimizers[cfg.optimizer](learning_rate=cfg.learning_rate)
-    if task == "classification":
-        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
-    else:
-        loss, metrics = "mse", ["mae"]
+    policy = get_task(task)
     model.compile(
         optimizer=optimizer,
-        loss=loss,
-        metrics=metrics,
+        loss=policy.loss,
+        metrics=[policy.metric],
         jit_compile=cfg.jit_compile,
         steps_per_execution=cfg.steps_per_execution,
     )
@@ -481,7 +479,6 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
     from recipes import plots
     from recipes.data.pipeline import make_dataset
     from recipes.device import precision, strategy
-    from recipes.metrics import task_metrics
     from recipes.tracking import flat_params
 
     name, dataset, cfg, hparams, backbone, run_dir = (
@@ -573,7 +570,7 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
             truth, pred = dataset.test.y, raw
         else:
             truth, pred = dataset.inverse_targets(dataset.test.y), dataset.inverse_targets(raw)
-        metrics = task_metrics(dataset.task, truth, pred)
+        metrics = get_task(dataset.task).scores(truth, pred)
         if job.pictures and dataset.task == "classification":
             path = plots.confusion_matrix(
                 truth, pred.argmax(-1), dataset.class_names or [], run_dir / "confusion_matrix.png", title

@@ -23,6 +23,7 @@ from typing import Any
 import keras_tuner as kt
 
 from recipes.config import TRAIN_KEYS, FinetuneConfig, TrainConfig
+from recipes.tasks import get_task
 from recipes.tracking import create_run, find_run, log_batch, parent_run
 from tuning import distributed
 from tuning.errors import SearchError
@@ -171,11 +172,6 @@ def pretexts_for(models: list[str], pinned: str | None = None) -> tuple[str, ...
     if not common:
         raise ConfigError(f"no pretext fits all of {', '.join(models)}; search them separately")
     return tuple(common)
-
-
-def default_objective(task: str) -> tuple[str, str]:
-    """The validation metric a search optimises by default, with its direction."""
-    return ("val_accuracy", "max") if task == "classification" else ("val_loss", "min")
 
 
 def _readable(values: dict[str, Any]) -> dict[str, Any]:
@@ -640,7 +636,7 @@ def search(
         if unlabeled:
             semi.unlabeled_pool(dataset, list(unlabeled), seed=seed)
 
-    metric, default_direction = default_objective(dataset.task)
+    metric, default_direction = get_task(dataset.task).objective
     metric = objective or metric
     if direction is None:
         direction = default_direction if objective is None else ("max" if "accuracy" in metric else "min")

@@ -1,0 +1,80 @@
+"""What each task owns, in one place: its loss, its metric and direction, what a search
+optimises, and the test metrics a run reports.
+
+Training compiles with `loss` and `metric`; a run's headline is `test_<metric>`; `compare`
+ranks by it (`higher` says which way); a search optimises `objective` on validation; the
+benchmarks report `reported`. Nothing else decides these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from zoo.errors import ConfigError, did_you_mean
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task's training and scoring policy.
+
+    Attributes:
+        name: The task, as `zoo.build` takes it.
+        loss: The Keras loss it trains with.
+        metric: The Keras metric compiled with it, and the test metric that heads its reports.
+        higher: Whether a higher `metric` is better.
+        objective: The validation metric a search optimises by default, and its direction.
+        reported: The test metrics its benchmark tables show, `metric` first.
+    """
+
+    name: str
+    loss: str
+    metric: str
+    higher: bool
+    objective: tuple[str, str]
+    reported: tuple[str, ...]
+
+    @property
+    def direction(self) -> str:
+        """'max' or 'min', as keras-tuner and `NAME:max` say it."""
+        return "max" if self.higher else "min"
+
+    @property
+    def test_metric(self) -> str:
+        """The logged name of the headline test metric (`test_accuracy`, `test_mae`)."""
+        return f"test_{self.metric}"
+
+    def scores(self, y_true: Any, y_pred: Any) -> dict[str, float]:
+        """The test metrics of predictions `y_pred` (probabilities, or values in data units)."""
+        from recipes.metrics import classification_metrics, regression_metrics
+
+        if self.name == "classification":
+            return classification_metrics(y_true, y_pred)
+        return regression_metrics(y_true, y_pred)
+
+
+_CLASSIFICATION = Task("classification", "sparse_categorical_crossentropy", "accuracy", True,
+                       ("val_accuracy", "max"), ("accuracy", "macro_f1"))  # fmt: skip
+_VALUES = {"loss": "mse", "metric": "mae", "higher": False, "objective": ("val_loss", "min"),
+           "reported": ("mae", "rmse", "smape")}  # fmt: skip
+TASKS = {
+    t.name: t
+    for t in (
+        _CLASSIFICATION,
+        Task("regression", **_VALUES),
+        Task("forecasting", **_VALUES),
+        Task("reconstruction", **_VALUES),
+    )
+}
+
+
+def get_task(name: str) -> Task:
+    """The policy of task `name`.
+
+    Raises:
+        ConfigError: an unknown task, with close matches.
+    """
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ConfigError(f"unknown task {name!r}{did_you_mean(str(name), TASKS)}; tasks: {', '.join(TASKS)}") from None
