@@ -12,7 +12,7 @@ import yaml
 
 import recipes
 import tuning
-from tests.test_cli import ZOO
+from tests.test_cli import AS_A_USER, ZOO
 from tests.test_train_cli import QUIET, _runs
 from zoo.errors import ConfigError, UnknownModelError, ZooError
 
@@ -44,12 +44,12 @@ def searched(tmp_path_factory):
     return result, uri, lines, root
 
 
-def _children(uri: str, parent: str) -> list:
+def _children(uri: str, parent: str, experiment: str = "search") -> list:
     from mlflow import MlflowClient
 
     client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name("search")
-    return client.search_runs([experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent}'")
+    found = client.get_experiment_by_name(experiment)
+    return client.search_runs([found.experiment_id], f"tags.mlflow.parentRunId = '{parent}'")
 
 
 def test_every_trial_is_a_run_nested_under_the_search(searched) -> None:
@@ -203,6 +203,24 @@ def test_a_semi_search_tunes_the_recipe_and_shares_pretrainings(tmp_path) -> Non
     assert collected.attrs["left_out"]["encoder pretrainings (their loss is the pretext's, not the task's)"] == len(
         pretrainings
     )
+
+    # Its best.yaml replays with zoo semi --config (zoo train --config says to use it), as a user runs it.
+    store = ["--tracking-uri", uri, "--experiment", "replay", "--runs-dir", str(tmp_path / "replay")]
+    refused = subprocess.run([ZOO, "train", "--config", str(result.config_path)], capture_output=True, text=True,
+                             env=AS_A_USER, timeout=120)  # fmt: skip
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
+        f"error: --config {result.config_path} is a semi-supervised run (recipe: semi): run it with "
+        f"zoo semi --config {result.config_path}"
+    ]
+    replay = subprocess.run([ZOO, "semi", "--config", str(result.config_path), *store], capture_output=True,
+                            text=True, env=AS_A_USER, timeout=600)  # fmt: skip
+    assert replay.returncode == 0, replay.stderr[-3000:]
+    [sweep] = client.search_runs([client.get_experiment_by_name("replay").experiment_id], "tags.stage = 'semi'")
+    assert sweep.info.status == "FINISHED"
+    assert sweep.data.params["pretrain.pretext"] == config["pretrain"]["pretext"]
+    assert sweep.data.params["finetune.freeze_epochs"] == str(config["finetune"]["freeze_epochs"])
+    arms = [r for r in _children(uri, sweep.info.run_id, "replay") if r.data.tags.get("fraction")]
+    assert {r.data.tags["fraction"] for r in arms} == {"0.5"} and {r.data.tags["seed"] for r in arms} == {"3"}
 
 
 @pytest.mark.parametrize(

@@ -793,7 +793,9 @@ def _finish(
     data_options: Mapping[str, Any] | None,
 ) -> SearchResult:
     """Pick the best trial, retrain it on the full budget, evaluate on test, record it all."""
-    import yaml
+    import dataclasses
+
+    from recipes.runconfig import RunConfig
 
     trials = tuner.oracle.get_best_trials(num_trials=len(tuner.oracle.trials))
     if not trials:
@@ -813,19 +815,13 @@ def _finish(
     ]
     settings = {k: v for k, v in drawn["settings"].items() if v is not None}
     settings.update({"epochs": state.max_epochs, "seed": state.seed})
-    config = {
-        "model": drawn["model"],
-        "data": dataset.name,
-        "data_options": dict(data_options or {}),
-        "hparams": drawn["hparams"],
-        "train": settings,
-    }
+    config = RunConfig(drawn["model"], dataset.name, dict(data_options or {}), drawn["hparams"], settings)
     if "pretrain" in drawn:
         del settings["epochs"]  # the fine-tuning phases set them
-        config.update(recipe="semi", label_fraction=state.label_fraction, unlabeled=state.unlabeled,
-                      pretrain={**drawn["pretrain"], "seed": state.seed}, finetune=drawn["finetune"])  # fmt: skip
-    config_path = project_dir / "best.yaml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        semi = {"recipe": "semi", "label_fraction": state.label_fraction, "unlabeled": _pool_text(state.unlabeled),
+                "pretrain": {**drawn["pretrain"], "seed": state.seed}, "finetune": drawn["finetune"]}  # fmt: skip
+        config = dataclasses.replace(config, **semi)
+    config_path = config.to_yaml(project_dir / "best.yaml")
 
     test_metrics: dict[str, float] = {}
     best_run_id = None
@@ -858,6 +854,11 @@ def _finish(
         model=model,
         recipe_settings={scope: drawn[scope] for scope in RECIPE_SCOPES if scope in drawn},
     )
+
+
+def _pool_text(sources: Sequence[str] | str | None) -> str | None:
+    """Pool sources as `--unlabeled` takes them ('train,unlabeled')."""
+    return sources if sources is None or isinstance(sources, str) else ",".join(sources)
 
 
 def _trial_runs(parent_run_id: str | None) -> dict[str, list[str]]:

@@ -22,34 +22,6 @@ def key_values(pairs: tuple[str, ...], flag: str) -> dict[str, Any]:
     return out
 
 
-CONFIG_KEYS = ("model", "data", "data_options", "hparams", "train", "experiment", "tracking_uri", "run_name")
-
-
-def read_config(path: str) -> dict[str, Any]:
-    """A run's YAML config, validated: an unknown key is an error naming it."""
-    import yaml
-
-    from recipes.config import TRAIN_KEYS, check_keys
-
-    try:
-        with open(path) as f:
-            doc = yaml.safe_load(f) or {}
-    except OSError as err:
-        raise ConfigError(f"--config {path}: cannot read it ({err.strerror})") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"--config {path}: not valid YAML{where}") from None
-    if not isinstance(doc, dict):
-        raise ConfigError(f"--config {path}: expected a mapping of {', '.join(CONFIG_KEYS)}")
-    check_keys(f"--config {path}", doc, CONFIG_KEYS)
-    for key in ("data_options", "hparams", "train"):
-        if not isinstance(doc.get(key) or {}, dict):
-            raise ConfigError(f"--config {path}: {key} must be a mapping, got {type(doc[key]).__name__}")
-    check_keys(f"--config {path}: train", doc.get("train") or {}, TRAIN_KEYS)
-    return doc
-
-
 def config_options(cls_path: str, *, prefix: str = "", skip: tuple[str, ...] = ()) -> Any:
     """One --flag per field of a declared config (declared once), e.g. --learning-rate.
 

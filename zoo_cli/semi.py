@@ -24,12 +24,29 @@ def _split_list(text: str | None, flag: str, kind: type) -> list[Any]:
         raise ConfigError(f"{flag} {text!r}: expected a comma-separated list of {kind.__name__}s") from None
 
 
+DEFAULT_FRACTIONS = "0.05,0.1,0.25,1"
+
+
+def _semi_config(path: str | None) -> Any:
+    """`--config`'s record, which must be a semi run's (a semi search's best.yaml)."""
+    from recipes.runconfig import RunConfig
+
+    if not path:
+        return RunConfig(recipe="semi")
+    doc = RunConfig.from_yaml(path)
+    if doc.recipe != "semi":
+        raise ConfigError(
+            f"--config {path} is a supervised run (no 'recipe: semi'): run it with zoo train --config {path}"
+        )
+    return doc
+
+
 def _common_semi(fn: Any) -> Any:
     """Options `zoo pretrain` and `zoo semi` share: data, model, pool, tracking."""
     for option in reversed(
         [
-            click.argument("model"),
-            click.option("--data", required=True, help="Dataset address, as for zoo train."),
+            click.argument("model", required=False),
+            click.option("--data", help="Dataset address, as for zoo train."),
             click.option("--hp", "hp_pairs", multiple=True, metavar="KEY=VALUE", help="Model hyperparameter."),
             click.option(
                 "--unlabeled",
@@ -77,6 +94,9 @@ def pretrain(
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     from recipes.semi import pretrain as run_pretraining
 
+    if not model or not data:
+        raise ConfigError("zoo pretrain needs a MODEL and --data")
+
     result = run_pretraining(
         model,
         data,
@@ -105,11 +125,13 @@ def pretrain(
 
 @cli.command()
 @_common_semi
-@click.option("--fractions", default="0.05,0.1,0.25,1", show_default=True, help="Labelled fractions, in (0, 1].")
-@click.option("--seeds", default="0,1,2", show_default=True, help="Seeds (subsets and trainings).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="A semi run config (a semi search's best.yaml); flags override it.")  # fmt: skip
+@click.option("--fractions", help="Labelled fractions, in (0, 1] [default: 0.05,0.1,0.25,1, or --config's].")
+@click.option("--seeds", help="Seeds (subsets and trainings) [default: 0,1,2, or --config's seed].")
 @config_options("recipes.pretext:PretrainConfig", prefix="pretrain_", skip=("pretext", "seed"))
-@click.option("--pretext", type=click.Choice(["masked", "autoencode", "next_step"]), default="masked",
-              show_default=True, help="Pretext objective.")  # fmt: skip
+@click.option("--pretext", type=click.Choice(["masked", "autoencode", "next_step"]),
+              help="Pretext objective [default: masked, or --config's].")  # fmt: skip
 @config_options("recipes.config:FinetuneConfig")
 @click.option("--learning-rate", type=float, help="Both arms' learning rate [default: 0.001].")
 @click.option("--batch-size", type=int, help="Both arms' batch size [default: 32].")
@@ -123,9 +145,10 @@ def semi(
     tracking_uri: str | None,
     experiment: str | None,
     runs_dir: str | None,
-    fractions: str,
-    seeds: str,
-    pretext: str,
+    config_path: str | None,
+    fractions: str | None,
+    seeds: str | None,
+    pretext: str | None,
     learning_rate: float | None,
     batch_size: int | None,
     patience: int | None,
@@ -141,14 +164,24 @@ def semi(
     Examples:
       zoo semi lstm_fcn --data ucr:GunPoint --pretext masked --fractions 0.05,0.1,0.25,1
       zoo semi gru --data ucr:ItalyPowerDemand --pretext next_step --seeds 0,1,2
+      zoo semi --config tuning_runs/SEARCH/best.yaml    # a semi search's best, replayed
     """
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     from recipes.semi import sweep, table_markdown
 
+    doc = _semi_config(config_path)
+    model, data = model or doc.model, data or doc.data
+    if not model or not data:
+        raise ConfigError("zoo semi needs a MODEL and --data (on the command line or in --config)")
     pre = {k[len("pretrain_") :]: v for k, v in settings.items() if k.startswith("pretrain_") and v is not None}
     fine = {k: v for k, v in settings.items() if not k.startswith("pretrain_") and v is not None}
+    given = {"learning_rate": learning_rate, "batch_size": batch_size, "patience": patience}
+    train_settings = {k: v for k, v in doc.train.items() if k not in ("epochs", "seed")}  # the sweep sets both
+    train_settings.update({k: v for k, v in given.items() if v is not None})
+    fraction_text = fractions or (str(doc.label_fraction) if doc.label_fraction else DEFAULT_FRACTIONS)
+    seed = doc.train.get("seed")
     console = make_console()
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -156,16 +189,16 @@ def semi(
         result = sweep(
             model,
             data,
-            fractions=_split_list(fractions, "--fractions", float),
-            seeds=_split_list(seeds, "--seeds", int),
-            hparams=key_values(hp_pairs, "--hp"),
-            unlabeled=unlabeled,
+            fractions=_split_list(fraction_text, "--fractions", float),
+            seeds=_split_list(seeds or (str(seed) if seed is not None else "0,1,2"), "--seeds", int),
+            hparams={**doc.hparams, **key_values(hp_pairs, "--hp")},
+            unlabeled=unlabeled or doc.unlabeled,
             transductive=transductive,
-            pretrain_settings={"pretext": pretext, **pre},
-            finetune_settings=fine,
-            train_settings={"learning_rate": learning_rate, "batch_size": batch_size, "patience": patience},
-            tracking_uri=tracking_uri,
-            experiment=experiment,
+            pretrain_settings={**doc.pretrain, **({"pretext": pretext} if pretext else {}), **pre},
+            finetune_settings={**doc.finetune, **fine},
+            train_settings=train_settings,
+            tracking_uri=tracking_uri or doc.tracking_uri,
+            experiment=experiment or doc.experiment,
             runs_dir=runs_dir,
             progress=lambda line: console.print(line, markup=False),
         )

@@ -11,7 +11,7 @@ import click
 
 from zoo.errors import EXIT_INTERRUPTED, ConfigError
 from zoo_cli.app import cli, make_console
-from zoo_cli.options import key_values, read_config, train_options
+from zoo_cli.options import key_values, train_options
 
 
 @cli.command()
@@ -72,14 +72,19 @@ def train(
     """
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    doc = read_config(config_path) if config_path else {}
-    model = model or doc.get("model")
-    data = data or doc.get("data")
+    from recipes.runconfig import RunConfig
+
+    doc = RunConfig.from_yaml(config_path) if config_path else RunConfig()
+    if doc.recipe == "semi":
+        raise ConfigError(f"--config {config_path} is a semi-supervised run (recipe: semi): run it with "
+                          f"zoo semi --config {config_path}")  # fmt: skip
+    model = model or doc.model
+    data = data or doc.data
     if not model or not data:
         raise ConfigError("zoo train needs a MODEL and --data (on the command line or in --config)")
-    hparams = {**(doc.get("hparams") or {}), **key_values(hp_pairs, "--hp")}
-    data_options = {**(doc.get("data_options") or {}), **key_values(data_pairs, "--data-option")}
-    train_settings = {**(doc.get("train") or {}), **{k: v for k, v in settings.items() if v is not None}}
+    hparams = {**doc.hparams, **key_values(hp_pairs, "--hp")}
+    data_options = {**doc.data_options, **key_values(data_pairs, "--data-option")}
+    train_settings = {**doc.train, **{k: v for k, v in settings.items() if v is not None}}
 
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     from recipes import train as run_training
@@ -107,9 +112,9 @@ def train(
             hparams=hparams,
             data_options=data_options,
             tracking=not no_tracking,
-            tracking_uri=tracking_uri or doc.get("tracking_uri"),
-            experiment=experiment or doc.get("experiment"),
-            run_name=run_name or doc.get("run_name"),
+            tracking_uri=tracking_uri or doc.tracking_uri,
+            experiment=experiment or doc.experiment,
+            run_name=run_name or doc.run_name,
             runs_dir=runs_dir,
             resume=not fresh,
             verbose=1 if sys.stdout.isatty() else 2,
