@@ -24,10 +24,36 @@ class TrainConfig:
     learning_rate: float = hp(
         1e-3, Float(1e-4, 1e-2, sampling="log"), valid=Float(1e-7, 10.0), doc="initial learning rate"
     )
-    batch_size: int = hp(32, Choice((16, 32, 64, 128)), valid=Int(1, 1 << 16), doc="examples per step")
-    epochs: int = hp(100, Int(10, 300), valid=Int(1, 100_000), tune=False, doc="most epochs to train")
-    patience: int = hp(
-        20, Int(5, 50, step=5), valid=Int(0, 100_000), doc="early stopping: epochs without val improvement (0 = off)"
+    batch_size: int = hp(
+        0,
+        Choice((0, 16, 32, 64)),
+        valid=Int(0, 1 << 16),
+        doc="examples per step; 0: follows the train size, min(32, max(4, n/10))",
+    )
+    steps: int = hp(
+        2000, Int(500, 8000, step=500), valid=Int(1, 10**8), tune=False, doc="training budget in optimizer steps"
+    )
+    epochs: int | None = hp(
+        None, Int(10, 300), valid=Int(1, 100_000), tune=False, doc="most epochs [default: as many as steps take]"
+    )
+    patience: int | None = hp(
+        None,
+        Int(5, 50, step=5),
+        valid=Int(0, 100_000),
+        tune=False,
+        doc="early stopping: epochs without improvement (0 = off) [default: a fifth of the epochs]",
+    )
+    select_on: str = hp(
+        "auto",
+        Choice(("auto", "val", "train")),
+        tune=False,
+        doc="pick weights by val loss, or fit train+val and pick by train loss; auto: train when val < 30 series",
+    )
+    lr_schedule: str = hp(
+        "plateau", Choice(("plateau", "none")), doc="plateau: halve the learning rate when the loss stalls"
+    )
+    clipnorm: float = hp(
+        1.0, Float(0.5, 5.0, sampling="log"), valid=Float(0.0, 1e6), doc="gradient norm clip (0 = off)"
     )
     seed: int = hp(0, Int(0, 2**31 - 1), tune=False, doc="seed for weights, shuffling, augmentation, val split")
     checkpoint_seconds: float = hp(

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from recipes import protocol
 from recipes.config import TrainConfig, train_config
-from recipes.data.base import Dataset
+from recipes.data.base import Dataset, Split
 from recipes.errors import DataError, TrainingError
 from recipes.tasks import get_task
 from zoo.errors import ConfigError
@@ -80,10 +81,10 @@ def compile_model(model: keras.Model, task: str, cfg: TrainConfig) -> None:
         "adam": keras.optimizers.Adam,
         "adamw": keras.optimizers.AdamW,
         "rmsprop": keras.optimizers.RMSprop,
-        "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
+        "sgd": lambda **kw: keras.optimizers.SGD(momentum=0.9, nesterov=True, **kw),
         "nadam": keras.optimizers.Nadam,
     }
-    optimizer = optimizers[cfg.optimizer](learning_rate=cfg.learning_rate)
+    optimizer = optimizers[cfg.optimizer](learning_rate=cfg.learning_rate, clipnorm=cfg.clipnorm or None)
     policy = get_task(task)
     model.compile(
         optimizer=optimizer,
@@ -518,26 +519,30 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
             tracker.tags({"replicas": str(dist.num_replicas_in_sync if dist else 1)})
 
         trim = dataset.variable_length and spec.variable_length
-        global_batch = cfg.batch_size
+        plan = protocol.resolve(cfg, dataset.task, len(dataset.train), len(dataset.val))
+        if tracker is not None and fresh_run:
+            tracker.params(plan.params())
+        fit_split = dataset.train if plan.select_on == "val" else _joined(dataset.train, dataset.val)
+        global_batch = plan.batch_size
         train_ds = make_dataset(
-            dataset.train, batch_size=global_batch, training=True, seed=cfg.seed, augment=cfg, trim=trim
+            fit_split, batch_size=global_batch, training=True, seed=cfg.seed, augment=cfg, trim=trim
         )
-        has_val = len(dataset.val) > 0
+        has_val = plan.select_on == "val"
         val_ds = make_dataset(dataset.val, batch_size=global_batch, trim=trim) if has_val else None
-        monitor = "val_loss" if has_val else "loss"
-        stopper, timer, callbacks = training_callbacks(run_dir, job, tracker, monitor)
+        monitor = plan.monitor
+        stopper, timer, callbacks = training_callbacks(run_dir, job, tracker, plan)
         try:
             net.fit(
                 train_ds,
                 validation_data=val_ds,
-                epochs=cfg.epochs,
+                epochs=plan.epochs,
                 callbacks=callbacks,
                 verbose=job.verbose,
                 shuffle=False,
             )
             if job.unfreeze:
                 # The same loggers; its own early stopping (the backup/stopping pair is the last two).
-                _unfrozen_phase(job, net, train_ds, val_ds, callbacks[:-2], monitor)
+                _unfrozen_phase(job, net, train_ds, val_ds, callbacks[:-2], plan)
         finally:
             stopper.restore()
         history = _load_history(run_dir / "metrics.csv")
@@ -620,7 +625,25 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
     )
 
 
-def training_callbacks(run_dir: Path, job: _Job, tracker: Any, monitor: str) -> tuple[Any, Any, list[Any]]:
+def _joined(train: Split, val: Split) -> Split:
+    """Train and val as one split (the `select_on="train"` protocol fits on both)."""
+    if len(val) == 0:
+        return train
+    lengths = None if train.lengths is None else np.concatenate([train.lengths, val.lengths])
+    return Split(np.concatenate([train.x, val.x]), np.concatenate([train.y, val.y]), lengths)
+
+
+def _lr_schedule(cfg: TrainConfig, plan: protocol.Protocol) -> list[Any]:
+    """The learning-rate schedule's callback: halve it when the monitored loss stalls (down to 1/100)."""
+    import keras
+
+    if cfg.lr_schedule == "none":
+        return []
+    return [keras.callbacks.ReduceLROnPlateau(monitor=plan.monitor, factor=0.5, patience=plan.lr_patience,
+                                              min_lr=cfg.learning_rate / 100, verbose=0)]  # fmt: skip
+
+
+def training_callbacks(run_dir: Path, job: _Job, tracker: Any, plan: protocol.Protocol) -> tuple[Any, Any, list[Any]]:
     """The recipe's callbacks for `fit`: (the signal stopper, the start-up timer, all in order).
 
     None has a batch-end hook (`recipes.callbacks.per_step_sync` checks), so on backends that
@@ -639,6 +662,7 @@ def training_callbacks(run_dir: Path, job: _Job, tracker: Any, monitor: str) -> 
         stopper,
         timer,
         StopOnNaN(),
+        *_lr_schedule(job.cfg, plan),  # before the loggers: they record the rate it set
         keras.callbacks.CSVLogger(str(run_dir / "metrics.csv"), append=True),
         *([epoch_logger(tracker)] if tracker is not None else []),
         *job.callbacks,
@@ -646,8 +670,8 @@ def training_callbacks(run_dir: Path, job: _Job, tracker: Any, monitor: str) -> 
         ResumableEarlyStopping(
             run_dir / "backup",
             backup=backup,
-            monitor=monitor,
-            patience=job.cfg.patience if job.cfg.patience > 0 else job.cfg.epochs,
+            monitor=plan.monitor,
+            patience=plan.patience if plan.patience > 0 else plan.epochs,
             restore_best_weights=True,
         ),
     ]
@@ -674,7 +698,7 @@ def _fingerprint(backbone: Any) -> str:
     return digest.hexdigest()[:16]
 
 
-def _unfrozen_phase(job: _Job, net: Any, train_ds: Any, val_ds: Any, callbacks: list, monitor: str) -> None:
+def _unfrozen_phase(job: _Job, net: Any, train_ds: Any, val_ds: Any, callbacks: list, plan: protocol.Protocol) -> None:
     """Fine-tuning's second phase: the whole model, a lower learning rate, its own early stopping."""
     import dataclasses
 
@@ -688,8 +712,8 @@ def _unfrozen_phase(job: _Job, net: Any, train_ds: Any, val_ds: Any, callbacks: 
     compile_model(net, job.dataset.task, dataclasses.replace(job.cfg, learning_rate=job.cfg.learning_rate * factor))
     stopper = ResumableEarlyStopping(
         job.run_dir / "backup_unfrozen",
-        monitor=monitor,
-        patience=job.cfg.patience if job.cfg.patience > 0 else epochs,
+        monitor=plan.monitor,
+        patience=plan.patience if plan.patience > 0 else epochs,
         restore_best_weights=True,
     )
     net.fit(

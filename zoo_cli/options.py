@@ -41,7 +41,7 @@ def config_options(cls_path: str, *, prefix: str = "", skip: tuple[str, ...] = (
                 continue
             flag = f"{prefix}{p.name}".replace("_", "-")
             dest = f"{prefix}{p.name}".replace("-", "_")
-            doc = f"{p.doc} [default: {p.default}]"
+            doc = p.doc if "[default:" in p.doc else f"{p.doc} [default: {p.default}]"
             if isinstance(p.valid, Boolean):
                 fn = click.option(f"--{flag}/--no-{flag}", dest, default=None, help=doc)(fn)
             elif isinstance(p.valid, Choice) and any(isinstance(v, bool) for v in p.valid.values):

@@ -1,0 +1,71 @@
+"""The training protocol: budget, batch and selection follow the data's size; the LR schedule runs."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+
+import pytest
+
+import recipes
+from recipes.config import train_config
+from recipes.protocol import resolve
+
+
+@pytest.mark.parametrize(
+    ("settings", "task", "sizes", "expected"),
+    [
+        # GunPoint: 40 train + 10 val series: fit on all 50, batch 5, 2000 steps = 200 epochs.
+        ({}, "classification", (40, 10), ("train", 5, 10, 200, 40, 20)),
+        # A large set: the carved validation split is big enough to judge by; at least 20 epochs.
+        ({}, "classification", (8000, 2000), ("val", 32, 250, 20, 5, 2)),
+        # Forecasting keeps its time-ordered validation segment however small.
+        ({}, "forecasting", (70, 18), ("val", 7, 10, 200, 40, 20)),
+        # What a user gives is kept.
+        (
+            {"batch_size": 16, "epochs": 3, "patience": 0, "select_on": "val"},
+            "classification",
+            (40, 10),
+            ("val", 16, 3, 3, 0, 2),
+        ),
+        ({"steps": 100}, "classification", (40, 0), ("train", 4, 10, 20, 5, 2)),
+    ],
+)
+def test_the_protocol_is_resolved_from_the_split_sizes(settings, task, sizes, expected) -> None:
+    plan = resolve(train_config(settings), task, *sizes)
+    got = (plan.select_on, plan.batch_size, plan.steps_per_epoch, plan.epochs, plan.patience, plan.lr_patience)
+    assert got == expected
+
+
+@pytest.fixture(scope="module")
+def stalled(tmp_path_factory):
+    """A run whose loss cannot improve by ReduceLROnPlateau's min_delta (learning rate 1e-7)."""
+    store = f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
+    runs = tmp_path_factory.mktemp("runs")
+    result = recipes.train("mlp", "ucr:ItalyPowerDemand", hparams={"units": 8}, learning_rate=1e-7, steps=60,
+                           tracking_uri=store, runs_dir=runs, verbose=0)  # fmt: skip
+    return result, store
+
+
+def test_a_small_set_fits_train_and_val_and_selects_on_the_training_loss(stalled) -> None:
+    from mlflow import MlflowClient
+
+    result, store = stalled
+    run = MlflowClient(store).get_run(result.run_id)
+    n = len(result.dataset.train) + len(result.dataset.val)  # ItalyPowerDemand: 67 series, 14 carved
+    params = run.data.params
+    assert (params["train.select_on"], params["protocol.select_on"]) == ("auto", "train")
+    assert params["protocol.batch_size"] == str(n // 10) and params["protocol.steps_per_epoch"] == str(
+        -(-n // (n // 10))
+    )
+    assert params["protocol.epochs"] == "20" and result.epochs <= 20
+    assert "best_loss" in run.data.metrics and "val_loss" not in run.data.metrics
+
+
+def test_the_learning_rate_halves_when_the_loss_stalls(stalled) -> None:
+    result, _ = stalled
+    with open(result.run_dir / "metrics.csv") as f:
+        rates = [float(row["learning_rate"]) for row in csv.DictReader(f)]
+    assert rates[0] == pytest.approx(1e-7)
+    assert min(rates) <= 0.5e-7 * 1.0001  # halved at least once
+    assert all(b <= a for a, b in itertools.pairwise(rates))  # never raised
