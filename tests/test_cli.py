@@ -113,7 +113,7 @@ def test_make_demo_runs_commands_that_work(tmp_path) -> None:
         argv[0] = ZOO
         if argv[1] == "tune":
             argv += ["--max-trials", "2", "--max-epochs", "1", "--fixed", "units=8"]
-        result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600, env=AS_A_USER)
         assert result.returncode == 0, f"{line}: {result.stderr[-1500:]}"
     # The demo searches on real data, prints the leaderboard and says where everything is.
     out = result.stdout

@@ -40,6 +40,7 @@ def test_train_takes_every_training_flag(tmp_path) -> None:
     _zoo("train", "gru", "--data", "forecast:airline", "--data-option", "horizon=6", "--hp", "units=8",
          "--optimizer", "adamw", "--learning-rate", "0.003", "--batch-size", "16", "--epochs", "2", "--patience", "1",
          "--seed", "3", "--checkpoint-seconds", "0", "--val-fraction", "0.25", "--no-mixed-precision",
+         "--steps", "50", "--select-on", "val", "--lr-schedule", "none", "--clipnorm", "2",
          "--jit-compile", "false", "--steps-per-execution", "2", "--distribute", "none", "--jitter", "0.01",
          "--scaling", "0.05", "--magnitude-warp", "0.05", "--window-slice", "0.1", *_store(tmp_path),
          "--experiment", EXPERIMENT, "--run-name", "all flags", "--runs-dir", "folders", "--fresh",
@@ -50,7 +51,9 @@ def test_train_takes_every_training_flag(tmp_path) -> None:
                 "train.batch_size": "16", "train.epochs": "2", "train.patience": "1", "train.seed": "3",
                 "train.val_fraction": "0.25", "train.mixed_precision": "False", "train.jit_compile": "False",
                 "train.steps_per_execution": "2", "train.distribute": "none", "train.jitter": "0.01",
-                "train.scaling": "0.05", "train.magnitude_warp": "0.05", "train.window_slice": "0.1"}  # fmt: skip
+                "train.scaling": "0.05", "train.magnitude_warp": "0.05", "train.window_slice": "0.1",
+                "train.steps": "50", "train.select_on": "val", "train.lr_schedule": "none", "train.clipnorm": "2.0",
+                "protocol.select_on": "val", "protocol.batch_size": "16", "protocol.epochs": "2"}  # fmt: skip
     assert {k: run.data.params.get(k) for k in expected} == expected
     assert len(list((tmp_path / "folders").iterdir())) == 1
 

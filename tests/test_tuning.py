@@ -164,7 +164,7 @@ def test_a_semi_search_tunes_the_recipe_and_shares_pretrainings(tmp_path) -> Non
     from mlflow import MlflowClient
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    pinned = {"units": 8, "batch_size": 16, "pretrain.mask_ratio": 0.2, "pretrain.mean_span": 2,
+    pinned = {"units": 8, "dropout": 0.0, "batch_size": 16, "pretrain.mask_ratio": 0.2, "pretrain.mean_span": 2,
               "pretrain.learning_rate": 0.003, "pretrain.batch_size": 16, "pretrain.decoder_units": 8,
               "pretrain.patience": 0, "finetune.freeze_epochs": 1}  # fmt: skip
     result = tuning.search("lstm", "ucr:ItalyPowerDemand", tuner="random", max_trials=4, max_epochs=2, seed=3,

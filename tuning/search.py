@@ -373,10 +373,14 @@ class _Search:
 
         common = {"tracking": self.tracking, "experiment": self.experiment, "parent_run_id": self.parent_run_id,
                   "runs_dir": runs_dir, "verbose": 0}  # fmt: skip
+        # A trial is ranked on validation, so it keeps its carved split whatever the data's size;
+        # the retrained best follows the default protocol (on a small set: train + val).
+        given = {"select_on": "val"} if stage == STAGE_TRIAL else {}
+        given.update(drawn["settings"])
         if "pretrain" not in drawn:
             return recipes.train(drawn["model"], self.dataset, hparams=drawn["hparams"], stage=stage, tags=tags,
                                  log_model=evaluate, evaluate=evaluate, pictures=evaluate,
-                                 **common, **{**drawn["settings"], "epochs": epochs, "seed": seed})  # fmt: skip
+                                 **common, **{**given, "epochs": epochs, "seed": seed})  # fmt: skip
         from recipes import semi
 
         # Trials that differ only in fine-tuning share one pretraining (same folder, reused).
@@ -384,7 +388,7 @@ class _Search:
                             tags={k: v for k, v in tags.items() if k != "execution"}, reuse=True,
                             **{**common, "runs_dir": self.runs_dir / "pretrain"}, **drawn["pretrain"],
                             seed=self.seed)  # fmt: skip
-        settings = {k: v for k, v in drawn["settings"].items() if k != "epochs"}
+        settings = {k: v for k, v in given.items() if k != "epochs"}
         result = semi.finetune(drawn["model"], self.dataset, pre, fraction=self.label_fraction, seed=seed,
                                stage=stage, tags={**tags, "pretrain_run": pre.run_id or ""}, log_model=evaluate,
                                evaluate=evaluate, pictures=evaluate, **common, **drawn["finetune"],
