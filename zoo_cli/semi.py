@@ -134,8 +134,8 @@ def pretrain(
               help="Pretext objective [default: masked, or --config's].")  # fmt: skip
 @config_options("recipes.config:FinetuneConfig")
 @click.option("--learning-rate", type=float, help="Both arms' learning rate [default: 0.001].")
-@click.option("--batch-size", type=int, help="Both arms' batch size [default: 32].")
-@click.option("--patience", type=int, help="Both arms' early-stopping patience [default: 20].")
+@click.option("--batch-size", type=int, help="Both arms' batch size [default: 0, follows the labelled subset's size].")
+@click.option("--patience", type=int, help="Both arms' early-stopping patience [default: a fifth of the epochs].")
 def semi(
     model: str,
     data: str,
