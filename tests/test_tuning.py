@@ -52,6 +52,26 @@ def _children(uri: str, parent: str, experiment: str = "search") -> list:
     return client.search_runs([found.experiment_id], f"tags.mlflow.parentRunId = '{parent}'")
 
 
+def test_each_models_default_config_is_its_first_trial(searched) -> None:
+    """Trials 0 and 1 are lstm's and cnn_lstm's untuned configs (what zoo train gives), pins aside."""
+    import zoo
+    from recipes.config import TrainConfig
+    from zoo.params import search_space
+
+    result, uri, _, _ = searched
+    trials = {
+        r.data.tags["trial_id"]: r for r in _children(uri, result.parent_run_id) if r.data.tags["stage"] == "trial"
+    }
+    pinned = {**SMALL, "num_blocks": 3, "pool_size": 4, "batch_size": 32}
+    for trial_id, model in (("0", "lstm"), ("1", "cnn_lstm")):
+        params = trials[trial_id].data.params
+        assert params["model"] == model
+        defaults = {f"model.{k}": p.default for k, p in search_space(zoo.get_spec(model).config).items()}
+        defaults.update({f"train.{k}": p.default for k, p in search_space(TrainConfig).items()})
+        expected = {k: str(v) for k, v in defaults.items() if k.split(".", 1)[1] not in pinned}
+        assert {k: params.get(k) for k in expected} == expected
+
+
 def test_every_trial_is_a_run_nested_under_the_search(searched) -> None:
     from mlflow import MlflowClient
 

@@ -495,7 +495,14 @@ def check_failures(oracle: Any) -> None:
 
 
 def _oracle(
-    tuner: str, objective: Any, *, max_trials: int | None, max_epochs: int, seed: int, hyperband_factor: int
+    tuner: str,
+    objective: Any,
+    *,
+    models: list[str],
+    max_trials: int | None,
+    max_epochs: int,
+    seed: int,
+    hyperband_factor: int,
 ) -> Any:
     # keras-tuner's own stop on consecutive failures raises inside the oracle's lock (and would
     # hang a chief); `check_failures` does the same check outside it.
@@ -503,10 +510,39 @@ def _oracle(
     if tuner == "hyperband":
         return kt.oracles.HyperbandOracle(max_epochs=max_epochs, factor=hyperband_factor, **common)
     if tuner == "bayesian":
-        return kt.oracles.BayesianOptimizationOracle(max_trials=max_trials, **common)
+        return _defaults_first(kt.oracles.BayesianOptimizationOracle, models)(max_trials=max_trials, **common)
     if tuner == "random":
-        return kt.oracles.RandomSearchOracle(max_trials=max_trials, **common)
+        return _defaults_first(kt.oracles.RandomSearchOracle, models)(max_trials=max_trials, **common)
     return kt.oracles.GridSearchOracle(max_trials=max_trials, **common)
+
+
+def _defaults_first(base: type, models: list[str]) -> type:
+    """`base` whose first trials are each searched model's default config, in order.
+
+    The defaults are what `zoo train` gives untuned; a search that tries them can only pick
+    something that did better on validation. The grid and Hyperband oracles order their
+    trials themselves and are left as they are.
+    """
+
+    class DefaultsFirst(base):
+        def populate_space(self, trial_id: str) -> dict[str, Any]:
+            for model in models:
+                values = self.default_values(model)
+                if not self._duplicate(values):
+                    return {"status": "RUNNING", "values": values}
+            return super().populate_space(trial_id)
+
+        def default_values(self, model: str) -> dict[str, Any]:
+            """The active values of the space with `model` chosen and every knob at its default."""
+            chosen = kt.HyperParameters()
+            for hp in self.hyperparameters.space:
+                chosen.merge([hp])
+                if chosen.is_active(hp):
+                    chosen.values[hp.name] = model if hp.name == "model" else hp.default
+            return chosen.values
+
+    DefaultsFirst.__name__ = f"DefaultsFirst{base.__name__}"
+    return DefaultsFirst
 
 
 def _close_orphans(experiment_id: str, parent_run_id: str) -> None:
@@ -719,6 +755,7 @@ def search(
     oracle = _oracle(
         tuner,
         kt.Objective(metric, direction),
+        models=names,
         max_trials=max_trials,
         max_epochs=max_epochs,
         seed=seed,
