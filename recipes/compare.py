@@ -264,7 +264,9 @@ def _dataset_metrics(runs: pd.DataFrame, metric: str | None, higher_is_better: b
     """Each dataset's objective: (logged metric name, higher is better).
 
     Without `metric`: the task's test metric; where some finished zoo runs of the dataset have
-    none (tuning trials are not evaluated on test) but all have `best_val_loss`, that instead.
+    none (tuning trials are not evaluated on test), the best value of the task's search
+    objective (`best_val_accuracy`: what the search ranked them by) if all have it, else
+    `best_val_loss`.
     """
     out: dict[str, Any] = {}
     if metric:
@@ -281,8 +283,9 @@ def _dataset_metrics(runs: pd.DataFrame, metric: str | None, higher_is_better: b
             else ("test_accuracy" if "metrics.test_accuracy" in rows else "test_mae")
         )
         scored = rows[(rows["status"] == "FINISHED") & ~rows["baseline"].astype(bool)]
-        if len(scored) and not _all_logged(scored, name) and _all_logged(scored, FALLBACK_OBJECTIVE):
-            name = FALLBACK_OBJECTIVE
+        if len(scored) and not _all_logged(scored, name):
+            fallbacks = ([f"best_{TASKS[task].objective[0]}"] if task in TASKS else []) + [FALLBACK_OBJECTIVE]
+            name = next((f for f in fallbacks if _all_logged(scored, f)), name)
         out[dataset] = (name, direction(name))
     return out
 

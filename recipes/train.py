@@ -600,6 +600,9 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
             summary["time_to_first_step_seconds"] = timer.seconds
         if best:
             summary[f"best_{monitor}"] = float(np.nanmin(best))
+        objective, way = get_task(dataset.task).objective  # what a search ranks its trials by
+        if history.get(objective):
+            summary[f"best_{objective}"] = float((np.nanmax if way == "max" else np.nanmin)(history[objective]))
         tracker.metrics(summary, step=epochs)
         for path in artifacts.values():
             tracker.artifact(path)
