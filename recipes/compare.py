@@ -306,7 +306,7 @@ def _config_columns(rows: pd.DataFrame) -> list[str]:
         if not col.startswith("params."):
             continue
         key = col.removeprefix("params.")
-        if key in IGNORED_PARAMS or key in DATA_SUMMARY:
+        if key in IGNORED_PARAMS or key in DATA_SUMMARY or key.startswith("protocol."):  # follows from the rest
             continue
         if rows[col].map(_param_value).nunique() > 1:
             columns.append(col)
