@@ -538,6 +538,10 @@ def render(records: list[dict[str, Any]], datasets: Sequence[str], models: Seque
         "once, on the test split, by `recipes.metrics` (forecasts in the data's own units). Written by",
         "`benchmarks/accuracy.py` from `benchmarks/results/accuracy.jsonl` (one line per finished cell).",
         "",
+        "**These cells predate the current default protocol** (batch and step budget from the data's",
+        "size, selection on the training loss on small sets, learning-rate schedule): GunPoint and",
+        "ItalyPowerDemand under it, beside these figures, are in docs/benchmarks/protocol.md.",
+        "",
         "## Machine and commands",
         "",
     ]
