@@ -443,7 +443,7 @@ def pretrain(
         history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
         losses = history.get("loss", [])
         if not losses or not np.isfinite(losses[-1]):
-            from recipes.train import TrainingError
+            from recipes.errors import TrainingError
 
             raise TrainingError(f"pretraining {model} on {dataset.name}: the loss became {losses[-1:]}; "
                                 "lower learning_rate")  # fmt: skip

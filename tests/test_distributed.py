@@ -174,11 +174,16 @@ def test_a_lost_trial_with_no_worker_left_keeps_the_chief_waiting_then_fails_res
     assert f"trials {taken.trial_id} waiting" in str(chief.error) and "the search resumes" in str(chief.error)
 
 
-def test_a_trial_that_loses_three_workers_fails_and_the_search_ends(tmp_path, monkeypatch) -> None:
-    """Handed on twice, lost a third time: FAILED for a reason of its own (it may be what kills them)."""
+def test_a_trial_that_loses_a_worker_three_times_fails_and_the_search_ends(tmp_path, monkeypatch) -> None:
+    """Handed on twice, lost a third time: FAILED for a reason of its own (it may be what kills them).
+
+    (A worker restarted under the same id within the timeout is not lost: keras-tuner hands it
+    back its own trial.)
+    """
+    workers = ("w1", "w2", "w3")
     chief = _Chief(tmp_path, monkeypatch, max_trials=1, timeout=1.5)
     taken = []
-    for tuner_id in ("w1", "w2", "w3"):  # each takes the trial once it is handed back, then falls silent
+    for tuner_id in workers:  # each takes the trial once it is handed back, then falls silent
         worker, deadline = chief.worker(tuner_id), time.monotonic() + 60
         while (trial := worker.create_trial(tuner_id)).status == "IDLE":
             assert time.monotonic() < deadline, f"{tuner_id} never got the trial"
@@ -187,9 +192,9 @@ def test_a_trial_that_loses_three_workers_fails_and_the_search_ends(tmp_path, mo
     chief.thread.join(timeout=60)
     assert not chief.thread.is_alive() and chief.error is None
     assert taken == [taken[0]] * 3
-    assert chief.lost == [("w1", taken[0], False), ("w2", taken[0], False), ("w3", taken[0], True)]
+    assert chief.lost == [(workers[0], taken[0], False), (workers[1], taken[0], False), (workers[2], taken[0], True)]
     assert chief.ended == [(taken[0], "FAILED")]
-    assert "3 workers were lost in this trial" in chief.oracle.trials[taken[0]].message
+    assert "it lost a worker 3 times" in chief.oracle.trials[taken[0]].message
 
 
 def test_a_chief_without_workers_and_a_worker_without_a_chief_stop_in_bounded_time(tmp_path) -> None:

@@ -7,8 +7,8 @@ its workers wait an hour on a chief that is gone. Here:
 - the chief serves keras-tuner's own `OracleServicer`, notes when it last heard from each
   worker, and hands the trial of a worker silent for `timeout` seconds back to the queue, as
   keras-tuner does with the trials a restarted chief finds unfinished: a lost worker is not a
-  failure of its trial, so it uses none of the trial's retries (only a trial that
-  `LOST_WORKERS_TO_FAIL` different workers were lost in is FAILED: it may be what kills them);
+  failure of its trial, so it uses none of the trial's retries (only a trial that has lost a
+  worker `LOST_WORKERS_TO_FAIL` times is FAILED: it may be what kills them);
 - a worker that asks for a trial when none is left but others are still running is told to
   wait (keras-tuner's IDLE) instead of to stop, and asks again every heartbeat, so it can take
   a trial handed back later; the search ends only when no trial is running or queued;
@@ -286,17 +286,17 @@ def create_or_wait(oracle: Any, tuner_id: str) -> Any:
 
 
 @_oracle_lock
-def _lost_in(oracle: Any, trial_id: str) -> set[str]:
-    """The workers lost while running this trial (kept on the chief's oracle)."""
+def _lost_in(oracle: Any, trial_id: str) -> list[str]:
+    """The workers lost while running this trial, one entry a loss (kept on the chief's oracle)."""
     if not hasattr(oracle, "zoo_lost_in"):
         oracle.zoo_lost_in = {}
-    return oracle.zoo_lost_in.setdefault(trial_id, set())
+    return oracle.zoo_lost_in.setdefault(trial_id, [])
 
 
 def fails_if_lost(oracle: Any, tuner_id: str) -> bool:
     """Whether losing `tuner_id` now would fail its trial rather than hand it on."""
     trial = oracle.ongoing_trials.get(tuner_id)
-    return trial is not None and len(_lost_in(oracle, trial.trial_id) | {tuner_id}) >= LOST_WORKERS_TO_FAIL
+    return trial is not None and len(_lost_in(oracle, trial.trial_id)) + 1 >= LOST_WORKERS_TO_FAIL
 
 
 @_oracle_lock
@@ -305,7 +305,8 @@ def drop_worker(oracle: Any, tuner_id: str, message: str) -> Any:
 
     The trial starts afresh (its partial metrics are cleared) and keeps its retries: losing
     a worker says nothing about the trial, as with keras-tuner's own `Oracle.reload`; only a
-    trial in which `LOST_WORKERS_TO_FAIL` different workers were lost ends FAILED.
+    trial that has lost a worker `LOST_WORKERS_TO_FAIL` times (the same one restarted counts
+    each time) ends FAILED.
     """
     from keras_tuner.src.engine import metrics_tracking
 
@@ -314,11 +315,11 @@ def drop_worker(oracle: Any, tuner_id: str, message: str) -> Any:
     oracle.tuner_ids.discard(tuner_id)
     if trial is None:
         return None
-    _lost_in(oracle, trial.trial_id).add(tuner_id)
+    _lost_in(oracle, trial.trial_id).append(tuner_id)
     trial.metrics = metrics_tracking.MetricsTracker()
     if failed:
         trial.status = "FAILED"
-        trial.message = f"{message}; {LOST_WORKERS_TO_FAIL} workers were lost in this trial: it may be what kills them"
+        trial.message = f"{message}; it lost a worker {LOST_WORKERS_TO_FAIL} times: it may be what kills them"
         oracle.end_trial(trial)
         return trial
     trial.message = message

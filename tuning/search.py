@@ -945,8 +945,11 @@ def _record_best(
     tags = {"best_trial_id": best.trial_id, **({"best_run_id": best_run_id} if best_run_id else {})}
     log_batch(client, parent, metrics=metrics, params=params, tags=tags)
     client.log_artifact(parent, str(config_path))
-    if best_run_id:  # the retrained best ranks beside its trial by the score that chose it
-        log_batch(client, best_run_id, metrics={f"best_{objective[0]}": best.score})
+    key = f"best_{objective[0]}"
+    if best_run_id and key not in client.get_run(best_run_id).data.metrics:
+        # Retrained on train + val (a small set), it has no validation score of its own: it ranks
+        # beside its trial by the score that chose it.
+        log_batch(client, best_run_id, metrics={key: best.score})
         with tempfile.TemporaryDirectory() as tmp:
             local = mlflow.artifacts.download_artifacts(f"runs:/{best_run_id}/model", dst_path=tmp)
             client.log_artifacts(parent, local, "model")

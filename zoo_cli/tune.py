@@ -151,7 +151,7 @@ def tune(
         table.add_row(f"test {key}", f"{value:.4f}")
     console.print(table)
     if result.recipe_settings:
-        console.print(f"best settings: {result.config_path} (zoo pretrain, then zoo train --backbone, with them)")
+        console.print(f"reproduce it: zoo semi --config {result.config_path}")
     else:
         console.print(f"reproduce it: zoo train --config {result.config_path}")
     if result.parent_run_id:
