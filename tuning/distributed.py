@@ -386,6 +386,9 @@ def serve(
     conditions.Parent.to_proto = _parent_to_proto
     oracle = tuner.oracle
     oracle.verbose = 0  # keras-tuner's own trial tables; the chief prints one line per trial
+    # A trial that fails on a worker gets one more attempt (a worker's environment can fail it:
+    # a store hiccup, a redo over a killed worker's files); lost workers use none of these.
+    oracle.max_retries_per_trial = max(oracle.max_retries_per_trial, 1)
     tuner.save()
     servicer = _servicer(oracle)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
