@@ -31,10 +31,11 @@ from typing import Any
 
 import numpy as np
 
+from recipes import schema
 from recipes.data.base import Dataset
 from recipes.errors import DataError
 
-STAGE = "baseline"
+STAGE = schema.BASELINE
 FAMILY = "baseline"
 FITTED_ON = "train+val"
 log = logging.getLogger("recipes.baselines")
@@ -272,7 +273,7 @@ def log_baselines(
     from mlflow import MlflowClient
 
     from recipes.data import load
-    from recipes.tracking import connect, create_run, environment_tags, log_batch
+    from recipes.tracking import closing_run, connect, create_run, environment_tags, log_batch
 
     data_options = dict(data_options or {})
     uri, experiment_id = connect(tracking_uri, experiment)
@@ -302,20 +303,17 @@ def log_baselines(
     for result in results:
         tags = {
             **env,
-            "model": result.name,
-            "family": FAMILY,
-            "stage": STAGE,
-            "task": dataset.task,
-            "dataset": dataset.name,
-            "seed": str(seed),
+            **schema.identity(
+                model=result.name, family=FAMILY, task=dataset.task, dataset=dataset.name, stage=STAGE, seed=seed
+            ),
             "baseline.description": result.description,
         }
         if parent_run_id:
             tags["mlflow.parentRunId"] = parent_run_id
         run_id = create_run(client, experiment_id, run_name=f"{result.name} on {dataset.name}", tags=tags)
-        metrics = {f"test_{k}": v for k, v in result.metrics.items()}
-        metrics["train_seconds"] = result.seconds
-        log_batch(client, run_id, metrics=metrics, params=params)
-        client.set_terminated(run_id, "FINISHED")
+        with closing_run(run_id):
+            metrics = {f"test_{k}": v for k, v in result.metrics.items()}
+            metrics["train_seconds"] = result.seconds
+            log_batch(client, run_id, metrics=metrics, params=params)
         runs[result.name] = run_id
     return runs

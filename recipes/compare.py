@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from recipes import schema
 from recipes.tasks import TASKS
-from recipes.tracking import DEFAULT_EXPERIMENT, create_run, log_batch
+from recipes.tracking import DEFAULT_EXPERIMENT, closing_run, create_run, log_batch
 from zoo.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -39,10 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("recipes.compare")
 
-STAGE = "compare"
-BASELINE_STAGE = "baseline"
-TRIAL_STAGE = "trial"  # tuning trials (tuning.search): chosen on validation, never evaluated on test
-PRETRAIN_STAGE = "pretrain"  # encoder pretraining (recipes.semi): scored by a pretext loss, not the task
 FALLBACK_OBJECTIVE = "best_val_loss"
 HIGHER_WORDS = ("accuracy", "f1", "auc", "precision", "recall", "r2")
 LOWER_WORDS = ("loss", "mae", "mse", "mape", "error", "seconds")
@@ -117,7 +114,7 @@ def _row(run: Any) -> dict[str, Any]:
         "dataset": tags.get("dataset", params.get("data.dataset")),
         "stage": tags.get("stage"),
         "seed": int(seed) if seed is not None and str(seed).lstrip("-").isdigit() else None,
-        "baseline": tags.get("stage") == BASELINE_STAGE,
+        "baseline": schema.stage_of(tags) == schema.BASELINE,
     }
     row.update({f"metrics.{k}": v for k, v in metrics.items() if not k.startswith("system/")})
     row.update({f"params.{k}": v for k, v in params.items()})
@@ -181,13 +178,13 @@ def collect(
     for run in runs:
         tags = run.data.tags
         reason = None
-        if tags.get("stage") == STAGE:
+        if schema.stage_of(tags) == schema.COMPARE:
             reason = "comparison runs"
         elif "model" not in tags:
             reason = "runs without a model tag (e.g. a search's parent run)"
-        elif tags.get("stage") == TRIAL_STAGE and not parent_run_id and not include_trials:
+        elif schema.stage_of(tags) == schema.TRIAL and not parent_run_id and not include_trials:
             reason = "tuning trials (compare them with --parent SEARCH_RUN_ID)"
-        elif tags.get("stage") == PRETRAIN_STAGE:
+        elif schema.stage_of(tags) == schema.PRETRAIN:
             reason = "encoder pretrainings (their loss is the pretext's, not the task's)"
         if reason:
             left_out[reason] = left_out.get(reason, 0) + 1
@@ -902,7 +899,7 @@ def _log_comparison(
     attrs = runs.attrs
     target = attrs.get("parent_run_id") or attrs.get("experiment") or "runs"
     tags = {
-        "stage": STAGE,
+        schema.STAGE: schema.COMPARE,
         "compare.experiment": str(attrs.get("experiment", "")),
         "compare.runs": str(len(runs)),
     }
@@ -916,11 +913,11 @@ def _log_comparison(
             best.append(f"{dataset}: best {top['model']} {metric} {top['mean']:.4g} (n={top['n']})")
     tags["mlflow.note.content"] = "Comparison of " + str(attrs.get("label", target)) + "\n\n" + "\n".join(best)
     run_id = create_run(client, experiment_id, run_name=f"compare {target}", tags=tags)
-    metrics = sorted({f"{m}:{'max' if h else 'min'}" for m, h in board.attrs.get("metrics", {}).values()})
-    log_batch(client, run_id, params={"compare.metric": ", ".join(metrics)})
-    for path in files.values():
-        client.log_artifact(run_id, str(path))
-    client.set_terminated(run_id, "FINISHED")
+    with closing_run(run_id):
+        metrics = sorted({f"{m}:{'max' if h else 'min'}" for m, h in board.attrs.get("metrics", {}).values()})
+        log_batch(client, run_id, params={"compare.metric": ", ".join(metrics)})
+        for path in files.values():
+            client.log_artifact(run_id, str(path))
     return run_id
 
 

@@ -17,7 +17,31 @@ OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "nadam")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class Execution:
+    """How any training executes, not what it computes: shared by `TrainConfig` and pretraining."""
+
+    checkpoint_seconds: float = hp(
+        30.0,
+        Float(0.0, 600.0),
+        valid=Float(0.0, 1e9),
+        tune=False,
+        doc="most seconds of training a kill can lose: the resume checkpoint is written at an epoch's end once "
+        "this long has passed (0: every epoch)",
+    )
+    mixed_precision: bool = hp(False, Boolean(), tune=False, doc="float16 compute on GPU (bfloat16 on CPU)")
+    distribute: str = hp(
+        "auto",
+        Choice(("auto", "none", "mirrored")),
+        tune=False,
+        doc="auto: MirroredStrategy when several GPUs are visible; mirrored: over all visible devices",
+    )
+
+
+EXECUTION = ("checkpoint_seconds", "mixed_precision", "distribute")  # `Execution`'s fields
+
+
+@dataclass(frozen=True)
+class TrainConfig(Execution):
     """How a model is trained; every field is also a `zoo train --flag`."""
 
     optimizer: str = hp("adam", Choice(OPTIMIZERS), doc="optimizer")
@@ -56,18 +80,9 @@ class TrainConfig:
         1.0, Float(0.5, 5.0, sampling="log"), valid=Float(0.0, 1e6), doc="gradient norm clip (0 = off)"
     )
     seed: int = hp(0, Int(0, 2**31 - 1), tune=False, doc="seed for weights, shuffling, augmentation, val split")
-    checkpoint_seconds: float = hp(
-        30.0,
-        Float(0.0, 600.0),
-        valid=Float(0.0, 1e9),
-        tune=False,
-        doc="most seconds of training a kill can lose: the resume checkpoint is written at an epoch's end once "
-        "this long has passed (0: every epoch)",
-    )
     val_fraction: float = hp(
         0.2, Float(0.1, 0.3, step=0.05), valid=Float(0.0, 0.9), tune=False, doc="share of train carved out for val"
     )
-    mixed_precision: bool = hp(False, Boolean(), tune=False, doc="float16 compute on GPU (bfloat16 on CPU)")
     jit_compile: bool | str = hp(
         "auto",
         Choice(("auto", True, False)),
@@ -77,12 +92,6 @@ class TrainConfig:
     )
     steps_per_execution: int = hp(
         1, Int(1, 64), tune=False, doc="batches per compiled call (> 1 cuts per-step Python work for small models)"
-    )
-    distribute: str = hp(
-        "auto",
-        Choice(("auto", "none", "mirrored")),
-        tune=False,
-        doc="auto: MirroredStrategy when several GPUs are visible; mirrored: over all visible devices",
     )
     jitter: float = hp(0.0, Float(0.0, 0.1, step=0.02), valid=Float(0.0, 10.0), doc="augment: gaussian noise sigma")
     scaling: float = hp(0.0, Float(0.0, 0.2, step=0.05), valid=Float(0.0, 10.0), doc="augment: per-series scale sigma")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from recipes.config import Execution
 from zoo.errors import ConfigError
 from zoo.params import Choice, Float, Int, hp, make_config
 
@@ -34,7 +35,7 @@ OOV_ID = 1  # TextVectorization's out-of-vocabulary id: the "mask" token for tok
 
 
 @dataclass(frozen=True)
-class PretrainConfig:
+class PretrainConfig(Execution):
     """How an encoder is pretrained; declared once, so tuning can search it."""
 
     pretext: str = hp("masked", Choice(PRETEXTS), doc="pretext objective: masked, autoencode or next_step")
@@ -248,3 +249,21 @@ def data(
             self._shuffle()
 
     return PretextBatches()
+
+
+def epoch_masks(batches: Any) -> Any:
+    """A callback that starts `data`'s batches at the epoch `fit` starts at, so a resumed
+    pretraining draws the masks and order an unbroken one would; the batches count on from there."""
+    import keras
+
+    class EpochMasks(keras.callbacks.Callback):
+        def on_train_begin(self, logs: dict | None = None) -> None:
+            self.first = True
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            if self.first:  # later epochs: the batches' own `on_epoch_end` counts them
+                self.first = False
+                batches.epoch = epoch
+                batches._shuffle()
+
+    return EpochMasks()

@@ -21,24 +21,24 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from recipes.config import finetune_config
+from recipes import schema
+from recipes.config import EXECUTION, finetune_config
 from recipes.data.base import Dataset, Split
 from recipes.errors import DataError
 from recipes.pretext import pretrain_config
+from recipes.runs import RunFolder, load_history, open_folder, run_key, runs_root
 from recipes.tasks import get_task
-from recipes.tracking import Tracker, create_run, environment_tags, outcome, parent_run
+from recipes.tracking import Tracker, closing_run, environment_tags, parent_run, tracked_run
 from zoo.errors import ConfigError
 
-STAGE_SWEEP, STAGE_PRETRAIN, STAGE_FINETUNE = "semi", "pretrain", "finetune"
 ENCODER_FILE, ENCODER_META = "encoder.keras", "encoder.json"
-RUNS_DIR = "runs"
 
 
 @dataclass
@@ -52,7 +52,8 @@ class PretrainResult:
         run_id: The pretraining's MLflow run.
         history: Per-epoch pretext loss and val_loss.
         pool: Unlabeled examples used, and where they came from.
-        seconds: Pretraining wall time.
+        seconds: Pretraining wall time (this attempt's).
+        resumed_from: The epoch a killed pretraining resumed at (0 when it started fresh).
     """
 
     encoder: Any
@@ -62,6 +63,7 @@ class PretrainResult:
     history: dict[str, list[float]]
     pool: dict[str, Any]
     seconds: float
+    resumed_from: int = 0
 
 
 @dataclass
@@ -286,35 +288,6 @@ def check_encoder(name: str, meta: Mapping[str, Any]) -> None:
 # Tracking
 
 
-@contextlib.contextmanager
-def _run(
-    *,
-    experiment_id: str | None,
-    name: str,
-    tags: Mapping[str, str],
-    parent_run_id: str | None,
-    run_id: str | None = None,
-) -> Iterator[Any]:
-    """An MLflow run that ends FINISHED, FAILED (with the reason) or KILLED; None when untracked."""
-    if experiment_id is None:
-        yield None
-        return
-    from mlflow import MlflowClient
-
-    client = MlflowClient()
-    if run_id is None:
-        all_tags = dict(tags)
-        if parent_run_id:
-            all_tags["mlflow.parentRunId"] = parent_run_id
-        run_id = create_run(client, experiment_id, run_name=name, tags=all_tags)
-    else:
-        client.update_run(run_id, status="RUNNING")
-    tracker = Tracker(run_id)
-    with outcome(lambda status: tracker.call(client.set_terminated, run_id, status),
-                 lambda error: tracker.tags({"error": error})):  # fmt: skip
-        yield tracker
-
-
 # ---------------------------------------------------------------------------------------------
 # Pretraining
 
@@ -362,11 +335,9 @@ def pretrain(
     from recipes.device import import_backend
 
     import_backend()  # first: TensorFlow's start-up noise is filtered
-    import keras
 
     import zoo
     from recipes import pretext as px
-    from recipes.train import _fingerprint, _pip_requirements, run_key
 
     cfg = pretrain_config(settings)
     spec = zoo.get_spec(model)
@@ -385,105 +356,126 @@ def pretrain(
     variable = dataset.variable_length and spec.variable_length
     shape = dataset.input_shape(variable=variable)
     mask_value = dataset.mask_value if (dataset.mask_value is not None and spec.masking) else None
-    key = run_key(model, dataset.name, {"stage": STAGE_PRETRAIN, "cfg": cfg.__dict__, "hparams": hparams,
-                                         "pool": record})  # fmt: skip
-    run_dir = Path(runs_dir or os.environ.get("ZOO_RUNS_DIR") or RUNS_DIR) / key
-    if reuse and (run_dir / ENCODER_FILE).exists() and (run_dir / ENCODER_META).exists():
-        return _saved_pretraining(run_dir, record)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tokens = dataset.input_kind == "tokens"
+    what = {k: v for k, v in cfg.__dict__.items() if k not in EXECUTION}  # how it runs is not another run
+    key = run_key(model, dataset.name, {"stage": schema.PRETRAIN, "cfg": what, "hparams": hparams, "pool": record})
+    root = runs_root(runs_dir)
+    if reuse and (root / key / ENCODER_FILE).exists() and (root / key / ENCODER_META).exists():
+        return _saved_pretraining(root / key, record)
+    folder = open_folder(root, key, resume=True, experiment_id=experiment_id)
+    job = _Pretraining(model, spec, dataset, cfg, hparams, pool, record, shape, mask_value, folder, verbose)
+    if experiment_id is None:
+        return _pretrain(job, None)
+    tags = {
+        **schema.identity(model=model, family=spec.family, dataset=dataset.name, stage=schema.PRETRAIN,
+                          seed=cfg.seed),
+        schema.PRETEXT: cfg.pretext,
+        "transductive": str(transductive).lower(),
+        **environment_tags(),
+        **dict(tags or {}),
+    }  # fmt: skip
+    with tracked_run(experiment_id, folder, run_name=f"pretrain {model} ({cfg.pretext}) on {dataset.name}",
+                     tags=tags, parent_run_id=parent_run_id) as tracker:  # fmt: skip
+        return _pretrain(job, tracker)
 
+
+@dataclass
+class _Pretraining:
+    """What one pretraining needs, whether it is tracked or not."""
+
+    model: str
+    spec: Any
+    dataset: Dataset
+    cfg: Any
+    hparams: dict[str, Any]
+    pool: Split
+    record: dict[str, Any]
+    shape: tuple
+    mask_value: float | None
+    folder: RunFolder
+    verbose: int | str
+
+
+def _pretrain(job: _Pretraining, tracker: Tracker | None) -> PretrainResult:
+    """Build the pretext model, fit it through the run engine, save and log the encoder."""
+    import keras
+
+    import zoo
+    from recipes import fitting
+    from recipes import pretext as px
+    from recipes.device import precision, strategy
+    from recipes.tracking import flat_params
+
+    model, dataset, cfg, pool, folder = job.model, job.dataset, job.cfg, job.pool, job.folder
+    if tracker is not None and folder.resumed_from == 0:
+        tracker.params({"model": model, **flat_params("model", zoo.make_config(job.spec.config, job.hparams).__dict__),
+                        **flat_params("pretrain", cfg.__dict__),
+                        **flat_params("pool", {"n": job.record["n"], **job.record["sources"]}),
+                        "pool.transductive": job.record.get("transductive", False)})  # fmt: skip
     rng = np.random.default_rng([cfg.seed, 17])
     order = rng.permutation(len(pool))
     n_val = max(1, len(pool) // 10) if len(pool) >= 10 else 0
     val_rows, train_rows = order[:n_val], order[n_val:]
     valid = px.valid_steps(pool)
-    run_tags = {
-        "model": model,
-        "family": spec.family,
-        "dataset": dataset.name,
-        "stage": STAGE_PRETRAIN,
-        "pretext": cfg.pretext,
-        "seed": str(cfg.seed),
-        "transductive": str(transductive).lower(),
-        **environment_tags(),
-        **dict(tags or {}),
-    }
     started = time.perf_counter()
-    with _run(experiment_id=experiment_id, name=f"pretrain {model} ({cfg.pretext}) on {dataset.name}",
-              tags=run_tags, parent_run_id=parent_run_id) as tracker:  # fmt: skip
-        from recipes.tracking import epoch_logger, flat_params
-
-        if tracker is not None:
-            tracker.params({"model": model, **flat_params("model", zoo.make_config(spec.config, hparams).__dict__),
-                            **flat_params("pretrain", cfg.__dict__),
-                            **flat_params("pool", {"n": record["n"], **record["sources"]}),
-                            "pool.transductive": transductive})  # fmt: skip
-        keras.utils.set_random_seed(cfg.seed)
-        net, encoder = px.build(model, input_shape=shape, length=dataset.max_length, vocab_size=dataset.vocab_size,
-                                mask_value=mask_value, cfg=cfg, hparams=hparams)  # fmt: skip
-        px.compile_pretext(net, cfg, tokens)
+    keras.utils.set_random_seed(cfg.seed)
+    with precision(cfg.mixed_precision):
+        dist = strategy(cfg.distribute)
+        with dist.scope() if dist is not None else contextlib.nullcontext():
+            net, encoder = px.build(model, input_shape=job.shape, length=dataset.max_length,
+                                    vocab_size=dataset.vocab_size, mask_value=job.mask_value, cfg=cfg,
+                                    hparams=job.hparams)  # fmt: skip
+            px.compile_pretext(net, cfg, dataset.input_kind == "tokens")
         train_data = px.data(pool.x[train_rows], valid[train_rows], cfg, shuffle=True, seed=cfg.seed)
         val_data = (
             px.data(pool.x[val_rows], valid[val_rows], cfg, shuffle=False, seed=cfg.seed + 1, fixed=True)
             if n_val else None
         )  # fmt: skip
         monitor = "val_loss" if n_val else "loss"
-        from recipes.callbacks import StopOnNaN
+        plan = fitting.FitPlan(epochs=cfg.epochs, monitor=monitor, patience=cfg.patience,
+                               checkpoint_seconds=cfg.checkpoint_seconds)  # fmt: skip
+        fitted = fitting.fit(net, train_data, val_data, folder=folder, plan=plan, tracker=tracker,
+                             what=f"pretraining {model} on {dataset.name}", extra=[px.epoch_masks(train_data)],
+                             verbose=job.verbose)  # fmt: skip
+    history = fitted.history
+    seconds = time.perf_counter() - started
+    return _keep_encoder(job, encoder, history, monitor, seconds, tracker)
 
-        callbacks = [
-            StopOnNaN(),
-            keras.callbacks.CSVLogger(str(run_dir / "metrics.csv")),
-            keras.callbacks.EarlyStopping(
-                monitor=monitor, patience=cfg.patience if cfg.patience > 0 else cfg.epochs, restore_best_weights=True
-            ),
-            *([epoch_logger(tracker)] if tracker is not None else []),
-        ]
-        fit = net.fit(train_data, validation_data=val_data, epochs=cfg.epochs, callbacks=callbacks, verbose=verbose)
-        history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
-        losses = history.get("loss", [])
-        if not losses or not np.isfinite(losses[-1]):
-            from recipes.errors import TrainingError
 
-            raise TrainingError(f"pretraining {model} on {dataset.name}: the loss became {losses[-1:]}; "
-                                "lower learning_rate")  # fmt: skip
-        seconds = time.perf_counter() - started
-        encoder_path = run_dir / ENCODER_FILE
-        encoder.save(encoder_path)
-        from recipes import plots
+def _keep_encoder(job: _Pretraining, encoder: Any, history: dict[str, list[float]], monitor: str, seconds: float,
+                  tracker: Tracker | None) -> PretrainResult:  # fmt: skip
+    """Save the encoder (and log it); `encoder.json`, written last, says the pretraining finished."""
+    from recipes import plots
+    from recipes.model_log import log_keras_model
+    from recipes.train import _fingerprint
 
-        curves = plots.learning_curves(history, run_dir / "pretext_curves.png", f"{model}: {cfg.pretext} pretext")
-        uri = None
-        if tracker is not None:
-            tracker.metrics({"pretrain_epochs": len(losses), "pretrain_seconds": seconds,
-                             f"best_{monitor}": float(np.nanmin(history[monitor]))}, step=len(losses))  # fmt: skip
-            for path in (encoder_path, curves, run_dir / "metrics.csv"):
-                tracker.artifact(path)
-            tracker.call(_log_encoder, encoder, _pip_requirements(), tracker.run_id)
-            uri = None if tracker.lost else f"runs:/{tracker.run_id}/encoder"
-        # Written last: its presence says the pretraining finished (see `reuse`).
-        meta = {"model": model, "hparams": hparams, "pretext": cfg.pretext, "dataset": dataset.name,
-                "input_shape": list(shape), "fingerprint": _fingerprint(encoder), "pool": record,
-                "run_id": tracker.run_id if tracker is not None else None, "encoder_uri": uri,
-                "seconds": seconds}  # fmt: skip
-        (run_dir / ENCODER_META).write_text(json.dumps(meta, indent=1, default=str))
-        if tracker is not None:
-            tracker.artifact(run_dir / ENCODER_META)
-    return PretrainResult(
-        encoder=encoder,
-        encoder_path=encoder_path,
-        encoder_uri=uri,
-        run_id=tracker.run_id if tracker is not None else None,
-        history=history,
-        pool=record,
-        seconds=seconds,
-    )
+    model, cfg, run_dir = job.model, job.cfg, job.folder.path
+    encoder_path = run_dir / ENCODER_FILE
+    encoder.save(encoder_path)
+    curves = plots.learning_curves(history, run_dir / "pretext_curves.png", f"{model}: {cfg.pretext} pretext")
+    epochs = len(history.get("loss", []))
+    uri = None
+    if tracker is not None:
+        tracker.metrics({"pretrain_epochs": epochs, "pretrain_seconds": seconds,
+                         f"best_{monitor}": float(np.nanmin(history[monitor]))}, step=epochs)  # fmt: skip
+        for path in (encoder_path, curves, job.folder.history_file):
+            tracker.artifact(path)
+        tokens = job.dataset.input_kind == "tokens"
+        tracker.call(log_keras_model, encoder, "encoder", input_dtype="int32" if tokens else "float32")
+        uri = None if tracker.lost else f"runs:/{tracker.run_id}/encoder"
+    meta = {"model": model, "hparams": job.hparams, "pretext": cfg.pretext, "dataset": job.dataset.name,
+            "input_shape": list(job.shape), "fingerprint": _fingerprint(encoder), "pool": job.record,
+            "run_id": tracker.run_id if tracker is not None else None, "encoder_uri": uri,
+            "seconds": seconds}  # fmt: skip
+    (run_dir / ENCODER_META).write_text(json.dumps(meta, indent=1, default=str))
+    if tracker is not None:
+        tracker.artifact(run_dir / ENCODER_META)
+    return PretrainResult(encoder=encoder, encoder_path=encoder_path, encoder_uri=uri,
+                          run_id=tracker.run_id if tracker is not None else None, history=history, pool=job.record,
+                          seconds=seconds, resumed_from=job.folder.resumed_from)  # fmt: skip
 
 
 def _saved_pretraining(run_dir: Path, pool: dict[str, Any]) -> PretrainResult:
     """A finished pretraining read back from its run folder."""
-    from recipes.train import _load_history
-
     meta = json.loads((run_dir / ENCODER_META).read_text())
     encoder, _ = load_encoder(run_dir / ENCODER_FILE)
     return PretrainResult(
@@ -491,29 +483,10 @@ def _saved_pretraining(run_dir: Path, pool: dict[str, Any]) -> PretrainResult:
         encoder_path=run_dir / ENCODER_FILE,
         encoder_uri=meta.get("encoder_uri"),
         run_id=meta.get("run_id"),
-        history=_load_history(run_dir / "metrics.csv"),
+        history=load_history(run_dir / schema.HISTORY_FILE),
         pool=pool,
         seconds=float(meta.get("seconds", 0.0)),
     )
-
-
-def _log_encoder(encoder: Any, requirements: list[str], run_id: str) -> None:
-    """The encoder in MLflow's Keras flavour, in run `run_id` (so `runs:/<id>/encoder` loads it)."""
-    import mlflow
-    from mlflow.models import ModelSignature
-    from mlflow.types.schema import Schema, TensorSpec
-
-    def spec(shape: tuple, dtype: str, name: str | None = None) -> Any:
-        return TensorSpec(np.dtype(dtype), (-1, *(-1 if d is None else d for d in shape[1:])), name)
-
-    tokens = len(encoder.input_shape) == 2
-    outputs = encoder.output_shape if isinstance(encoder.output_shape, dict) else {"pooled": encoder.output_shape}
-    signature = ModelSignature(
-        inputs=Schema([spec(encoder.input_shape, "int32" if tokens else "float32")]),
-        outputs=Schema([spec(shape, "float32", name) for name, shape in sorted(outputs.items())]),
-    )
-    with mlflow.start_run(run_id=run_id, nested=mlflow.active_run() is not None):
-        mlflow.keras.log_model(encoder, name="encoder", signature=signature, pip_requirements=requirements)
 
 
 def _connect(tracking: bool, tracking_uri: str | None, experiment: str | None) -> str | None:
@@ -598,7 +571,7 @@ def finetune(
         freeze_backbone=frozen,
         unfreeze_lr_factor=ft.unfreeze_lr_factor,
         tracking_uri=tracking_uri,
-        stage=train_kwargs.pop("stage", STAGE_FINETUNE),
+        stage=train_kwargs.pop("stage", schema.FINETUNE),
         tags=tags,
         seed=seed,
         **phase,
@@ -763,7 +736,7 @@ def sweep(
                 "pretrain": pre_cfg.__dict__, "finetune": ft_cfg.__dict__, "train": train_settings,
                 "unlabeled": unlabeled, "transductive": transductive}  # fmt: skip
     sweep_id = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    root = Path(runs_dir or os.environ.get("ZOO_RUNS_DIR") or RUNS_DIR) / f"semi-{model}-{sweep_id}"
+    root = runs_root(runs_dir) / f"semi-{model}-{sweep_id}"
     root.mkdir(parents=True, exist_ok=True)
     parent = None
     done: dict[tuple[str, str, str], Any] = {}
@@ -776,18 +749,12 @@ def sweep(
                   **{f"finetune.{k}": v for k, v in ft_cfg.__dict__.items()},
                   **{f"train.{k}": v for k, v in train_settings.items()},
                   "unlabeled": unlabeled or "default", "transductive": transductive}  # fmt: skip
-        parent = parent_run(experiment_id, {"sweep_id": sweep_id, "stage": STAGE_SWEEP}, tags=tags, params=params,
+        parent = parent_run(experiment_id, {"sweep_id": sweep_id, "stage": schema.SWEEP}, tags=tags, params=params,
                             run_name=f"semi {model} ({pre_cfg.pretext}) on {dataset.name}")  # fmt: skip
         done = _finished_children(parent)
 
-    def end(status: str) -> None:
-        if parent is not None:
-            from mlflow import MlflowClient
-
-            MlflowClient().set_terminated(parent, status)
-
-    with outcome(end):
-        pre_run = done.get((STAGE_PRETRAIN, "", str(pre_cfg.seed)))
+    with closing_run(parent):
+        pre_run = done.get((schema.PRETRAIN, "", str(pre_cfg.seed)))
         local = root / "pretrain"
         if pre_run is not None:
             progress(f"pretraining: reusing run {pre_run.info.run_id}")
@@ -832,7 +799,7 @@ def sweep(
                                           **common)  # fmt: skip
                     else:
                         epochs = ft_cfg.freeze_epochs + ft_cfg.unfreeze_epochs
-                        result = recipes.train(model, subset, hparams=hparams, stage=STAGE_FINETUNE, seed=seed,
+                        result = recipes.train(model, subset, hparams=hparams, stage=schema.FINETUNE, seed=seed,
                                                epochs=epochs, **common)  # fmt: skip
                     rows.append({"fraction": fraction, "seed": seed, "init": init, "labelled": len(subset.train),
                                  "test": result.test_metrics, "run_id": result.run_id})  # fmt: skip

@@ -284,6 +284,23 @@ def outcome(end: Callable[[str], None], tag_error: Callable[[str], None] | None 
         end(status)
 
 
+@contextlib.contextmanager
+def closing_run(run_id: str | None) -> Iterator[None]:
+    """End run `run_id` (a client-made run: a parent, a baseline, a report) with the status its
+    block earned, a failure's reason in its `error` tag; nothing when `run_id` is None."""
+    if run_id is None:
+        yield
+        return
+    from mlflow import MlflowClient
+
+    from recipes.schema import ERROR
+
+    client = MlflowClient()
+    with outcome(lambda status: client.set_terminated(run_id, status),
+                 lambda error: log_batch(client, run_id, tags={ERROR: error})):  # fmt: skip
+        yield
+
+
 def find_run(experiment_id: str, **tags: str) -> str | None:
     """The id of a run of the experiment carrying all these tags, if there is one."""
     from mlflow import MlflowClient
@@ -312,3 +329,60 @@ def parent_run(
     run_id = create_run(client, experiment_id, run_name=run_name, tags={**tags, **key})
     Tracker(run_id).params(params)
     return run_id
+
+
+@contextlib.contextmanager
+def tracked_run(
+    experiment_id: str,
+    folder: Any,
+    *,
+    run_name: str,
+    tags: Mapping[str, Any],
+    parent_run_id: str | None = None,
+) -> Iterator[Tracker]:
+    """The MLflow run of a run folder: opened (or the folder's earlier run reattached), then
+    ended FINISHED, KILLED (interrupt) or FAILED with the reason in its `error` tag.
+
+    The run is MLflow's active run for the block (so `mlflow.keras.log_model` logs into it),
+    nested under `parent_run_id` when given, with system metrics every 2 s. A store lost
+    mid-run ends it locally without waiting on the store (`Tracker.lost` says why).
+
+    Args:
+        experiment_id: The experiment (`connect`).
+        folder: The `recipes.runs.RunFolder`; its `previous_run` is reattached.
+        run_name, tags: A new run's name and tags (a reattached run keeps its own).
+        parent_run_id: Nest under this run (search trials, sweep children).
+    """
+    import mlflow
+
+    from recipes.mlflow_fixes import end_run_offline
+    from recipes.schema import ERROR
+
+    previous = folder.previous_run
+    mlflow.set_system_metrics_sampling_interval(2)
+    mlflow.set_system_metrics_samples_before_logging(1)
+    active = mlflow.start_run(
+        run_id=previous,
+        experiment_id=experiment_id,
+        run_name=None if previous else run_name,
+        parent_run_id=parent_run_id,
+        nested=parent_run_id is not None,
+        tags=None if previous else run_tags(tags),
+        log_system_metrics=True,
+    )
+    run_id = active.info.run_id
+    folder.remember_run(run_id)
+    tracker = Tracker(run_id)
+
+    def end(status: str) -> None:
+        if tracker.lost:
+            end_run_offline(run_id)
+            return
+        try:
+            mlflow.end_run(status)
+        except Exception as err:  # the store went away at the very end
+            log.warning("could not end MLflow run %s: %s", run_id, err)
+            end_run_offline(run_id)
+
+    with outcome(end, lambda error: tracker.tags({ERROR: error})):
+        yield tracker

@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,10 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recipes import protocol
+from recipes import protocol, schema
 from recipes.config import TrainConfig, train_config
 from recipes.data.base import Dataset, Split
-from recipes.errors import DataError, TrainingError
+from recipes.errors import DataError
+from recipes.fitting import FitPlan
+from recipes.runs import RunFolder, open_folder, run_key, runs_root
 from recipes.tasks import get_task
 from zoo.errors import ConfigError
 
@@ -35,8 +36,7 @@ if TYPE_CHECKING:
     import keras
 
 log = logging.getLogger("recipes.train")
-RUNS_DIR = "runs"
-STAGE = "supervised"
+STAGE = schema.SUPERVISED
 
 
 @dataclass
@@ -95,16 +95,6 @@ def compile_model(model: keras.Model, task: str, cfg: TrainConfig) -> None:
     )
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:60]
-
-
-def run_key(model: str, data: str, settings: Mapping[str, Any]) -> str:
-    """A stable folder name for a (model, data, settings) run: the same command, the same key."""
-    digest = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
-    return f"{_slug(model)}-{_slug(data)}-{digest}"
-
-
 def _check_lengths(name: str, dataset: Dataset, min_length: int) -> None:
     for split_name in ("train", "val", "test"):
         split = getattr(dataset, split_name)
@@ -153,84 +143,6 @@ def _resolve_model(
         freeze_backbone=freeze_backbone,
         **({} if backbone is not None else dict(hparams)),
     )
-
-
-def _load_history(csv_path: Path) -> dict[str, list[float]]:
-    """Per-epoch metrics from Keras' CSVLogger file; a re-run epoch keeps its last row."""
-    import csv
-
-    if not csv_path.exists():
-        return {}
-    rows: dict[int, dict[str, float]] = {}
-    with csv_path.open() as f:
-        for row in csv.DictReader(f):
-            try:
-                # Keras writes "NA" for val_ columns when there is no validation data.
-                rows[int(row["epoch"])] = {k: float(v) for k, v in row.items() if k != "epoch" and v != "NA"}
-            except (TypeError, ValueError):  # a line cut short by a kill
-                continue
-    keys = [k for k in (next(iter(rows.values()), {}) or {})]
-    return {k: [rows[e].get(k, float("nan")) for e in sorted(rows)] for k in keys}
-
-
-def _backup_epoch(run_dir: Path) -> int:
-    """Epochs a killed run of this folder had finished (0: nothing to resume)."""
-    meta = run_dir / "backup" / "training_metadata.json"
-    try:
-        return int(json.loads(meta.read_text()).get("epoch", 0))
-    except (OSError, ValueError):
-        return 0
-
-
-def _previous_run(run_dir: Path, experiment_id: str, resumable: bool) -> str | None:
-    """The MLflow run of this folder's last attempt, if it can be continued.
-
-    An attempt killed before its first epoch ended has nothing to resume: its run, still
-    RUNNING, is closed as KILLED.
-    """
-    from mlflow import MlflowClient
-
-    state = run_dir / "state.json"
-    if not state.exists():
-        return None
-    run_id = json.loads(state.read_text()).get("run_id")
-    client = MlflowClient()
-    try:
-        run = client.get_run(run_id)
-    except Exception:  # deleted, or another store
-        return None
-    if run.info.experiment_id != experiment_id:
-        return None
-    if resumable:
-        return run_id
-    if run.info.status == "RUNNING":
-        client.set_terminated(run_id, "KILLED")
-    return None
-
-
-def _signature(model: keras.Model, example: np.ndarray, output: np.ndarray) -> Any:
-    from mlflow.models import ModelSignature
-    from mlflow.types.schema import Schema, TensorSpec
-
-    in_shape = (-1, *(-1 if d is None else d for d in model.input_shape[1:]))
-    out_shape = (-1, *(-1 if d is None else d for d in model.output_shape[1:]))
-    return ModelSignature(
-        inputs=Schema([TensorSpec(example.dtype, in_shape)]),
-        outputs=Schema([TensorSpec(output.dtype, out_shape)]),
-    )
-
-
-def _pip_requirements() -> list[str]:
-    import keras
-
-    import zoo
-
-    reqs = [f"keras=={keras.__version__}", f"lstm-zoo=={zoo.__version__}"]
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        reqs.append(f"tensorflow=={tf.__version__}")
-    return reqs
 
 
 def train(
@@ -334,20 +246,8 @@ def train(
     settings_key = {"hparams": hparams, "train": train_key, "data": data_options, "stage": stage}
     if backbone is not None:
         settings_key["backbone"] = _fingerprint(backbone)  # the same weights resume the same run
-    run_dir = Path(runs_dir or os.environ.get("ZOO_RUNS_DIR") or RUNS_DIR) / run_key(model, dataset.name, settings_key)
-    run_dir.mkdir(parents=True, exist_ok=True)
-
-    resumed_from = _backup_epoch(run_dir) if resume else 0
-    run_id = _previous_run(run_dir, experiment_id, resumed_from > 0) if tracking else None
-    if tracking and run_id is None:
-        resumed_from = 0  # the epochs before would be missing from a new MLflow run: start over
-    if resumed_from == 0:
-        import shutil
-
-        shutil.rmtree(run_dir / "backup", ignore_errors=True)
-        shutil.rmtree(run_dir / "backup_unfrozen", ignore_errors=True)
-        (run_dir / "metrics.csv").unlink(missing_ok=True)
-
+    key = run_key(model, dataset.name, settings_key)
+    folder = open_folder(runs_root(runs_dir), key, resume=resume, experiment_id=experiment_id)
     job = _Job(
         name=model,
         dataset=dataset,
@@ -356,8 +256,7 @@ def train(
         backbone=backbone,
         freeze_backbone=freeze_backbone,
         unfreeze=(unfreeze_epochs, unfreeze_lr_factor) if unfreeze_epochs else None,
-        run_dir=run_dir,
-        resumed_from=resumed_from,
+        folder=folder,
         log_model=log_model,
         evaluate=evaluate,
         pictures=pictures,
@@ -367,15 +266,17 @@ def train(
     )
     if not tracking:
         return _fit_and_log(job, None)
-    return _tracked(
-        job,
-        experiment_id=experiment_id,
-        run_id=run_id,
-        run_name=run_name,
-        stage=stage,
-        parent_run_id=parent_run_id,
-        extra_tags=dict(tags or {}),
-    )
+    from recipes.tracking import environment_tags, tracked_run
+
+    tags = {
+        **schema.identity(model=model, family=spec.family, task=dataset.task, dataset=dataset.name, stage=stage,
+                          seed=cfg.seed),
+        **environment_tags(),
+        **dict(tags or {}),
+    }  # fmt: skip
+    with tracked_run(experiment_id, folder, run_name=run_name or f"{model} on {dataset.name}", tags=tags,
+                     parent_run_id=parent_run_id) as tracker:  # fmt: skip
+        return _fit_and_log(job, tracker)
 
 
 @dataclass
@@ -389,87 +290,13 @@ class _Job:
     backbone: Any
     freeze_backbone: bool
     unfreeze: tuple[int, float] | None
-    run_dir: Path
-    resumed_from: int
+    folder: RunFolder
     log_model: bool
     evaluate: bool
     pictures: bool
     verbose: int | str
     data_options: dict[str, Any]
     callbacks: list[Any]
-
-
-def _tracked(
-    job: _Job,
-    *,
-    experiment_id: str | None,
-    run_id: str | None,
-    run_name: str | None,
-    stage: str,
-    parent_run_id: str | None,
-    extra_tags: dict[str, str],
-) -> TrainResult:
-    """Train `job` inside an MLflow run that ends FINISHED, FAILED or KILLED."""
-    import mlflow
-
-    import zoo
-    from recipes.tracking import Tracker, environment_tags, outcome, run_tags
-
-    name, dataset, cfg = job.name, job.dataset, job.cfg
-    spec = zoo.get_spec(name)
-    tags = {
-        "model": name,
-        "family": spec.family,
-        "task": dataset.task,
-        "dataset": dataset.name,
-        "stage": stage,
-        "seed": str(cfg.seed),
-        **environment_tags(),
-        **extra_tags,
-    }
-    mlflow.set_system_metrics_sampling_interval(2)
-    mlflow.set_system_metrics_samples_before_logging(1)
-    active = mlflow.start_run(
-        run_id=run_id,
-        experiment_id=experiment_id,
-        run_name=None if run_id else (run_name or f"{name} on {dataset.name}"),
-        parent_run_id=parent_run_id,
-        nested=parent_run_id is not None,
-        tags=None if run_id else run_tags(tags),
-        log_system_metrics=True,
-    )
-    run_id = active.info.run_id
-    (job.run_dir / "state.json").write_text(json.dumps({"run_id": run_id}))
-    tracker = Tracker(run_id)
-
-    def end(status: str) -> None:
-        if tracker.lost:
-            _end_run_offline(run_id)
-            return
-        try:
-            mlflow.end_run(status)
-        except Exception as err:  # the store went away at the very end
-            log.warning("could not end MLflow run %s: %s", run_id, err)
-            _end_run_offline(run_id)
-
-    with outcome(end, lambda error: tracker.tags({"error": error})):
-        return _fit_and_log(job, tracker)
-
-
-def _end_run_offline(run_id: str | None) -> None:
-    """Drop MLflow's active run and stop its system-metrics thread without calling the store.
-
-    `mlflow.end_run` would first wait on the lost store; this uses the fluent module's own
-    bookkeeping (no public API does this).
-    """
-    from mlflow.tracking import fluent
-
-    stack = fluent._active_run_stack.get()
-    if stack and stack[-1].info.run_id == run_id:
-        stack.pop()
-    monitor = fluent.run_id_to_system_metrics_monitor.pop(run_id, None)
-    if monitor is not None:
-        monitor.finish()
 
 
 def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
@@ -482,12 +309,11 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
     from recipes.device import precision, strategy
     from recipes.tracking import flat_params
 
-    name, dataset, cfg, hparams, backbone, run_dir = (
-        job.name, job.dataset, job.cfg, job.hparams, job.backbone, job.run_dir
-    )  # fmt: skip
+    name, dataset, cfg, hparams, backbone = job.name, job.dataset, job.cfg, job.hparams, job.backbone
+    run_dir = job.folder.path
     spec = zoo.get_spec(name)
     resolved = {} if backbone is not None else zoo.make_config(spec.config, hparams, model=name).__dict__
-    fresh_run = job.resumed_from == 0
+    fresh_run = job.folder.resumed_from == 0
     if tracker is not None and fresh_run:
         tracker.params(
             {
@@ -530,28 +356,8 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         has_val = plan.select_on == "val"
         val_ds = make_dataset(dataset.val, batch_size=global_batch, trim=trim) if has_val else None
         monitor = plan.monitor
-        stopper, timer, callbacks = training_callbacks(run_dir, job, tracker, plan)
-        try:
-            net.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=plan.epochs,
-                callbacks=callbacks,
-                verbose=job.verbose,
-                shuffle=False,
-            )
-            if job.unfreeze:
-                # The same loggers; its own early stopping (the backup/stopping pair is the last two).
-                _unfrozen_phase(job, net, train_ds, val_ds, callbacks[:-2], plan)
-        finally:
-            stopper.restore()
-        history = _load_history(run_dir / "metrics.csv")
-        losses = history.get("loss", [])
-        if losses and not np.isfinite(losses[-1]):
-            raise TrainingError(
-                f"{name} on {dataset.name}: the loss became {losses[-1]} at epoch {len(losses)}; "
-                "lower learning_rate or check the data"
-            )
+        fitted = _fit_phases(job, net, train_ds, val_ds, tracker, plan)
+        history = fitted.history
 
         if job.evaluate:
             test_ds = make_dataset(dataset.test, batch_size=max(global_batch, 256), trim=trim)
@@ -596,8 +402,8 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         best = history.get(monitor, [])
         summary = {f"test_{k}": v for k, v in metrics.items()}
         summary.update({"epochs_trained": epochs, "train_seconds": seconds})
-        if timer.seconds is not None:
-            summary["time_to_first_step_seconds"] = timer.seconds
+        if fitted.first_step_seconds is not None:
+            summary["time_to_first_step_seconds"] = fitted.first_step_seconds
         if best:
             summary[f"best_{monitor}"] = float(np.nanmin(best))
         objective, way = get_task(dataset.task).objective  # what a search ranks its trials by
@@ -607,9 +413,10 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         for path in artifacts.values():
             tracker.artifact(path)
         if job.log_model and not tracker.lost:
+            from recipes.model_log import log_keras_model
+
             example = _example(dataset.test.x[:2], dataset.test.lengths, trim)
-            output = np.asarray(net.predict_on_batch(example))
-            tracker.call(_log_keras_model, net, example, output)
+            tracker.call(log_keras_model, net, "model", example=example)
 
     return TrainResult(
         model=net,
@@ -621,7 +428,7 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         run_id=tracker.run_id if tracker else None,
         run_dir=run_dir,
         epochs=epochs,
-        resumed_from=job.resumed_from,
+        resumed_from=job.folder.resumed_from,
         seconds=seconds,
         tracking_lost=tracker.lost if tracker else None,
         artifacts=artifacts,
@@ -636,49 +443,35 @@ def _joined(train: Split, val: Split) -> Split:
     return Split(np.concatenate([train.x, val.x]), np.concatenate([train.y, val.y]), lengths)
 
 
-def _lr_schedule(cfg: TrainConfig, plan: protocol.Protocol) -> list[Any]:
-    """The learning-rate schedule's callback: halve it when the monitored loss stalls (down to 1/100)."""
-    import keras
-
-    if cfg.lr_schedule == "none":
-        return []
-    return [keras.callbacks.ReduceLROnPlateau(monitor=plan.monitor, factor=0.5, patience=plan.lr_patience,
-                                              min_lr=cfg.learning_rate / 100, verbose=0)]  # fmt: skip
+def fit_plan(cfg: TrainConfig, plan: protocol.Protocol) -> FitPlan:
+    """The fit loop's plan: the protocol's budget and patience; the rate halves when the loss stalls."""
+    schedule = plan.lr_patience if cfg.lr_schedule == "plateau" else None
+    return FitPlan(epochs=plan.epochs, monitor=plan.monitor, patience=plan.patience, lr_patience=schedule,
+                   min_lr=cfg.learning_rate / 100, checkpoint_seconds=cfg.checkpoint_seconds)  # fmt: skip
 
 
-def training_callbacks(run_dir: Path, job: _Job, tracker: Any, plan: protocol.Protocol) -> tuple[Any, Any, list[Any]]:
-    """The recipe's callbacks for `fit`: (the signal stopper, the start-up timer, all in order).
+def _fit_phases(job: _Job, net: Any, train_ds: Any, val_ds: Any, tracker: Any, plan: protocol.Protocol) -> Any:
+    """The fit, and for a frozen backbone with `unfreeze`, fine-tuning's second phase: the whole
+    model at a lower learning rate, with its own early stopping."""
+    import dataclasses
 
-    None has a batch-end hook (`recipes.callbacks.per_step_sync` checks), so on backends that
-    dispatch callbacks asynchronously the host never waits for a step to finish. The last two
-    (backup, early stopping) belong to the first phase; fine-tuning's second has its own.
-    """
-    import keras
+    from recipes import fitting
 
-    from recipes.callbacks import EpochBackup, FirstStep, ResumableEarlyStopping, StopOnNaN, StopOnSignal
-    from recipes.tracking import epoch_logger
+    what = f"{job.name} on {job.dataset.name}"
+    first = fit_plan(job.cfg, plan)
+    common = {"folder": job.folder, "tracker": tracker, "what": what, "extra": job.callbacks, "verbose": job.verbose}
+    fitted = fitting.fit(net, train_ds, val_ds, plan=first, **common)
+    if not job.unfreeze:
+        return fitted
+    from zoo.build import BACKBONE
 
-    stopper = StopOnSignal()  # first: it raises before the others log or save a cut-short epoch
-    timer = FirstStep()
-    backup = EpochBackup(str(run_dir / "backup"), min_interval=job.cfg.checkpoint_seconds, double_checkpoint=True)
-    callbacks = [
-        stopper,
-        timer,
-        StopOnNaN(),
-        *_lr_schedule(job.cfg, plan),  # before the loggers: they record the rate it set
-        keras.callbacks.CSVLogger(str(run_dir / "metrics.csv"), append=True),
-        *([epoch_logger(tracker)] if tracker is not None else []),
-        *job.callbacks,
-        backup,
-        ResumableEarlyStopping(
-            run_dir / "backup",
-            backup=backup,
-            monitor=plan.monitor,
-            patience=plan.patience if plan.patience > 0 else plan.epochs,
-            restore_best_weights=True,
-        ),
-    ]
-    return stopper, timer, callbacks
+    epochs, factor = job.unfreeze
+    net.get_layer(BACKBONE).trainable = True
+    compile_model(net, job.dataset.task, dataclasses.replace(job.cfg, learning_rate=job.cfg.learning_rate * factor))
+    second = dataclasses.replace(first, epochs=epochs, patience=plan.patience if plan.patience > 0 else epochs,
+                                 phase="unfrozen")  # fmt: skip
+    unfrozen = fitting.fit(net, train_ds, val_ds, plan=second, **common)
+    return fitting.Fitted(unfrozen.history, fitted.first_step_seconds)
 
 
 def _backbone_params(job: _Job) -> dict[str, Any]:
@@ -701,69 +494,10 @@ def _fingerprint(backbone: Any) -> str:
     return digest.hexdigest()[:16]
 
 
-def _unfrozen_phase(job: _Job, net: Any, train_ds: Any, val_ds: Any, callbacks: list, plan: protocol.Protocol) -> None:
-    """Fine-tuning's second phase: the whole model, a lower learning rate, its own early stopping."""
-    import dataclasses
-
-    from recipes.callbacks import ResumableEarlyStopping
-
-    epochs, factor = job.unfreeze
-    done = len(_load_history(job.run_dir / "metrics.csv").get("loss", []))
-    from zoo.build import BACKBONE
-
-    net.get_layer(BACKBONE).trainable = True
-    compile_model(net, job.dataset.task, dataclasses.replace(job.cfg, learning_rate=job.cfg.learning_rate * factor))
-    stopper = ResumableEarlyStopping(
-        job.run_dir / "backup_unfrozen",
-        monitor=plan.monitor,
-        patience=plan.patience if plan.patience > 0 else epochs,
-        restore_best_weights=True,
-    )
-    net.fit(
-        train_ds,
-        validation_data=val_ds,
-        initial_epoch=done,
-        epochs=done + epochs,
-        callbacks=[*callbacks, stopper],
-        verbose=job.verbose,
-        shuffle=False,
-    )
-
-
 def _example(x: np.ndarray, lengths: np.ndarray | None, trim: bool) -> np.ndarray:
     if trim and lengths is not None:
         return x[:, : int(lengths[:2].max())]
     return x
-
-
-def _log_keras_model(net: keras.Model, example: np.ndarray, output: np.ndarray) -> None:
-    import keras
-    import mlflow
-    import mlflow.keras.save as flavour
-
-    # mlflow 3.17's Keras flavour writes the input example before it creates the model
-    # folder (FileNotFoundError); create the folder first for the duration of this call.
-    original = flavour._save_example
-
-    def save_example(model: Any, example: Any, path: str, *args: Any, **kwargs: Any) -> Any:
-        os.makedirs(path, exist_ok=True)
-        return original(model, example, path, *args, **kwargs)
-
-    flavour._save_example = save_example
-    interactive = keras.config.is_interactive_logging_enabled()
-    keras.config.disable_interactive_logging()  # MLflow predicts the example: no progress bar
-    try:
-        mlflow.keras.log_model(
-            net,
-            name="model",
-            signature=_signature(net, example, output),
-            input_example=example,
-            pip_requirements=_pip_requirements(),
-        )
-    finally:
-        flavour._save_example = original
-        if interactive:
-            keras.config.enable_interactive_logging()
 
 
 def _log_dataset(tracker: Any, dataset: Dataset) -> None:

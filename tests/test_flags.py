@@ -63,10 +63,12 @@ def test_a_transductive_pretraining_fine_tunes_with_every_backbone_flag(tmp_path
     _zoo("pretrain", "gru", "--data", "ucr:ItalyPowerDemand", "--hp", "units=8", "--unlabeled", "train",
          "--transductive", "--pretext", "autoencode", "--mask-ratio", "0.2", "--mean-span", "2", "--epochs", "2",
          "--patience", "1", "--learning-rate", "0.002", "--batch-size", "16", "--decoder-units", "8", "--seed", "1",
+         "--checkpoint-seconds", "0", "--mixed-precision", "--distribute", "none",
          "--runs-dir", "folders", *_store(tmp_path), "--experiment", EXPERIMENT, cwd=tmp_path)  # fmt: skip
     [run] = _runs(tmp_path)
     params = run.data.params
     assert params["pool.transductive"] == "True" and int(params["pool.test_transductive"]) > 0
+    assert (params["pretrain.mixed_precision"], params["pretrain.distribute"]) == ("True", "none")
     assert (params["pretrain.pretext"], params["pretrain.decoder_units"], params["pretrain.seed"]) == (
         "autoencode",
         "8",

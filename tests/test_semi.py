@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 
 import numpy as np
@@ -13,7 +14,7 @@ from recipes.data import load
 from recipes.data.base import Dataset, Split
 from recipes.errors import DataError
 from tests.test_cli import AS_A_USER, ZOO
-from tests.test_train_cli import QUIET, _runs
+from tests.test_train_cli import QUIET, _runs, _wait_for_epoch
 from zoo.errors import ConfigError
 
 TINY = {"units": 8}
@@ -256,3 +257,48 @@ def test_zoo_semi_bad_input_is_one_line(args, words, tmp_path) -> None:
     assert not _runs(f"sqlite:///{tmp_path}/mlflow.db") or all(
         r.info.status != "RUNNING" for r in _runs(f"sqlite:///{tmp_path}/mlflow.db")
     )
+
+
+@pytest.mark.slow
+def test_a_killed_pretraining_resumes_in_the_same_run(tmp_path) -> None:
+    """SIGKILL `zoo pretrain` mid-run, SIGTERM the rerun, then run to the end: one MLflow run
+    FINISHED, every epoch logged once, none redone."""
+    from mlflow import MlflowClient
+
+    command = [ZOO, "pretrain", "gru", "--data", "ucr:GunPoint", "--hp", "units=8", "--pretext", "masked",
+               "--epochs", "12", "--patience", "0", "--checkpoint-seconds", "0"]  # fmt: skip
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(command, cwd=tmp_path, env=QUIET, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)  # fmt: skip
+
+    first = start()
+    _wait_for_epoch(tmp_path / "runs", 2, first)
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=30)
+    [run] = _runs(uri)
+    assert run.info.status == "RUNNING"
+
+    second = start()
+    _wait_for_epoch(tmp_path / "runs", 6, second)
+    second.send_signal(signal.SIGTERM)
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 130 and "interrupted" in err and "Traceback" not in err, err[-2000:]
+    [run] = _runs(uri)
+    assert run.info.status == "KILLED"
+
+    third = subprocess.run(command, cwd=tmp_path, env=QUIET, capture_output=True, text=True, timeout=300)
+    assert third.returncode == 0, third.stderr[-3000:]
+    resumed = int(third.stdout.split("resumed at epoch ")[1].split(")")[0])
+    assert "12 epochs" in third.stdout and resumed >= 6, third.stdout
+    [run] = _runs(uri)
+    assert run.info.status == "FINISHED"
+    [folder] = (tmp_path / "runs").iterdir()
+    epochs = [int(line.split(",")[0]) for line in (folder / "metrics.csv").read_text().splitlines()[1:]]
+    # Each attempt went on from the last saved epoch: only an epoch a SIGKILL cut short (its
+    # row written, its backup not yet) can appear twice.
+    assert sorted(set(epochs)) == list(range(12)) and len(epochs) <= 13, epochs
+    steps = [m.step for m in MlflowClient(uri).get_metric_history(run.info.run_id, "loss")]
+    assert set(steps) == set(range(12))
+    assert f"runs:/{run.info.run_id}/encoder" in third.stdout

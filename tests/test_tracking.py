@@ -45,3 +45,58 @@ def test_a_real_store_takes_awkward_keys_and_long_values(tmp_path) -> None:
     assert data.params["p0 pool.test _transductive"] == "v" * 6000 and len(data.params) == len(params)
     assert data.metrics == {"val _loss": 0.5}
     assert data.tags["the _tag"] == "x" * 8000 and data.tags["a/b"] == "1"
+
+
+def test_a_client_made_run_ends_with_the_status_its_block_earned(tmp_path, monkeypatch) -> None:
+    import mlflow
+    from mlflow import MlflowClient
+
+    from recipes.tracking import closing_run
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient()
+    experiment = client.create_experiment("ends")
+    ids = [create_run(client, experiment, run_name=name, tags={}) for name in ("ok", "bad", "stopped")]
+    with closing_run(ids[0]):
+        pass
+    with pytest.raises(ValueError), closing_run(ids[1]):
+        raise ValueError("no such column 'x'")
+    with pytest.raises(KeyboardInterrupt), closing_run(ids[2]):
+        raise KeyboardInterrupt
+    runs = [client.get_run(i) for i in ids]
+    assert [r.info.status for r in runs] == ["FINISHED", "FAILED", "KILLED"]
+    assert runs[1].data.tags["error"] == "ValueError: no such column 'x'" and "error" not in runs[2].data.tags
+
+
+def test_the_mlflow_fixes_still_find_what_they_patch() -> None:
+    """An MLflow upgrade that moves a private name fails here, not in a user's run."""
+    import mlflow.keras.save as flavour
+    from mlflow.tracking import fluent
+
+    from recipes import mlflow_fixes
+
+    mlflow_fixes.apply()
+    mlflow_fixes.apply()  # idempotent: patched once
+    assert getattr(flavour._save_example, "_lstm_zoo_fix", False)
+    assert getattr(flavour._save_example, "__wrapped__", None) is None
+    assert hasattr(fluent._active_run_stack, "get") and isinstance(fluent.run_id_to_system_metrics_monitor, dict)
+
+
+def test_a_run_folder_resumes_only_what_a_killed_attempt_left(tmp_path) -> None:
+    import json
+
+    from recipes.runs import load_history, open_folder, run_key
+
+    key = run_key("lstm", "ucr:GunPoint", {"train": {"epochs": 3}})
+    assert key == run_key("lstm", "ucr:GunPoint", {"train": {"epochs": 3}}) != run_key("lstm", "ucr:GunPoint", {})
+    fresh = open_folder(tmp_path, key, resume=True, experiment_id=None)
+    assert (fresh.resumed_from, fresh.previous_run) == (0, None)
+    fresh.backup_dir.mkdir()
+    (fresh.backup_dir / "training_metadata.json").write_text(json.dumps({"epoch": 2}))
+    fresh.history_file.write_text("epoch,loss\n0,0.9\n1,0.8\n1,0.7\n2,")  # epoch 1 redone; 2 cut short by a kill
+    assert load_history(fresh.history_file) == {"loss": [0.9, 0.7]}
+    assert open_folder(tmp_path, key, resume=True, experiment_id=None).resumed_from == 2
+    again = open_folder(tmp_path, key, resume=False, experiment_id=None)
+    assert again.resumed_from == 0 and not again.backup_dir.exists() and not again.history_file.exists()

@@ -22,9 +22,10 @@ from typing import Any
 
 import keras_tuner as kt
 
+from recipes import schema
 from recipes.config import TRAIN_KEYS, FinetuneConfig, TrainConfig
 from recipes.tasks import get_task
-from recipes.tracking import create_run, find_run, log_batch, parent_run
+from recipes.tracking import closing_run, create_run, find_run, log_batch, parent_run
 from tuning import distributed
 from tuning.errors import SearchError
 from tuning.space import declare
@@ -34,7 +35,6 @@ TUNERS = ("hyperband", "bayesian", "random", "grid")
 RECIPES = ("supervised", "semi")
 # The semi recipe's own settings, pinned as "pretrain.KEY" / "finetune.KEY".
 RECIPE_SCOPES = ("pretrain", "finetune")
-STAGE_SEARCH, STAGE_TRIAL, STAGE_BEST = "search", "trial", "best"
 MAX_CONSECUTIVE_FAILURES = 3
 
 
@@ -338,7 +338,7 @@ class _Search:
                     epochs=epochs,
                     seed=self.seed + execution,
                     runs_dir=self.runs_dir / f"trial_{trial.trial_id}",
-                    stage=STAGE_TRIAL,
+                    stage=schema.TRIAL,
                     tags=tags,
                     evaluate=False,
                 )
@@ -375,7 +375,7 @@ class _Search:
                   "runs_dir": runs_dir, "verbose": 0}  # fmt: skip
         # A trial is ranked on validation, so it keeps its carved split whatever the data's size;
         # the retrained best follows the default protocol (on a small set: train + val).
-        given = {"select_on": "val"} if stage == STAGE_TRIAL else {}
+        given = {"select_on": "val"} if stage == schema.TRIAL else {}
         given.update(drawn["settings"])
         if "pretrain" not in drawn:
             return recipes.train(drawn["model"], self.dataset, hparams=drawn["hparams"], stage=stage, tags=tags,
@@ -414,7 +414,7 @@ class _Search:
         run_tags = {
             **tags,
             "mlflow.parentRunId": self.parent_run_id,
-            "stage": STAGE_TRIAL,
+            "stage": schema.TRIAL,
             "model": drawn["model"],
             "dataset": self.dataset.name,
             "error": f"{type(err).__name__}: {err}"[:5000],
@@ -699,7 +699,7 @@ def search(
         shutil.rmtree(project_dir)
     search_id = project
     tags = {
-        "stage": STAGE_SEARCH,
+        "stage": schema.SEARCH,
         "search_id": search_id,
         "tuner": tuner,
         "objective": f"{metric} ({direction})",
@@ -726,10 +726,10 @@ def search(
     parent_run_id = None
     if tracking and cluster is not None and cluster.role == "worker":
         parent_run_id = distributed.wait_for_parent(
-            lambda: find_run(experiment_id, search_id=search_id, stage=STAGE_SEARCH), cluster, search_id
+            lambda: find_run(experiment_id, search_id=search_id, stage=schema.SEARCH), cluster, search_id
         )
     elif tracking:
-        parent_run_id = parent_run(experiment_id, {"search_id": search_id, "stage": STAGE_SEARCH},
+        parent_run_id = parent_run(experiment_id, {"search_id": search_id, "stage": schema.SEARCH},
                                    run_name=f"search {search_id}", tags=tags, params=settings)  # fmt: skip
         _close_orphans(experiment_id, parent_run_id)
 
@@ -770,8 +770,7 @@ def search(
     tuner_obj = _tuner_class(kt.Tuner)(
         search=state, oracle=oracle, hypermodel=state.hypermodel, directory=str(directory), project_name=project
     )
-    status = "FAILED"
-    try:
+    with closing_run(parent_run_id):
         if cluster is None:
             tuner_obj.search(verbose=0)
         else:
@@ -783,23 +782,7 @@ def search(
                 check_failures=check_failures,
                 progress=state.progress,
             )
-        result = _finish(state, tuner_obj, names, dataset, project_dir, retrain_best, data_options)
-        status = "FINISHED"
-        return result
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    except ZooError as err:
-        if tracking and parent_run_id:
-            from mlflow import MlflowClient
-
-            log_batch(MlflowClient(), parent_run_id, tags={"error": str(err)[:5000]})
-        raise
-    finally:
-        if tracking and parent_run_id:
-            from mlflow import MlflowClient
-
-            MlflowClient().set_terminated(parent_run_id, status)
+        return _finish(state, tuner_obj, names, dataset, project_dir, retrain_best, data_options)
 
 
 def _work(state: _Search, cluster: distributed.Cluster, oracle: Any, directory: Path, project: str) -> WorkerResult:
@@ -873,7 +856,7 @@ def _finish(
             epochs=state.max_epochs,
             seed=state.seed,
             runs_dir=project_dir / "runs",
-            stage=STAGE_BEST,
+            stage=schema.BEST,
             tags={"trial_id": best.trial_id},
             evaluate=True,
         )
@@ -912,7 +895,7 @@ def _trial_runs(parent_run_id: str | None) -> dict[str, list[str]]:
     experiment_id = client.get_run(parent_run_id).info.experiment_id
     found: dict[str, list[str]] = {}
     for run in client.search_runs(
-        [experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}' and tags.stage = '{STAGE_TRIAL}'"
+        [experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}' and tags.stage = '{schema.TRIAL}'"
     ):
         found.setdefault(run.data.tags.get("trial_id", "?"), []).append(run.info.run_id)
     return found

@@ -113,8 +113,9 @@ def pretrain(
     console = make_console()
     losses = result.history.get("loss", [])
     sources = ", ".join(f"{k} {v}" for k, v in result.pool["sources"].items())
-    console.print(f"pretrained {model} on {result.pool['n']} unlabeled examples ({sources}): {len(losses)} epochs, "
-                  f"{result.seconds:.0f} s, final loss {losses[-1]:.4f}")  # fmt: skip
+    resumed = f" (resumed at epoch {result.resumed_from})" if result.resumed_from else ""
+    console.print(f"pretrained {model} on {result.pool['n']} unlabeled examples ({sources}): {len(losses)} epochs"
+                  f"{resumed}, {result.seconds:.0f} s, final loss {losses[-1]:.4f}")  # fmt: skip
     console.print(
         f"encoder: {result.encoder_path}" + (f"  (MLflow: {result.encoder_uri})" if result.encoder_uri else "")
     )
@@ -129,7 +130,8 @@ def pretrain(
               help="A semi run config (a semi search's best.yaml); flags override it.")  # fmt: skip
 @click.option("--fractions", help="Labelled fractions, in (0, 1] [default: 0.05,0.1,0.25,1, or --config's].")
 @click.option("--seeds", help="Seeds (subsets and trainings) [default: 0,1,2, or --config's seed].")
-@config_options("recipes.pretext:PretrainConfig", prefix="pretrain_", skip=("pretext", "seed"))
+@config_options("recipes.pretext:PretrainConfig", prefix="pretrain_",
+                skip=("pretext", "seed", "checkpoint_seconds", "mixed_precision", "distribute"))  # fmt: skip
 @click.option("--pretext", type=click.Choice(["masked", "autoencode", "next_step"]),
               help="Pretext objective [default: masked, or --config's].")  # fmt: skip
 @config_options("recipes.config:FinetuneConfig")
