@@ -262,3 +262,23 @@ def test_bad_semi_search_input_is_refused_up_front(kwargs, words, tmp_path) -> N
     assert "\n" not in str(info.value)
     for word in words:
         assert word in str(info.value)
+
+
+def test_each_recipe_declares_its_own_settings_and_refuses_the_others() -> None:
+    import keras_tuner as kt
+
+    from tuning.trial_recipes import Semi, Supervised, get_recipe
+
+    with pytest.raises(ConfigError, match=r"unknown recipe 'semy'.*did you mean: semi"):
+        get_recipe("semy")
+    with pytest.raises(ConfigError, match="semi recipe"):
+        get_recipe("supervised", label_fraction=0.5).check("random", ["lstm"], {})
+    with pytest.raises(ConfigError, match="hyperband"):
+        get_recipe("semi").check("hyperband", ["lstm"], {"pretrain": {}, "finetune": {}})
+    semi = get_recipe("semi", 0.5, "train")
+    semi.check("random", ["lstm", "gru"], {"pretrain": {}, "finetune": {"unfreeze_epochs": 0}})
+    drawn = semi.declare(kt.HyperParameters(), {"pretrain": {}, "finetune": {"unfreeze_epochs": 0}}, max_epochs=7)
+    assert set(drawn) == {"pretrain", "finetune"} and drawn["finetune"]["unfreeze_epochs"] == 0
+    assert drawn["pretrain"]["epochs"] <= 7 and drawn["pretrain"]["pretext"] in semi.pretexts
+    assert isinstance(semi, Semi) and Supervised().declare(kt.HyperParameters(), {}, 7) == {}
+    assert semi.settings() == {"recipe": "semi", "label_fraction": 0.5, "unlabeled": "train"}

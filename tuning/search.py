@@ -23,18 +23,16 @@ from typing import Any
 import keras_tuner as kt
 
 from recipes import schema
-from recipes.config import TRAIN_KEYS, FinetuneConfig, TrainConfig
+from recipes.config import TRAIN_KEYS, TrainConfig
 from recipes.tasks import get_task
 from recipes.tracking import closing_run, create_run, find_run, log_batch, parent_run
 from tuning import distributed
 from tuning.errors import SearchError
 from tuning.space import declare
+from tuning.trial_recipes import RECIPES, Supervised, get_recipe
 from zoo.errors import ConfigError, ZooError, did_you_mean
 
 TUNERS = ("hyperband", "bayesian", "random", "grid")
-RECIPES = ("supervised", "semi")
-# The semi recipe's own settings, pinned as "pretrain.KEY" / "finetune.KEY".
-RECIPE_SCOPES = ("pretrain", "finetune")
 MAX_CONSECUTIVE_FAILURES = 3
 
 
@@ -109,22 +107,21 @@ def resolve_models(models: str | Sequence[str]) -> list[str]:
 
 
 def split_fixed(
-    models: list[str], fixed: Mapping[str, Any], recipe: str = "supervised"
+    models: list[str], fixed: Mapping[str, Any], recipe: Supervised
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
     """Pinned knobs as (training settings, model hyperparameters, recipe settings by scope), checked."""
     import zoo
-    from recipes.config import check_keys, finetune_config
-    from recipes.pretext import PretrainConfig, pretrain_config
     from zoo.params import params
 
-    scoped: dict[str, dict[str, Any]] = {scope: {} for scope in RECIPE_SCOPES}
+    owners = {scope: other.name for other in RECIPES.values() for scope in other.scopes}
+    scoped: dict[str, dict[str, Any]] = {scope: {} for scope in recipe.scopes}
     rest = {}
     for key, value in fixed.items():
         scope, _, name = key.partition(".")
-        if scope in RECIPE_SCOPES and name:
-            if recipe != "semi":
-                raise ConfigError(f"fixed: {key} is a setting of the semi recipe; search it with recipe='semi' "
-                                  "(zoo tune --recipe semi)")  # fmt: skip
+        if scope in owners and name:
+            if scope not in recipe.scopes:
+                raise ConfigError(f"fixed: {key} is a setting of the {owners[scope]} recipe; search it with "
+                                  f"recipe='{owners[scope]}' (zoo tune --recipe {owners[scope]})")  # fmt: skip
             scoped[scope][name] = value
         else:
             rest[key] = value
@@ -141,37 +138,11 @@ def split_fixed(
     from recipes.config import train_config
 
     train_config(train)  # ranges checked now, not in the middle of a search
-    for scope, cls in (("pretrain", PretrainConfig), ("finetune", FinetuneConfig)):
-        names = tuple(f"{scope}.{p.name}" for p in params(cls))
-        check_keys("fixed", {f"{scope}.{k}": v for k, v in scoped[scope].items()}, names)
-    if "seed" in scoped["pretrain"]:
-        raise ConfigError("fixed: pretrain.seed is set by the search itself (use seed)")
-    pretrain_config(scoped["pretrain"])
-    finetune_config({"freeze_epochs": 1, **scoped["finetune"]})  # one phase may be pinned to 0
     for name in models:
         spec = zoo.get_spec(name)
         mine = {k: v for k, v in model.items() if k in {p.name for p in params(spec.config)}}
         zoo.make_config(spec.config, mine, model=name)
     return train, model, scoped
-
-
-def pretexts_for(models: list[str], pinned: str | None = None) -> tuple[str, ...]:
-    """The pretexts every searched model can be pretrained with (the semi recipe searches them).
-
-    Raises:
-        ConfigError: no pretext fits all the models, or a pinned one does not fit one of them.
-    """
-    import zoo
-    from recipes import pretext as px
-
-    if pinned is not None:
-        for name in models:
-            px.check(zoo.get_spec(name), pinned)
-        return (pinned,)
-    common = [p for p in px.PRETEXTS if all(p in px.supported(zoo.get_spec(name)) for name in models)]
-    if not common:
-        raise ConfigError(f"no pretext fits all of {', '.join(models)}; search them separately")
-    return tuple(common)
 
 
 def _readable(values: dict[str, Any]) -> dict[str, Any]:
@@ -182,8 +153,8 @@ def _readable(values: dict[str, Any]) -> dict[str, Any]:
 class ZooHyperModel(kt.HyperModel):
     """The search space: the architecture choice, each model's space under it, training settings.
 
-    With the semi recipe, the pretraining and fine-tuning settings are searched too (scopes
-    "pretrain" and "finetune"; their epochs capped at the search's `max_epochs`).
+    A recipe with settings of its own declares them too (the semi recipe: scopes "pretrain"
+    and "finetune", their epochs capped at the search's `max_epochs`).
 
     `build(hp)` declares the space on `hp` and returns the drawn values; it builds no Keras
     model (the trial's recipe does), so keras-tuner explores the space at no cost.
@@ -195,19 +166,17 @@ class ZooHyperModel(kt.HyperModel):
         fixed_model: dict[str, Any],
         fixed_train: dict[str, Any],
         *,
-        recipe: str = "supervised",
+        recipe: Supervised | None = None,
         fixed_recipe: dict[str, dict[str, Any]] | None = None,
         max_epochs: int = 30,
-        pretexts: tuple[str, ...] = (),
     ) -> None:
         super().__init__(name="zoo")
         self.models = models
         self.fixed_model = fixed_model
         self.fixed_train = fixed_train
-        self.recipe = recipe
+        self.recipe = recipe or Supervised()
         self.fixed_recipe = fixed_recipe or {}
         self.max_epochs = max_epochs
-        self.pretexts = pretexts
 
     def build(self, hp: Any) -> dict[str, Any]:
         import zoo
@@ -231,17 +200,8 @@ class ZooHyperModel(kt.HyperModel):
         with hp.name_scope("train"):
             settings = declare(hp, TrainConfig, fixed=self.fixed_train)
         drawn = {"model": chosen, "hparams": _readable(hparams), "settings": _readable(settings)}
-        if self.recipe == "semi":
-            from recipes.pretext import PretrainConfig
-
-            cap, pinned = self.max_epochs, self.fixed_recipe
-            with hp.name_scope("pretrain"):
-                pre = declare(hp, PretrainConfig, fixed=pinned.get("pretrain"), caps={"epochs": cap},
-                              choices={"pretext": self.pretexts})  # fmt: skip
-            with hp.name_scope("finetune"):
-                fine = declare(hp, FinetuneConfig, fixed=pinned.get("finetune"),
-                               caps={"freeze_epochs": cap, "unfreeze_epochs": cap})  # fmt: skip
-            drawn.update(pretrain=_readable(pre), finetune=_readable(fine))
+        for scope, values in self.recipe.declare(hp, self.fixed_recipe, self.max_epochs).items():
+            drawn[scope] = _readable(values)
         return drawn
 
 
@@ -291,8 +251,6 @@ class _Search:
         max_trials: int | None,
         progress: Callable[[str], None],
         cluster: distributed.Cluster | None = None,
-        label_fraction: float = 1.0,
-        unlabeled: Sequence[str] | str | None = None,
     ) -> None:
         self.dataset = dataset
         self.hypermodel = hypermodel
@@ -307,8 +265,6 @@ class _Search:
         self.max_trials = max_trials
         self.progress = progress
         self.cluster = cluster
-        self.label_fraction = label_fraction
-        self.unlabeled = unlabeled
         self.started = time.monotonic()
         self.done = 0
         self.best: float | None = None
@@ -369,39 +325,15 @@ class _Search:
         evaluate: bool,
     ) -> Any:
         """One training of the drawn values by the search's recipe; `recipes.train`'s result."""
-        import recipes
-
         common = {"tracking": self.tracking, "experiment": self.experiment, "parent_run_id": self.parent_run_id,
                   "runs_dir": runs_dir, "verbose": 0}  # fmt: skip
         # A trial is ranked on validation, so it keeps its carved split whatever the data's size;
         # the retrained best follows the default protocol (on a small set: train + val).
         given = {"select_on": "val"} if stage == schema.TRIAL else {}
         given.update(drawn["settings"])
-        if "pretrain" not in drawn:
-            return recipes.train(drawn["model"], self.dataset, hparams=drawn["hparams"], stage=stage, tags=tags,
-                                 log_model=evaluate, evaluate=evaluate, pictures=evaluate,
-                                 **common, **{**given, "epochs": epochs, "seed": seed})  # fmt: skip
-        from recipes import semi
-
-        # Trials that differ only in fine-tuning share one pretraining (same folder, reused).
-        pre = semi.pretrain(drawn["model"], self.dataset, hparams=drawn["hparams"], unlabeled=self.unlabeled,
-                            tags={k: v for k, v in tags.items() if k != "execution"}, reuse=True,
-                            **{**common, "runs_dir": self.runs_dir / "pretrain"}, **drawn["pretrain"],
-                            seed=self.seed)  # fmt: skip
-        settings = {k: v for k, v in given.items() if k != "epochs"}
-        result = semi.finetune(drawn["model"], self.dataset, pre, fraction=self.label_fraction, seed=seed,
-                               stage=stage, tags={**tags, "pretrain_run": pre.run_id or ""}, log_model=evaluate,
-                               evaluate=evaluate, pictures=evaluate, **common, **drawn["finetune"],
-                               **settings)  # fmt: skip
-        if result.run_id and not result.tracking_lost:  # the drawn values, beside what the run logged itself
-            from mlflow import MlflowClient
-
-            client = MlflowClient()
-            logged = client.get_run(result.run_id).data.params
-            values = {f"model.{k}": v for k, v in drawn["hparams"].items()}
-            values.update({f"{scope}.{k}": v for scope in RECIPE_SCOPES for k, v in drawn[scope].items()})
-            log_batch(client, result.run_id, params={k: v for k, v in values.items() if k not in logged})
-        return result
+        recipe = self.hypermodel.recipe
+        return recipe.fit(drawn, self.dataset, common, **given, epochs=epochs, seed=seed, stage=stage, tags=tags,
+                          log_model=evaluate, evaluate=evaluate, pictures=evaluate)  # fmt: skip
 
     def _record_refused(self, drawn: dict[str, Any], tags: dict[str, str], err: Exception) -> None:
         """A trial the recipe refused still gets its MLflow run: FAILED, with values and reason."""
@@ -422,7 +354,7 @@ class _Search:
         run_id = create_run(client, parent.info.experiment_id, run_name=f"{drawn['model']} (refused)", tags=run_tags)
         params = {"model": drawn["model"], **{f"model.{k}": v for k, v in drawn["hparams"].items()}}
         params.update({f"train.{k}": v for k, v in drawn["settings"].items()})
-        for scope in RECIPE_SCOPES:
+        for scope in self.hypermodel.recipe.scopes:
             params.update({f"{scope}.{k}": v for k, v in drawn.get(scope, {}).items()})
         log_batch(client, run_id, params=params)
         client.set_terminated(run_id, "FAILED")
@@ -641,17 +573,11 @@ def search(
             raise ConfigError(f"{label}={value!r} must be an int >= {low}")
     if not isinstance(executions_per_trial, int) or executions_per_trial < 1:
         raise ConfigError(f"executions_per_trial={executions_per_trial!r} must be an int >= 1")
-    if recipe not in RECIPES:
-        raise ConfigError(f"unknown recipe {recipe!r}{did_you_mean(recipe, RECIPES)}; valid: {', '.join(RECIPES)}")
-    if recipe == "semi" and tuner == "hyperband":
-        raise ConfigError("tuner hyperband budgets the epochs of one training; a semi trial has two "
-                          "(pretraining, fine-tuning): use bayesian, random or grid")  # fmt: skip
-    if recipe != "semi" and (label_fraction != 1.0 or unlabeled):
-        raise ConfigError("label_fraction and unlabeled are settings of the semi recipe (recipe='semi')")
+    trial_recipe = get_recipe(recipe, label_fraction, unlabeled)
     cluster = distributed.resolve(role, oracle_address, worker_id, worker_timeout)
     names = resolve_models(models)
-    fixed_train, fixed_model, fixed_recipe = split_fixed(names, dict(fixed or {}), recipe)
-    pretexts = pretexts_for(names, fixed_recipe["pretrain"].get("pretext")) if recipe == "semi" else ()
+    fixed_train, fixed_model, fixed_recipe = split_fixed(names, dict(fixed or {}), trial_recipe)
+    trial_recipe.check(tuner, names, fixed_recipe)
     for key in ("epochs", "seed"):
         if key in fixed_train:
             raise ConfigError(f"fixed: {key} is set by the search itself (use max_epochs / seed)")
@@ -667,14 +593,7 @@ def search(
         spec = zoo.get_spec(name)
         if dataset.task not in spec.tasks or dataset.input_kind not in spec.inputs:
             raise ConfigError(f"{name} cannot take {dataset.name} ({dataset.task}, {dataset.input_kind} inputs)")
-    if recipe == "semi":  # bad fractions and pools are refused now, not in every trial
-        from recipes import semi
-
-        semi.labelled_subset(dataset, label_fraction, seed)
-        if isinstance(unlabeled, str):
-            unlabeled = [u.strip() for u in unlabeled.split(",") if u.strip()]
-        if unlabeled:
-            semi.unlabeled_pool(dataset, list(unlabeled), seed=seed)
+    trial_recipe.validate(dataset, seed)  # refused now, not in every trial
 
     metric, default_direction = get_task(dataset.task).objective
     metric = objective or metric
@@ -687,9 +606,7 @@ def search(
         raise ConfigError(f"objective {metric!r} is not logged per epoch{did_you_mean(metric, allowed)}; "
                           f"valid: {', '.join(sorted(allowed))}")  # fmt: skip
 
-    parts = [*names[:4], dataset.name.replace(":", "_").replace("/", "_"), tuner]
-    if recipe == "semi":
-        parts.append(f"semi{label_fraction:g}")
+    parts = [*names[:4], dataset.name.replace(":", "_").replace("/", "_"), tuner, *trial_recipe.project_suffix()]
     project = project or "-".join(parts)[:100]
     directory = Path(directory)
     project_dir = directory / project
@@ -719,10 +636,8 @@ def search(
         "seed": seed,
         "fixed": json.dumps(dict(fixed or {}), sort_keys=True),
         "dataset": dataset.name,
-        "recipe": recipe,
+        **trial_recipe.settings(),
     }
-    if recipe == "semi":
-        settings.update(label_fraction=label_fraction, unlabeled=",".join(unlabeled or ["default"]))
     parent_run_id = None
     if tracking and cluster is not None and cluster.role == "worker":
         parent_run_id = distributed.wait_for_parent(
@@ -733,8 +648,9 @@ def search(
                                    run_name=f"search {search_id}", tags=tags, params=settings)  # fmt: skip
         _close_orphans(experiment_id, parent_run_id)
 
-    hypermodel = ZooHyperModel(names, fixed_model, fixed_train, recipe=recipe, fixed_recipe=fixed_recipe,
-                               max_epochs=max_epochs, pretexts=pretexts)  # fmt: skip
+    trial_recipe.bind(project_dir / "runs", seed)
+    hypermodel = ZooHyperModel(names, fixed_model, fixed_train, recipe=trial_recipe, fixed_recipe=fixed_recipe,
+                               max_epochs=max_epochs)  # fmt: skip
     state = _Search(
         dataset=dataset,
         hypermodel=hypermodel,
@@ -749,8 +665,6 @@ def search(
         max_trials=None if tuner == "hyperband" else max_trials,
         progress=progress or print,
         cluster=cluster,
-        label_fraction=label_fraction,
-        unlabeled=unlabeled,
     )
     oracle = _oracle(
         tuner,
@@ -817,7 +731,6 @@ def _finish(
     data_options: Mapping[str, Any] | None,
 ) -> SearchResult:
     """Pick the best trial, retrain it on the full budget, evaluate on test, record it all."""
-    import dataclasses
 
     from recipes.runconfig import RunConfig
 
@@ -840,11 +753,8 @@ def _finish(
     settings = {k: v for k, v in drawn["settings"].items() if v is not None}
     settings.update({"epochs": state.max_epochs, "seed": state.seed})
     config = RunConfig(drawn["model"], dataset.name, dict(data_options or {}), drawn["hparams"], settings)
-    if "pretrain" in drawn:
-        del settings["epochs"]  # the fine-tuning phases set them
-        semi = {"recipe": "semi", "label_fraction": state.label_fraction, "unlabeled": _pool_text(state.unlabeled),
-                "pretrain": {**drawn["pretrain"], "seed": state.seed}, "finetune": drawn["finetune"]}  # fmt: skip
-        config = dataclasses.replace(config, **semi)
+    recipe = state.hypermodel.recipe
+    config = recipe.best_config(config, drawn, state.seed)
     config_path = config.to_yaml(project_dir / "best.yaml")
 
     test_metrics: dict[str, float] = {}
@@ -862,11 +772,12 @@ def _finish(
         )
         test_metrics, best_run_id, model = result.test_metrics, result.run_id, result.model
     if state.tracking and state.parent_run_id:
-        _record_best(state.parent_run_id, best, drawn, test_metrics, best_run_id, config_path, state.objective)
+        _record_best(state.parent_run_id, best, drawn, test_metrics, best_run_id, config_path, state.objective,
+                     recipe.scopes)  # fmt: skip
     return SearchResult(
         model_name=drawn["model"],
         hparams=drawn["hparams"],
-        settings=settings,
+        settings=config.train,
         objective=f"{state.objective[0]} ({state.objective[1]})",
         best_value=float(best.score),
         test_metrics=test_metrics,
@@ -876,13 +787,8 @@ def _finish(
         config_path=config_path,
         trials=listing,
         model=model,
-        recipe_settings={scope: drawn[scope] for scope in RECIPE_SCOPES if scope in drawn},
+        recipe_settings={scope: drawn[scope] for scope in recipe.scopes},
     )
-
-
-def _pool_text(sources: Sequence[str] | str | None) -> str | None:
-    """Pool sources as `--unlabeled` takes them ('train,unlabeled')."""
-    return sources if sources is None or isinstance(sources, str) else ",".join(sources)
 
 
 def _trial_runs(parent_run_id: str | None) -> dict[str, list[str]]:
@@ -909,6 +815,7 @@ def _record_best(
     best_run_id: str | None,
     config_path: Path,
     objective: tuple[str, str],
+    scopes: Sequence[str] = (),
 ) -> None:
     """The parent run gets the best trial: id, values, objective, test metrics, model."""
     import tempfile
@@ -920,8 +827,8 @@ def _record_best(
     values = {"best.model": drawn["model"]}
     values.update({f"best.model.{k}": v for k, v in drawn["hparams"].items()})
     values.update({f"best.train.{k}": v for k, v in drawn["settings"].items() if v is not None})
-    for scope in RECIPE_SCOPES:
-        values.update({f"best.{scope}.{k}": v for k, v in drawn.get(scope, {}).items()})
+    for scope in scopes:  # the recipe's own settings
+        values.update({f"best.{scope}.{k}": v for k, v in drawn[scope].items()})
     existing = client.get_run(parent).data.params
     params = {k: v for k, v in values.items() if k not in existing}
     metrics = {f"best_{objective[0]}": best.score, **{f"test_{k}": v for k, v in test_metrics.items()}}

@@ -1,0 +1,208 @@
+"""What a search trial trains: the recipes a search can run, behind one protocol.
+
+A recipe declares its own settings on the trial's hyperparameters (`declare`), checks its
+options and the data before any trial (`check`, `validate`), trains one drawn configuration
+(`fit`) and writes the best one as a run config that its command replays (`best_config`).
+
+- `Supervised`: a trial is one `recipes.train` (replayed by `zoo train --config`).
+- `Semi`: a trial pretrains an encoder, then fine-tunes it on a share of the labels; the
+  pretext, its settings and the unfreeze schedule are searched too, and trials that differ
+  only in fine-tuning share one pretraining (replayed by `zoo semi --config`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ConfigError, did_you_mean
+
+
+class Supervised:
+    """A trial is one `recipes.train` call: it trains exactly like `zoo train`."""
+
+    name = "supervised"
+    scopes: tuple[str, ...] = ()  # the recipe's own settings, pinned as "SCOPE.KEY"
+
+    def __init__(self, label_fraction: float = 1.0, unlabeled: Sequence[str] | str | None = None) -> None:
+        if isinstance(unlabeled, str):
+            unlabeled = [u.strip() for u in unlabeled.split(",") if u.strip()]
+        self.label_fraction = label_fraction
+        self.unlabeled = list(unlabeled) if unlabeled else None
+        self.runs_dir: Path = Path("runs")
+        self.seed = 0
+
+    def bind(self, runs_dir: Path, seed: int) -> None:
+        """Where the search keeps its run folders, and its seed."""
+        self.runs_dir, self.seed = Path(runs_dir), seed
+
+    def check(self, tuner: str, models: list[str], fixed: Mapping[str, dict[str, Any]]) -> None:
+        """Refuse options this recipe does not take (one line), before anything runs."""
+        if self.label_fraction != 1.0 or self.unlabeled:
+            raise ConfigError("label_fraction and unlabeled are settings of the semi recipe (recipe='semi')")
+
+    def validate(self, dataset: Any, seed: int) -> None:
+        """Refuse data this recipe cannot use, before the first trial."""
+
+    def declare(self, hp: Any, fixed: Mapping[str, dict[str, Any]], max_epochs: int) -> dict[str, Any]:
+        """The recipe's own settings declared on `hp`, as drawn: {scope: values}."""
+        return {}
+
+    def project_suffix(self) -> list[str]:
+        """What the search's project name adds for this recipe."""
+        return []
+
+    def settings(self) -> dict[str, Any]:
+        """The recipe's options, as the search's id and parent-run params record them."""
+        return {"recipe": self.name}
+
+    def fit(self, drawn: dict[str, Any], dataset: Any, common: dict[str, Any], **run: Any) -> Any:
+        """Train the drawn configuration once; `recipes.train`'s result.
+
+        Args:
+            drawn: The trial's values ("model", "hparams", "settings" and the recipe's scopes).
+            dataset: The search's dataset.
+            common: Tracking and run-folder options every training of the search shares.
+            **run: This training's settings (epochs, seed, select_on, ...), stage, tags,
+                log_model, evaluate, pictures.
+        """
+        import recipes
+
+        stage, tags = run.pop("stage"), run.pop("tags")
+        flags = {k: run.pop(k) for k in ("log_model", "evaluate", "pictures")}
+        return recipes.train(drawn["model"], dataset, hparams=drawn["hparams"], stage=stage, tags=tags, **flags,
+                             **common, **run)  # fmt: skip
+
+    def best_config(self, config: Any, drawn: dict[str, Any], seed: int) -> Any:
+        """The best trial as a `recipes.runconfig.RunConfig` this recipe's command replays."""
+        return config
+
+
+class Semi(Supervised):
+    """A trial pretrains an encoder (shared by trials that differ only in fine-tuning), then
+    fine-tunes it on `label_fraction` of the labels."""
+
+    name = "semi"
+    scopes = ("pretrain", "finetune")
+
+    def __init__(self, label_fraction: float = 1.0, unlabeled: Sequence[str] | str | None = None) -> None:
+        super().__init__(label_fraction, unlabeled)
+        self.pretexts: tuple[str, ...] = ()
+
+    def check(self, tuner: str, models: list[str], fixed: Mapping[str, dict[str, Any]]) -> None:
+        from recipes.config import check_keys, finetune_config
+        from recipes.pretext import PretrainConfig, pretrain_config
+        from zoo.params import params
+
+        if tuner == "hyperband":
+            raise ConfigError("tuner hyperband budgets the epochs of one training; a semi trial has two "
+                              "(pretraining, fine-tuning): use bayesian, random or grid")  # fmt: skip
+        for scope, cls in (("pretrain", PretrainConfig), ("finetune", _finetune_class())):
+            names = tuple(f"{scope}.{p.name}" for p in params(cls))
+            check_keys("fixed", {f"{scope}.{k}": v for k, v in fixed[scope].items()}, names)
+        if "seed" in fixed["pretrain"]:
+            raise ConfigError("fixed: pretrain.seed is set by the search itself (use seed)")
+        pretrain_config(fixed["pretrain"])
+        finetune_config({"freeze_epochs": 1, **fixed["finetune"]})  # one phase may be pinned to 0
+        self.pretexts = pretexts_for(models, fixed["pretrain"].get("pretext"))
+
+    def validate(self, dataset: Any, seed: int) -> None:
+        from recipes import semi
+
+        semi.labelled_subset(dataset, self.label_fraction, seed)  # bad fractions and pools fail now
+        if self.unlabeled:
+            semi.unlabeled_pool(dataset, self.unlabeled, seed=seed)
+
+    def declare(self, hp: Any, fixed: Mapping[str, dict[str, Any]], max_epochs: int) -> dict[str, Any]:
+        from recipes.pretext import PretrainConfig
+        from tuning.space import declare
+
+        with hp.name_scope("pretrain"):
+            pre = declare(hp, PretrainConfig, fixed=fixed.get("pretrain"), caps={"epochs": max_epochs},
+                          choices={"pretext": self.pretexts})  # fmt: skip
+        with hp.name_scope("finetune"):
+            fine = declare(hp, _finetune_class(), fixed=fixed.get("finetune"),
+                           caps={"freeze_epochs": max_epochs, "unfreeze_epochs": max_epochs})  # fmt: skip
+        return {"pretrain": pre, "finetune": fine}
+
+    def project_suffix(self) -> list[str]:
+        return [f"semi{self.label_fraction:g}"]
+
+    def settings(self) -> dict[str, Any]:
+        return {"recipe": self.name, "label_fraction": self.label_fraction,
+                "unlabeled": ",".join(self.unlabeled or ["default"])}  # fmt: skip
+
+    def fit(self, drawn: dict[str, Any], dataset: Any, common: dict[str, Any], **run: Any) -> Any:
+        from recipes import semi
+
+        stage, tags, seed = run.pop("stage"), run.pop("tags"), run.pop("seed")
+        flags = {k: run.pop(k) for k in ("log_model", "evaluate", "pictures")}
+        run.pop("epochs", None)  # the fine-tuning phases set them
+        # Trials that differ only in fine-tuning share one pretraining (same folder, reused).
+        pre = semi.pretrain(drawn["model"], dataset, hparams=drawn["hparams"], unlabeled=self.unlabeled,
+                            tags={k: v for k, v in tags.items() if k != "execution"}, reuse=True,
+                            **{**common, "runs_dir": self.runs_dir / "pretrain"}, **drawn["pretrain"],
+                            seed=self.seed)  # fmt: skip
+        result = semi.finetune(drawn["model"], dataset, pre, fraction=self.label_fraction, seed=seed, stage=stage,
+                               tags={**tags, "pretrain_run": pre.run_id or ""}, **flags, **common,
+                               **drawn["finetune"], **run)  # fmt: skip
+        if result.run_id and not result.tracking_lost:
+            _log_drawn(result.run_id, drawn, self.scopes)
+        return result
+
+    def best_config(self, config: Any, drawn: dict[str, Any], seed: int) -> Any:
+        train = {k: v for k, v in config.train.items() if k != "epochs"}  # the fine-tuning phases set them
+        unlabeled = ",".join(self.unlabeled) if self.unlabeled else None
+        return dataclasses.replace(config, train=train, recipe=self.name, label_fraction=self.label_fraction,
+                                   unlabeled=unlabeled, pretrain={**drawn["pretrain"], "seed": seed},
+                                   finetune=drawn["finetune"])  # fmt: skip
+
+
+RECIPES: dict[str, type[Supervised]] = {"supervised": Supervised, "semi": Semi}
+
+
+def get_recipe(name: str, label_fraction: float = 1.0, unlabeled: Sequence[str] | str | None = None) -> Supervised:
+    """The recipe called `name`, with its options; a one-line ConfigError for an unknown name."""
+    if name not in RECIPES:
+        raise ConfigError(f"unknown recipe {name!r}{did_you_mean(name, RECIPES)}; valid: {', '.join(RECIPES)}")
+    return RECIPES[name](label_fraction, unlabeled)
+
+
+def pretexts_for(models: list[str], pinned: str | None = None) -> tuple[str, ...]:
+    """The pretexts every searched model can be pretrained with (the semi recipe searches them).
+
+    Raises:
+        ConfigError: no pretext fits all the models, or a pinned one does not fit one of them.
+    """
+    import zoo
+    from recipes import pretext as px
+
+    if pinned is not None:
+        for name in models:
+            px.check(zoo.get_spec(name), pinned)
+        return (pinned,)
+    common = [p for p in px.PRETEXTS if all(p in px.supported(zoo.get_spec(name)) for name in models)]
+    if not common:
+        raise ConfigError(f"no pretext fits all of {', '.join(models)}; search them separately")
+    return tuple(common)
+
+
+def _finetune_class() -> type:
+    from recipes.config import FinetuneConfig
+
+    return FinetuneConfig
+
+
+def _log_drawn(run_id: str, drawn: dict[str, Any], scopes: Sequence[str]) -> None:
+    """The drawn values on a trial's run, beside what the run logged itself."""
+    from mlflow import MlflowClient
+
+    from recipes.tracking import log_batch
+
+    client = MlflowClient()
+    logged = client.get_run(run_id).data.params
+    values = {f"model.{k}": v for k, v in drawn["hparams"].items()}
+    values.update({f"{scope}.{k}": v for scope in scopes for k, v in drawn[scope].items()})
+    log_batch(client, run_id, params={k: v for k, v in values.items() if k not in logged})
