@@ -3,8 +3,9 @@
 Each (model, dataset, seed) cell trains `recipes.train(model, dataset, seed=seed, verbose=0)`
 and appends one JSON line (test metrics, epochs, seconds, machine) to the results file as soon
 as it finishes, so the benchmark runs in pieces and can be killed at any time: a second run
-skips the cells already there. Cheap baselines are computed on the same test splits (once per
-dataset: they are fitted on train+val, the whole archive train split, which no seed changes).
+skips the cells already there. Cheap baselines (`recipes.baselines`, and Holt-Winters for the
+forecasts) are computed on the same test splits (once per dataset: they are fitted on train+val,
+the whole archive train split, which no seed changes).
 The report `docs/benchmarks/accuracy.md` is rendered from the results file alone.
 
 Run (one core, in the background; see the report for the commands actually used):
@@ -16,37 +17,41 @@ Run (one core, in the background; see the report for the commands actually used)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import gc
 import json
 import logging
 import math
 import os
-import platform
-import shlex
 import sys
 import textwrap
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
-DATASETS = (
-    "ucr:GunPoint",
-    "ucr:ItalyPowerDemand",
-    "ucr:ArrowHead",
-    "ucr:BasicMotions",
-    "ucr:JapaneseVowels",
-    "forecast:airline",
-    "forecast:sunspots",
-    "text:rotten_tomatoes",
+from benchmarks.common import (
+    ACCURACY_DATASETS,
+    PUBLISHED,
+    ROOT,
+    SOURCES,
+    append,
+    command_line,
+    configure_threads,
+    machine,
+    read_results,
 )
+
+if TYPE_CHECKING:
+    from recipes.baselines import BaselineResult
+
+DATASETS = ACCURACY_DATASETS
 SEEDS = (0, 1, 2)
 RESULTS = ROOT / "benchmarks" / "results" / "accuracy.jsonl"
 REPORT = ROOT / "docs" / "benchmarks" / "accuracy.md"
@@ -55,39 +60,6 @@ EXPERIMENT = "accuracy-benchmark"
 BN_MODELS = ("alstm_fcn", "cnn_lstm", "fcn", "lstm_fcn")  # zoo models with BatchNormalization layers
 BN_SAMPLE = 2048  # train examples in the batch-norm diagnostic's statistics pass
 
-# Published test accuracies (single numbers as printed in the papers' result tables).
-PUBLISHED: dict[str, list[tuple[str, float, str]]] = {
-    "ucr:GunPoint": [
-        ("FCN", 1.000, "Fawaz et al. 2019"),
-        ("ResNet", 0.991, "Fawaz et al. 2019"),
-        ("InceptionTime", 1.000, "Fawaz et al. 2020"),
-        ("LSTM-FCN", 1.000, "Karim et al. 2018"),
-    ],
-    "ucr:ItalyPowerDemand": [
-        ("FCN", 0.963, "Fawaz et al. 2019"),
-        ("ResNet", 0.962, "Fawaz et al. 2019"),
-        ("InceptionTime", 0.965, "Fawaz et al. 2020"),
-        ("LSTM-FCN", 0.962, "Karim et al. 2018"),
-    ],
-    "ucr:ArrowHead": [
-        ("FCN", 0.843, "Fawaz et al. 2019"),
-        ("ResNet", 0.838, "Fawaz et al. 2019"),
-        ("InceptionTime", 0.846, "Fawaz et al. 2020"),
-        ("LSTM-FCN", 0.897, "Karim et al. 2018"),
-    ],
-    "ucr:JapaneseVowels": [
-        ("FCN", 0.993, "Fawaz et al. 2019"),
-        ("ResNet", 0.992, "Fawaz et al. 2019"),
-    ],
-}
-SOURCES = {
-    "Fawaz et al. 2019": 'H. Ismail Fawaz et al., "Deep learning for time series classification: a review", '
-    "Data Mining and Knowledge Discovery 33 (2019)",
-    "Fawaz et al. 2020": 'H. Ismail Fawaz et al., "InceptionTime: Finding AlexNet for time series classification", '
-    "Data Mining and Knowledge Discovery 34 (2020)",
-    "Karim et al. 2018": 'F. Karim et al., "LSTM Fully Convolutional Networks for Time Series Classification", '
-    "IEEE Access 6 (2018); minimum-training-loss results",
-}
 BASELINE_NOTES = {
     "majority": "most frequent train+val class; predicts the train+val class frequencies",
     "1nn_euclidean": "1-NN, Euclidean distance on the dataset's arrays, fitted on train+val",
@@ -100,22 +72,7 @@ log = logging.getLogger("benchmarks.accuracy")
 
 
 # ---------------------------------------------------------------------------------------------
-# Results file
-
-
-def read_results(path: Path) -> list[dict[str, Any]]:
-    """All complete JSON lines of the results file (a line cut short by a kill is skipped)."""
-    if not path.exists():
-        return []
-    records = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            log.warning("%s:%d: skipping an incomplete line", path, number)
-    return records
+# Results file (read and appended with benchmarks.common)
 
 
 def cell_key(record: dict[str, Any]) -> tuple[str, str, str, Any]:
@@ -123,126 +80,31 @@ def cell_key(record: dict[str, Any]) -> tuple[str, str, str, Any]:
     return (record["kind"], record["name"], record["dataset"], record.get("seed"))
 
 
-def append(path: Path, record: dict[str, Any]) -> None:
-    """Append one record as a JSON line and flush it to disk."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        handle.write(json.dumps(record, sort_keys=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-# ---------------------------------------------------------------------------------------------
-# Machine
-
-
-def machine() -> dict[str, Any]:
-    """CPU model, cores, the cores this process may use, RAM and library versions."""
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram_gb = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram_gb = round(int(line.split()[1]) / 1024**2, 1)
-    except OSError:
-        pass
-    info: dict[str, Any] = {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "cpus_used": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "ram_gb": ram_gb,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    if "tensorflow" in sys.modules or "keras" in sys.modules:
-        import keras
-
-        info.update({"keras": keras.__version__, "keras_backend": keras.backend.backend()})
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            info.update({"tensorflow": tf.__version__, "gpus": len(tf.config.list_physical_devices("GPU"))})
-        elif keras.backend.backend() == "jax":
-            import jax
-
-            info.update({"jax": jax.__version__, "gpus": sum(d.platform == "gpu" for d in jax.devices())})
-    return info
-
-
-def command_line(argv: Sequence[str], cpus: Sequence[int] | None) -> str:
-    """The command as run, with the `taskset` prefix when the process was pinned to some cores."""
-    prefix = ""
-    if cpus is not None and len(cpus) < (os.cpu_count() or len(cpus)):
-        prefix = f"taskset -c {','.join(str(c) for c in cpus)} "
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    env = "TF_CPP_MIN_LOG_LEVEL=2 " + (f"KERAS_BACKEND={backend} " if backend != "tensorflow" else "")
-    return f"{env}{prefix}.venv/bin/python benchmarks/accuracy.py {shlex.join(argv)}".rstrip()
-
-
 # ---------------------------------------------------------------------------------------------
 # Baselines
+#
+# `recipes.baselines.compute` scores the baselines the zoo logs beside its runs, on the same
+# splits and with the same test metrics as a zoo run: majority and 1-NN Euclidean (series),
+# majority and TF-IDF + logistic regression (text), naive and seasonal-naive (forecasting).
+# Holt-Winters is not among them, so it stays here (`holt_winters_baseline`).
+
+# The report's "fitted on" column: recipes.baselines says "train+val" of every baseline, but the
+# forecast baselines read only the inputs of the window they forecast.
+FITTED_ON = {
+    "naive": "test window inputs",
+    "seasonal_naive": "test window inputs",
+    "holt_winters": "all points before each test window",
+}
 
 
-def classification_baselines(dataset: Any) -> dict[str, tuple[str, dict[str, float]]]:
-    """Majority class and 1-NN Euclidean, fitted on train+val, scored on test."""
-    from sklearn.neighbors import KNeighborsClassifier
+def baselines(dataset: Any) -> list[BaselineResult]:
+    """The baselines of the dataset's task and input kind, each scored on its test split."""
+    from recipes.baselines import compute
 
-    from recipes.metrics import classification_metrics
-
-    x = np.concatenate([dataset.train.x, dataset.val.x]).reshape(len(dataset.train) + len(dataset.val), -1)
-    y = np.concatenate([dataset.train.y, dataset.val.y]).astype(int)
-    classes = dataset.num_outputs
-    test_x = dataset.test.x.reshape(len(dataset.test), -1)
-    prior = np.bincount(y, minlength=classes) / len(y)
-    out = {"majority": ("train+val", classification_metrics(dataset.test.y, np.tile(prior, (len(test_x), 1))))}
-    knn = KNeighborsClassifier(n_neighbors=1, algorithm="brute", metric="euclidean").fit(x, y)
-    onehot = np.eye(classes)[knn.predict(test_x)]
-    out["1nn_euclidean"] = ("train+val", classification_metrics(dataset.test.y, onehot))
-    return out
-
-
-def text_baselines(dataset: Any) -> dict[str, tuple[str, dict[str, float]]]:
-    """Majority class and TF-IDF + logistic regression on the raw snippets, fitted on train+val.
-
-    The raw text comes from the dataset's own TFDS build (`info["tfds"]`): its "train" split is
-    train+val (validation is carved from it) and its "test" split is the test split, put back in
-    file order by the `row` feature as the loader does. The test labels are checked against the
-    dataset's, so a different order or split fails loudly.
-    """
-    import tensorflow_datasets as tfds
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    import recipes.data.builders  # noqa: F401  (registers the zoo_* TFDS builders)
-    from recipes.metrics import classification_metrics
-
-    source = dataset.info["tfds"]
-    name, _, version = source["name"].rpartition("/")  # "zoo_text/rotten_tomatoes/1.0.0"
-    builder = tfds.builder(f"{name}:{version}", data_dir=source["data_dir"])
-    raw = {}
-    for split in ("train", "test"):
-        rows = list(tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False)))
-        rows.sort(key=lambda r: int(r["row"]))
-        raw[split] = ([r["text"].decode("utf-8", errors="replace") for r in rows], np.array([r["label"] for r in rows]))
-    n_train = len(dataset.train) + len(dataset.val)
-    if len(raw["train"][0]) != n_train or not np.array_equal(raw["test"][1], dataset.test.y):
-        raise RuntimeError(f"{dataset.name}: the raw TFDS splits do not line up with the dataset's splits")
-    train_y = raw["train"][1].astype(int)
-    prior = np.bincount(train_y, minlength=dataset.num_outputs) / len(train_y)
-    out = {"majority": ("train+val", classification_metrics(dataset.test.y, np.tile(prior, (len(dataset.test), 1))))}
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-    features = vectorizer.fit_transform(raw["train"][0])
-    model = LogisticRegression(max_iter=2000).fit(features, train_y)
-    proba = model.predict_proba(vectorizer.transform(raw["test"][0]))
-    out["tfidf_logreg"] = ("train+val", classification_metrics(dataset.test.y, proba))
-    return out
+    results = compute(dataset)
+    if dataset.task == "forecasting":
+        results.append(holt_winters_baseline(dataset))
+    return [dataclasses.replace(r, fitted_on=FITTED_ON.get(r.name, r.fitted_on)) for r in results]
 
 
 def series_of(dataset: Any) -> np.ndarray:
@@ -285,40 +147,29 @@ def holt_winters(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
         return np.asarray(fit.forecast(horizon), dtype=np.float64)
 
 
-def forecast_baselines(dataset: Any) -> dict[str, tuple[str, dict[str, float]]]:
-    """Naive, seasonal-naive and Holt-Winters forecasts of the test windows, in data units."""
+def holt_winters_baseline(dataset: Any) -> BaselineResult:
+    """Holt-Winters forecasts of the test windows in data units, each refitted on all points before it."""
+    from recipes.baselines import BaselineResult
     from recipes.metrics import regression_metrics
 
+    started = time.perf_counter()
     horizon, targets = dataset.horizon, dataset.num_outputs
     season = int(dataset.info["seasonality"])
     truth = dataset.inverse_targets(dataset.test.y.astype(np.float64))
-    inputs = dataset.inverse_targets(dataset.test.x[:, :, :targets].astype(np.float64))
-    if inputs.shape[1] < season:
-        raise RuntimeError(f"{dataset.name}: lookback {inputs.shape[1]} is shorter than the season {season}")
-    naive = np.repeat(inputs[:, -1:, :], horizon, axis=1)
-    steps = np.arange(horizon)
-    lag = inputs.shape[1] - season + steps % season  # the same phase one season before the origin
-    seasonal = inputs[:, lag, :]
     series = series_of(dataset)
     first = dataset.info["preprocessing"]["first_target"]["test"]
-    hw = np.zeros_like(truth)
+    forecasts = np.zeros_like(truth)
     for i in range(len(dataset.test)):
         for t in range(targets):
-            hw[i, :, t] = holt_winters(series[: first + i, t], horizon, season)
-    return {
-        "naive": ("test window inputs", regression_metrics(truth, naive)),
-        "seasonal_naive": ("test window inputs", regression_metrics(truth, seasonal)),
-        "holt_winters": ("all points before each test window", regression_metrics(truth, hw)),
-    }
-
-
-def baselines(dataset: Any) -> dict[str, tuple[str, dict[str, float]]]:
-    """The baselines of the dataset's task and input kind: name -> (fitted on, test metrics)."""
-    if dataset.task == "forecasting":
-        return forecast_baselines(dataset)
-    if dataset.input_kind == "tokens":
-        return text_baselines(dataset)
-    return classification_baselines(dataset)
+            forecasts[i, :, t] = holt_winters(series[: first + i, t], horizon, season)
+    return BaselineResult(
+        "holt_winters",
+        BASELINE_NOTES["holt_winters"],
+        FITTED_ON["holt_winters"],
+        regression_metrics(truth, forecasts),
+        time.perf_counter() - started,
+        forecasts,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -368,19 +219,6 @@ def bn_recalibrated_metrics(model: Any, dataset: Any) -> dict[str, float] | None
 # Running
 
 
-def configure_threads(threads: int) -> None:
-    """Pin TensorFlow's intra- and inter-op pools (0 keeps TensorFlow's defaults; other backends: nothing)."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        return
-    import tensorflow as tf
-
-    if threads > 0:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-
-
 def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     """Run every missing cell in order seed -> dataset -> (baselines, then models)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -397,7 +235,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     tracking_uri = f"sqlite:///{WORK_DIR / 'mlflow.db'}"
     runs_dir = WORK_DIR / "runs"
     host = machine()
-    command = command_line(argv, host["cpus_used"])
+    command = command_line(argv, host["cpus_used"], script="accuracy.py")
     done = {cell_key(r) for r in read_results(args.results)}
     if args.retry_errors:
         done = {cell_key(r) for r in read_results(args.results) if "error" not in r}
@@ -427,20 +265,18 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
                 return
             dataset = load(address, seed=seed)
             if wants_baselines:
-                clock = time.perf_counter()
                 try:
-                    scores = baselines(dataset)
+                    results = baselines(dataset)
                 except Exception as err:  # a broken baseline must not stop the models
                     log.exception("baselines of %s failed", address)
-                    scores = {}
+                    results = []
                     append(args.results, {**base("baseline", "all", address, None), "error": repr(err)})
-                seconds = time.perf_counter() - clock
-                for name, (fitted_on, metrics) in scores.items():
-                    record = {**base("baseline", name, address, None), "fitted_on": fitted_on, "metrics": metrics}
-                    record["seconds"] = round(seconds, 3)
+                for result in results:
+                    record = {**base("baseline", result.name, address, None), "fitted_on": result.fitted_on,
+                              "metrics": result.metrics, "seconds": round(result.seconds, 3)}  # fmt: skip
                     append(args.results, record)
                     done.add(cell_key(record))
-                    log.info("%s baseline %s: %s", address, name, _short(metrics))
+                    log.info("%s baseline %s: %s", address, result.name, _short(result.metrics))
             for name in todo:
                 if time.monotonic() > deadline:
                     log.info("time budget spent: not starting %s on %s seed %d", name, address, seed)

@@ -3,7 +3,7 @@
 The zoo is written with `keras` and `keras.ops` only. CI runs the TensorFlow backend; this
 script checks the others where they are installed, e.g. in a venv with `jax[cpu]` and keras:
 
-    KERAS_BACKEND=jax PYTHONPATH=. python benchmarks/other_backends.py
+    KERAS_BACKEND=jax python benchmarks/other_backends.py
 
 It writes docs/benchmarks/backends-<backend>.md with what passed and failed.
 """
@@ -11,18 +11,20 @@ It writes docs/benchmarks/backends-<backend>.md with what passed and failed.
 from __future__ import annotations
 
 import os
-import pathlib
 import platform
+import sys
 import tempfile
 import warnings
+from pathlib import Path
 
 import keras
 import numpy as np
 
-import zoo
-from tests.helpers import LENGTH, compile_for, expected_shape, series, targets, tiny_kwargs, token_ids
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+import zoo
+from benchmarks.common import ROOT
+from tests.helpers import LENGTH, compile_for, expected_shape, series, targets, tiny_kwargs, token_ids
 
 
 def check(name: str, task: str, tokens: bool, tmp: str) -> str:

@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
-from benchmarks.accuracy import DATASETS, PUBLISHED, read_results  # noqa: E402
+from benchmarks.common import ACCURACY_DATASETS, PUBLISHED, ROOT, read_results
 
 BEFORE = ROOT / "benchmarks" / "results" / "accuracy.jsonl"
 AFTER = ROOT / "benchmarks" / "results" / "accuracy-protocol.jsonl"
@@ -88,7 +87,7 @@ def render(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[st
         "datasets short: one seed, and not every model).",
         "",
         "Not yet measured under the new protocol: "
-        + ", ".join(d for d in DATASETS if d not in {d for d, _ in new})
+        + ", ".join(d for d in ACCURACY_DATASETS if d not in {d for d, _ in new})
         + " (docs/benchmarks/accuracy.md has them under the old one).",
         "",
     ]

@@ -24,11 +24,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
-from accuracy import append, command_line, configure_threads, machine, read_results  # noqa: E402
+from benchmarks.common import ROOT, append, command_line, configure_threads, cpus_used, machine, read_results
 
 DATASETS = ("ucr:GunPoint", "ucr:ItalyPowerDemand", "ucr:ArrowHead", "ucr:JapaneseVowels", "text:rotten_tomatoes")
 MODELS = ("lstm", "lstm_fcn")  # one recurrent, one hybrid
@@ -100,7 +98,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     import_backend()
     configure_threads(args.threads)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    cpus = cpus_used()
     for address in args.datasets:
         for model in args.models:
             done = {(r["dataset"], r["model"], r.get("variant", "default")) for r in read_results(args.results)}
@@ -112,7 +110,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
                 date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 machine=machine(),
                 threads=args.threads,
-                command=command_line(argv, cpus).replace("accuracy.py", "semi_supervised.py"),
+                command=command_line(argv, cpus, script="semi_supervised.py"),
             )
             append(args.results, record)
 

@@ -27,22 +27,33 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import itertools
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
-from accuracy import append, command_line, configure_threads, machine, read_results  # noqa: E402
+from benchmarks.common import (
+    CLASSES,
+    ROOT,
+    append,
+    command_line,
+    configure_threads,
+    cpus_used,
+    forward_flops,
+    machine,
+    paired,
+    read_results,
+    synthetic,
+    throughput_callback,
+    zoo_model,
+)
 
 # What the records written before `--conditions` existed ran beside (all of them ran on 2026-11-24).
 EARLIER_CONDITIONS = "the other core ran the semi-supervised benchmark (Rotten Tomatoes lstm_fcn)"
@@ -52,30 +63,12 @@ MODELS = ("lstm", "gru", "cnn_lstm", "attention_lstm", "lstm_fcn")
 SECTIONS = ("overhead", "inference", "knobs", "scaling", "startup", "device")
 RESULTS = ROOT / "benchmarks" / "results" / "speed.jsonl"
 REPORT = ROOT / "docs" / "benchmarks" / "speed.md"
-CLASSES = 4
 # Each against the default: XLA, mixed precision, 8 batches per call, the resume checkpoint every epoch.
 KNOBS = (("jit_compile", True), ("mixed_precision", True), ("steps_per_execution", 8), ("checkpoint_seconds", 0))
 
 
 # ---------------------------------------------------------------------------------------------
-# Data and the hand-written models
-
-
-def synthetic(n: int, length: int, features: int = 1, seed: int = 0) -> Any:
-    """A classification `Dataset` of random-walk series (no val split: both sides train alike)."""
-    import numpy as np
-
-    from recipes.data.base import Dataset, Split
-
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, length, features)).cumsum(axis=1).astype("float32")
-    x = (x - x.mean()) / x.std()
-    y = rng.integers(0, CLASSES, size=n)
-    train = Split(x, y, None)
-    empty = train.take(np.arange(0))
-    return Dataset(name=f"synthetic:{n}x{length}x{features}", task="classification", input_kind="series",
-                   train=train, val=empty, test=train.take(np.arange(min(n, 64))),
-                   class_names=[str(c) for c in range(CLASSES)], num_features=features)  # fmt: skip
+# The hand-written models (the synthetic data and the zoo's models: benchmarks.common)
 
 
 def hand_model(name: str, length: int, features: int) -> Any:
@@ -111,39 +104,8 @@ def hand_model(name: str, length: int, features: int) -> Any:
     return keras.Model(inputs, layers.Dense(CLASSES, activation="softmax")(x))
 
 
-def zoo_model(name: str, length: int, features: int, **hparams: Any) -> Any:
-    import zoo
-
-    return zoo.build(name, input_shape=(length, features), task="classification", num_outputs=CLASSES, **hparams)
-
-
 # ---------------------------------------------------------------------------------------------
-# FLOPs (forward, per sample; a training step costs about 3x: forward, two backward products)
-
-
-def forward_flops(name: str, length: int, features: int) -> float:
-    """Multiply-adds x 2 of the default config's layers for one example of `length` steps."""
-    h = 64
-
-    def lstm(d: int, steps: int) -> float:
-        return steps * 8 * h * (d + h)
-
-    def conv(k: int, c_in: int, c_out: int, steps: int) -> float:
-        return 2 * k * c_in * c_out * steps
-
-    head = 2 * h * CLASSES
-    if name == "lstm":
-        return lstm(features, length) + head
-    if name == "gru":
-        return length * 6 * h * (features + h) + head
-    if name == "cnn_lstm":
-        return conv(5, features, 64, length) + conv(5, 64, 64, length // 2) + lstm(64, length // 4) + head
-    if name == "attention_lstm":
-        return lstm(features, length) + length * (2 * h * 64 + 2 * 64) + 2 * length * h + head
-    if name == "lstm_fcn":
-        convs = conv(8, features, 128, length) + conv(5, 128, 256, length) + conv(3, 256, 128, length)
-        return lstm(features, length) + convs + 2 * (h + 128) * CLASSES
-    raise ValueError(name)
+# The CPU's nominal peak FLOP/s (a model's FLOPs per sample: forward_flops, benchmarks.common)
 
 
 def peak_flops(threads: int) -> dict[str, Any]:
@@ -162,39 +124,7 @@ def peak_flops(threads: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Measuring
-
-
-def throughput_callback() -> Any:
-    import keras
-
-    class Throughput(keras.callbacks.Callback):
-        """Samples/s of the fastest epoch after the first (which traces and warms up).
-
-        An epoch runs from its start to the next one's (to the end of training for the
-        last), so the work callbacks do between epochs (checkpoints, logs) counts. The fastest
-        rather than the mean or median: it is the least disturbed by the rest of the machine.
-        """
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.begins: list[float] = []
-            self.end = 0.0
-
-        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            self.begins.append(time.perf_counter())
-
-        def on_train_end(self, logs: dict | None = None) -> None:
-            self.end = time.perf_counter()
-
-        def durations(self) -> list[float]:
-            marks = [*self.begins, self.end]
-            return [b - a for a, b in itertools.pairwise(marks[1:])]
-
-        def rate(self, n: int) -> float:
-            return n / min(self.durations())
-
-    return Throughput()
+# Measuring (throughput_callback and paired: benchmarks.common)
 
 
 def fit_zoo(name: str, dataset: Any, *, epochs: int, batch: int, seed: int, **settings: Any) -> float:
@@ -228,31 +158,6 @@ def fit_hand(name: str, dataset: Any, *, epochs: int, batch: int, seed: int) -> 
     model.fit(data, epochs=epochs, callbacks=[timer], verbose=0)
     keras.utils.clear_session(free_memory=True)
     return timer.rate(len(split))
-
-
-def paired(a: Callable[[int], float], b: Callable[[int], float], repeats: int) -> dict[str, Any]:
-    """Run a and b alternately (a first on even repeats); the ratio a/b per repeat, and its median.
-
-    One untimed run of each first: the first trainings of a process run slower for a while.
-    """
-    a(-1), b(-1)
-    rows = []
-    for r in range(repeats):
-        if r % 2 == 0:
-            va, vb = a(r), b(r)
-        else:
-            vb, va = b(r), a(r)
-        rows.append((va, vb))
-    ratios = [va / vb for va, vb in rows]
-    return {
-        "a": [round(v, 2) for v, _ in rows],
-        "b": [round(v, 2) for _, v in rows],
-        "a_median": statistics.median(v for v, _ in rows),
-        "b_median": statistics.median(v for _, v in rows),
-        "ratio_median": statistics.median(ratios),
-        "ratio_min": min(ratios),
-        "ratio_max": max(ratios),
-    }
 
 
 def check_same_parameters(name: str, length: int, features: int) -> int:
@@ -599,9 +504,9 @@ def render(records: list[dict[str, Any]]) -> str:
               "trials: each trial builds a new model, so it traces its train step once (inside `fit` above); "
               "variable-length batches are cut to multiples of 8 steps, so few shapes retrace.", "",
               ]  # fmt: skip
-    from speed_device import render as render_device
+    from benchmarks.speed_device import render as render_device
 
-    lines += render_device([r for r in rows if r["section"] == "device"])
+    lines += render_device([r for r in rows if r["section"] == "device"], MODELS)
     return "\n".join(lines)
 
 
@@ -637,8 +542,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         import_backend()
         configure_threads(args.threads)
-        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-        from speed_device import device
+        cpus = cpus_used()
+        from benchmarks.speed_device import device
 
         runners = {"overhead": overhead, "inference": inference, "knobs": knobs, "scaling": scaling,
                    "startup": startup, "device": device}  # fmt: skip
@@ -647,7 +552,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             for record in runners[name](args):
                 record.update(date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), machine=machine(),
                               threads=args.threads, peak=peak_flops(args.threads), conditions=args.conditions,
-                              command=command_line(argv, cpus).replace("accuracy.py", "speed.py"))  # fmt: skip
+                              command=command_line(argv, cpus, script="speed.py"))  # fmt: skip
                 append(args.results, record)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(render(read_results(args.results)))

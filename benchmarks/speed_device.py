@@ -18,10 +18,10 @@ import statistics
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from speed import CLASSES, forward_flops, paired, synthetic, throughput_callback, zoo_model
+from benchmarks.common import CLASSES, forward_flops, paired, synthetic, throughput_callback, zoo_model
 
 TORCH_REFERENCE = {"lstm": "LSTM", "gru": "GRU"}
 
@@ -219,10 +219,8 @@ def device(args: Any) -> list[dict[str, Any]]:
     return out
 
 
-def render(rows: list[dict[str, Any]]) -> list[str]:
-    """The report's device tables: GPU rows (or 'not measured'), then the CPU rows per backend."""
-    from speed import MODELS
-
+def render(rows: list[dict[str, Any]], models: Sequence[str]) -> list[str]:
+    """The report's device tables: GPU rows (or `models` 'not measured'), then the CPU rows per backend."""
     gpu = [r for r in rows if r["device"] != "CPU"]
     cpu = [r for r in rows if r["device"] == "CPU"]
     header = ("| model | backend | device | samples/s (float32) | mixed precision / float32 | cuDNN path | "
@@ -245,7 +243,7 @@ def render(rows: list[dict[str, Any]]) -> list[str]:
         lines += [header, rule, *(row(r) for r in gpu), ""]
     else:
         lines += ["| model | samples/s | cuDNN path | mixed precision | GPU utilisation | torch.nn.LSTM (cuDNN) |",
-                  "|---|---|---|---|---|---|", *(f"| {name} |" + " not measured |" * 5 for name in MODELS), "",
+                  "|---|---|---|---|---|---|", *(f"| {name} |" + " not measured |" * 5 for name in models), "",
                   "No GPU was lent to the sessions that ran this benchmark; nothing here is estimated. The `device` "
                   "section measures it where one is: `KERAS_BACKEND=jax python benchmarks/speed.py --sections "
                   "device` (it runs without TensorFlow).", ""]  # fmt: skip
@@ -260,7 +258,7 @@ def render(rows: list[dict[str, Any]]) -> list[str]:
                   f"(no framework around it). Mixed precision on a CPU: see the knobs table.", "",
                   header, rule, *(row(r) for r in sorted(cpu, key=lambda r: (r["model"], r["backend"])))]  # fmt: skip
         by = {(r["model"], r["backend"]): r["samples_per_s"] for r in cpu}
-        pairs = [f"{m} {by[m, 'jax'] / by[m, 'tensorflow']:.2f}" for m in MODELS if (m, "jax") in by and
+        pairs = [f"{m} {by[m, 'jax'] / by[m, 'tensorflow']:.2f}" for m in models if (m, "jax") in by and
                  (m, "tensorflow") in by]  # fmt: skip
         if pairs:
             lines += ["", f"JAX / TensorFlow on this CPU, same models and data: {', '.join(pairs)}. The recipes run on "

@@ -7,15 +7,18 @@ Median of N runs of each command as a fresh process, measured side by side in on
 from __future__ import annotations
 
 import os
-import pathlib
 import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
+
+from benchmarks.common import ROOT
+
 ZOO = shutil.which("zoo", path=os.path.dirname(sys.executable)) or "zoo"
 REPEATS = int(os.environ.get("REPEATS", "7"))
 COMMANDS = {

@@ -32,11 +32,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
-from accuracy import PUBLISHED, SOURCES, append, command_line, configure_threads, machine, read_results  # noqa: E402
+from benchmarks.common import (
+    PUBLISHED,
+    ROOT,
+    SOURCES,
+    append,
+    command_line,
+    configure_threads,
+    cpus_used,
+    machine,
+    read_results,
+)
 
 DATASETS = ("ucr:GunPoint", "ucr:ItalyPowerDemand", "ucr:ArrowHead")
 TUNERS = ("random", "bayesian", "hyperband", "grid")
@@ -167,7 +175,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     configure_threads(args.threads)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     Timers.install()
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    cpus = cpus_used()
     for address in args.datasets:
         dataset = None
         for tuner in args.tuners:
@@ -181,7 +189,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
                 date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 machine=machine(),
                 threads=args.threads,
-                command=command_line(argv, cpus).replace("accuracy.py", "tuning.py"),
+                command=command_line(argv, cpus, script="tuning.py"),
             )
             append(args.results, record)
             print(f"  -> best {record['best_model']} test accuracy {record['test'].get('accuracy', float('nan')):.3f}; "

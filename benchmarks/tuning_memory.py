@@ -25,15 +25,16 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import ROOT
+
 OUT = ROOT / "docs" / "benchmarks" / "tuning_memory.md"
 VARIANTS = {"as shipped": "fixed", "backend fixes off": "unfixed"}
 
 
 def measure(trials: int, variant: str) -> list[tuple[float, ...]]:
     """(RSS MiB, elapsed s, s in fit so far, s in trials so far) after each trial of one search."""
-    sys.path.insert(0, str(ROOT))
     import importlib
 
     import keras

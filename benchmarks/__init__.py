@@ -1,0 +1,1 @@
+"""Benchmark scripts (run as `python benchmarks/<script>.py`); what they share is in `benchmarks.common`."""

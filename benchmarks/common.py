@@ -1,0 +1,306 @@
+"""What the benchmark scripts share: results files, the machine, the command line, figures quoted.
+
+Every script in `benchmarks/` imports from here and from no other script. They are run as
+`python benchmarks/<script>.py` from the repository root; each puts the root first on
+`sys.path` before importing `benchmarks.common` (and `recipes`, `zoo`, `tuning`: the root
+also goes before `benchmarks/`, so `import tuning` finds the package, not `benchmarks/tuning.py`).
+
+- Results files: one JSON object a line, appended and flushed as each measurement ends
+  (`append`), read back skipping a line a kill cut short (`read_results`).
+- `machine()`: CPU, cores, the cores this process may use, RAM, library versions.
+- `command_line(argv, cpus, script=...)`: the command as it was run, for the reports.
+- `configure_threads`: TensorFlow's thread pools.
+- `ACCURACY_DATASETS`, `PUBLISHED`, `SOURCES`: the accuracy benchmark's datasets and the
+  published figures quoted beside it (accuracy, protocol and tuning reports).
+- The training-speed primitives that `speed.py` and its device section (`speed_device.py`)
+  both measure with: `synthetic`, `zoo_model`, `forward_flops`, `throughput_callback`, `paired`.
+
+Heavy libraries (Keras, TensorFlow, NumPy) are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("benchmarks")
+
+# ---------------------------------------------------------------------------------------------
+# Datasets and published figures (accuracy.py, protocol.py, tuning.py)
+
+ACCURACY_DATASETS = (
+    "ucr:GunPoint",
+    "ucr:ItalyPowerDemand",
+    "ucr:ArrowHead",
+    "ucr:BasicMotions",
+    "ucr:JapaneseVowels",
+    "forecast:airline",
+    "forecast:sunspots",
+    "text:rotten_tomatoes",
+)
+
+# Published test accuracies (single numbers as printed in the papers' result tables).
+PUBLISHED: dict[str, list[tuple[str, float, str]]] = {
+    "ucr:GunPoint": [
+        ("FCN", 1.000, "Fawaz et al. 2019"),
+        ("ResNet", 0.991, "Fawaz et al. 2019"),
+        ("InceptionTime", 1.000, "Fawaz et al. 2020"),
+        ("LSTM-FCN", 1.000, "Karim et al. 2018"),
+    ],
+    "ucr:ItalyPowerDemand": [
+        ("FCN", 0.963, "Fawaz et al. 2019"),
+        ("ResNet", 0.962, "Fawaz et al. 2019"),
+        ("InceptionTime", 0.965, "Fawaz et al. 2020"),
+        ("LSTM-FCN", 0.962, "Karim et al. 2018"),
+    ],
+    "ucr:ArrowHead": [
+        ("FCN", 0.843, "Fawaz et al. 2019"),
+        ("ResNet", 0.838, "Fawaz et al. 2019"),
+        ("InceptionTime", 0.846, "Fawaz et al. 2020"),
+        ("LSTM-FCN", 0.897, "Karim et al. 2018"),
+    ],
+    "ucr:JapaneseVowels": [
+        ("FCN", 0.993, "Fawaz et al. 2019"),
+        ("ResNet", 0.992, "Fawaz et al. 2019"),
+    ],
+}
+SOURCES = {
+    "Fawaz et al. 2019": 'H. Ismail Fawaz et al., "Deep learning for time series classification: a review", '
+    "Data Mining and Knowledge Discovery 33 (2019)",
+    "Fawaz et al. 2020": 'H. Ismail Fawaz et al., "InceptionTime: Finding AlexNet for time series classification", '
+    "Data Mining and Knowledge Discovery 34 (2020)",
+    "Karim et al. 2018": 'F. Karim et al., "LSTM Fully Convolutional Networks for Time Series Classification", '
+    "IEEE Access 6 (2018); minimum-training-loss results",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Results files
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """All complete JSON lines of the results file (a line cut short by a kill is skipped)."""
+    if not path.exists():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            log.warning("%s:%d: skipping an incomplete line", path, number)
+    return records
+
+
+def append(path: Path, record: dict[str, Any]) -> None:
+    """Append one record as a JSON line and flush it to disk."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        handle.write(json.dumps(record, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+# ---------------------------------------------------------------------------------------------
+# Machine and command line
+
+
+def cpus_used() -> list[int] | None:
+    """The cores this process may run on (None where the platform cannot say)."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores, the cores this process may use, RAM and library versions."""
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_gb = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram_gb = round(int(line.split()[1]) / 1024**2, 1)
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "cpus_used": cpus_used(),
+        "ram_gb": ram_gb,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    if "tensorflow" in sys.modules or "keras" in sys.modules:
+        import keras
+
+        info.update({"keras": keras.__version__, "keras_backend": keras.backend.backend()})
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            info.update({"tensorflow": tf.__version__, "gpus": len(tf.config.list_physical_devices("GPU"))})
+        elif keras.backend.backend() == "jax":
+            import jax
+
+            info.update({"jax": jax.__version__, "gpus": sum(d.platform == "gpu" for d in jax.devices())})
+    return info
+
+
+def command_line(argv: Sequence[str], cpus: Sequence[int] | None, *, script: str) -> str:
+    """The command as run, `benchmarks/<script>` and its arguments, as the reports quote it.
+
+    It starts with the environment the benchmarks run under (`TF_CPP_MIN_LOG_LEVEL=2`, and
+    `KERAS_BACKEND` when not TensorFlow) and the `taskset` prefix when the process was pinned to
+    some of the cores: `TF_CPP_MIN_LOG_LEVEL=2 taskset -c 1 .venv/bin/python benchmarks/speed.py --threads 1`.
+    """
+    prefix = ""
+    if cpus is not None and len(cpus) < (os.cpu_count() or len(cpus)):
+        prefix = f"taskset -c {','.join(str(c) for c in cpus)} "
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    env = "TF_CPP_MIN_LOG_LEVEL=2 " + (f"KERAS_BACKEND={backend} " if backend != "tensorflow" else "")
+    return f"{env}{prefix}.venv/bin/python benchmarks/{script} {shlex.join(argv)}".rstrip()
+
+
+def configure_threads(threads: int) -> None:
+    """Pin TensorFlow's intra- and inter-op pools (0 keeps TensorFlow's defaults; other backends: nothing)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    if threads > 0:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training speed (speed.py and its device section, speed_device.py)
+
+CLASSES = 4  # classes of the synthetic speed data
+
+
+def synthetic(n: int, length: int, features: int = 1, seed: int = 0) -> Any:
+    """A classification `Dataset` of random-walk series (no val split: both sides train alike)."""
+    import numpy as np
+
+    from recipes.data.base import Dataset, Split
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, length, features)).cumsum(axis=1).astype("float32")
+    x = (x - x.mean()) / x.std()
+    y = rng.integers(0, CLASSES, size=n)
+    train = Split(x, y, None)
+    empty = train.take(np.arange(0))
+    return Dataset(name=f"synthetic:{n}x{length}x{features}", task="classification", input_kind="series",
+                   train=train, val=empty, test=train.take(np.arange(min(n, 64))),
+                   class_names=[str(c) for c in range(CLASSES)], num_features=features)  # fmt: skip
+
+
+def zoo_model(name: str, length: int, features: int, **hparams: Any) -> Any:
+    """The zoo's `name` for classification of the synthetic data."""
+    import zoo
+
+    return zoo.build(name, input_shape=(length, features), task="classification", num_outputs=CLASSES, **hparams)
+
+
+def forward_flops(name: str, length: int, features: int) -> float:
+    """Multiply-adds x 2 of the default config's layers for one example of `length` steps.
+
+    Forward, per sample; a training step costs about 3x (forward, two backward products).
+    """
+    h = 64
+
+    def lstm(d: int, steps: int) -> float:
+        return steps * 8 * h * (d + h)
+
+    def conv(k: int, c_in: int, c_out: int, steps: int) -> float:
+        return 2 * k * c_in * c_out * steps
+
+    head = 2 * h * CLASSES
+    if name == "lstm":
+        return lstm(features, length) + head
+    if name == "gru":
+        return length * 6 * h * (features + h) + head
+    if name == "cnn_lstm":
+        return conv(5, features, 64, length) + conv(5, 64, 64, length // 2) + lstm(64, length // 4) + head
+    if name == "attention_lstm":
+        return lstm(features, length) + length * (2 * h * 64 + 2 * 64) + 2 * length * h + head
+    if name == "lstm_fcn":
+        convs = conv(8, features, 128, length) + conv(5, 128, 256, length) + conv(3, 256, 128, length)
+        return lstm(features, length) + convs + 2 * (h + 128) * CLASSES
+    raise ValueError(name)
+
+
+def throughput_callback() -> Any:
+    """A Keras callback whose `rate(n)` is the samples/s of the fastest epoch after the first."""
+    import keras
+
+    class Throughput(keras.callbacks.Callback):
+        """Samples/s of the fastest epoch after the first (which traces and warms up).
+
+        An epoch runs from its start to the next one's (to the end of training for the
+        last), so the work callbacks do between epochs (checkpoints, logs) counts. The fastest
+        rather than the mean or median: it is the least disturbed by the rest of the machine.
+        """
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.begins: list[float] = []
+            self.end = 0.0
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.begins.append(time.perf_counter())
+
+        def on_train_end(self, logs: dict | None = None) -> None:
+            self.end = time.perf_counter()
+
+        def durations(self) -> list[float]:
+            marks = [*self.begins, self.end]
+            return [b - a for a, b in itertools.pairwise(marks[1:])]
+
+        def rate(self, n: int) -> float:
+            return n / min(self.durations())
+
+    return Throughput()
+
+
+def paired(a: Callable[[int], float], b: Callable[[int], float], repeats: int) -> dict[str, Any]:
+    """Run a and b alternately (a first on even repeats); the ratio a/b per repeat, and its median.
+
+    One untimed run of each first: the first trainings of a process run slower for a while.
+    """
+    a(-1), b(-1)
+    rows = []
+    for r in range(repeats):
+        if r % 2 == 0:
+            va, vb = a(r), b(r)
+        else:
+            vb, va = b(r), a(r)
+        rows.append((va, vb))
+    ratios = [va / vb for va, vb in rows]
+    return {
+        "a": [round(v, 2) for v, _ in rows],
+        "b": [round(v, 2) for _, v in rows],
+        "a_median": statistics.median(v for v, _ in rows),
+        "b_median": statistics.median(v for _, v in rows),
+        "ratio_median": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+    }
