@@ -1,0 +1,262 @@
+"""The leaderboard: one row per dataset, model, recipe stage and configuration (the params that
+differ between that model's runs, seed aside), with the mean ± std of the objective over the
+finished runs, the other test metrics, cost and status counts, best first; and the same board as
+text cells and rich tables (`table_rows`, `print_leaderboard`) with the number formatting that
+the report and pictures share.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from recipes.compare.metrics import _dataset_metrics, available_metrics
+from recipes.compare.runs import DATA_SUMMARY, pd_numeric
+from zoo.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+STATUSES = ("FINISHED", "FAILED", "KILLED", "RUNNING", "SCHEDULED")
+# Params that never split a leaderboard row: the seed, and values that follow from the config.
+IGNORED_PARAMS = {"model", "param_count", "dtype_policy", "train.seed", "baseline.fitted_on"}
+IDENTITY = ("dataset", "model", "stage")
+
+
+def _param_value(value: Any) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def _config_columns(rows: pd.DataFrame) -> list[str]:
+    """The params whose values differ between these runs (seed and derived values aside)."""
+    columns = []
+    for col in rows.columns:
+        if not col.startswith("params."):
+            continue
+        key = col.removeprefix("params.")
+        if key in IGNORED_PARAMS or key in DATA_SUMMARY or key.startswith("protocol."):  # follows from the rest
+            continue
+        if rows[col].map(_param_value).nunique() > 1:
+            columns.append(col)
+    return columns
+
+
+def _short_value(value: str) -> str:
+    """A param value for display: long decimals cut to 4 significant digits (1e-3, not 0.0010000000)."""
+    if re.fullmatch(r"-?\d*\.\d{5,}(e-?\d+)?|-?\d+(\.\d+)?e-?\d+", value):
+        return f"{float(value):.4g}"
+    return value
+
+
+def _config_label(columns: Sequence[str], values: Sequence[str]) -> str:
+    """`units=8, learning_rate=0.001`: the differing params, prefixes dropped where unambiguous."""
+    keys = [c.removeprefix("params.") for c in columns]
+    short = [k.split(".", 1)[-1] for k in keys]
+    names = [s if short.count(s) == 1 else k for k, s in zip(keys, short, strict=True)]
+    return ", ".join(f"{n}={_short_value(v)}" for n, v in zip(names, values, strict=True))
+
+
+def _status_text(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "none"
+
+
+def leaderboard(runs: pd.DataFrame, *, metric: str | None = None, higher_is_better: bool | None = None) -> pd.DataFrame:
+    """One row per dataset, model, stage and configuration, best first within each dataset.
+
+    The objective is each dataset's test metric by default (`test_accuracy`, higher is better,
+    for classification; `test_mae`, lower is better, for forecasting and regression); `metric`
+    picks another for every dataset (`"macro_f1"`, `"test_rmse"`, `"val_loss"`,
+    `"epochs_trained:min"`). Means and sample standard deviations are over the FINISHED runs
+    that logged the metric; failed, killed and running runs are counted, never averaged.
+
+    Columns: `dataset`, `task`, `model`, `stage`, `baseline`, `config` (the params that differ
+    between this model's runs on this dataset, seed aside), `metric`, `higher_is_better`,
+    `mean`, `std` (NaN for one run), `n`, every other `test_*` metric's mean, `param_count`,
+    `train_seconds`, `epochs` (means), `runs`, one count per status, `status` (those counts as
+    text), `seeds`, `run_ids`, `best_run_id`. `attrs["metrics"]` maps dataset to (metric,
+    higher is better); `attrs["dropped"]` lists datasets whose runs never logged the `metric` asked for.
+
+    Raises:
+        ConfigError: unknown metric (the logged ones are listed), or one whose direction is unknown.
+    """
+    import pandas as pd
+
+    runs = runs.copy()
+    for col in IDENTITY:
+        runs[col] = runs[col].fillna("—") if col in runs else "—"
+    objectives = _dataset_metrics(runs, metric, higher_is_better)
+    records: list[dict[str, Any]] = []
+    dropped = []
+    for dataset, (name, _) in objectives.items():  # a metric asked for that a dataset's runs never logged
+        column = f"metrics.{name}"
+        if metric and (column not in runs or runs.loc[runs["dataset"] == dataset, column].isna().all()):
+            dropped.append(dataset)
+    for (dataset, model, stage), rows in runs.groupby(list(IDENTITY), sort=False):
+        if dataset in dropped:
+            continue
+        name, higher = objectives[dataset]
+        config_cols = _config_columns(rows)
+        if not config_cols:
+            records.append(_board_row(rows, dataset, model, stage, "", name, higher))
+            continue
+        values = zip(*(rows[c].map(_param_value) for c in config_cols), strict=True)
+        keys = pd.Series(["\x1f".join(v) for v in values], index=rows.index)
+        for key, group in rows.groupby(keys, sort=True):
+            label = _config_label(config_cols, str(key).split("\x1f"))
+            records.append(_board_row(group, dataset, model, stage, label, name, higher))
+    board = pd.DataFrame(records)
+    if board.empty:
+        raise ConfigError(f"no run logged {metric or 'a test metric'}; the runs logged: {available_metrics(runs)}")
+    head = ["dataset", "task", "model", "stage", "baseline", "config", "metric", "higher_is_better", "mean", "std", "n"]
+    tests = sorted(c for c in board.columns if c.startswith("test_"))
+    board = board.reindex(columns=head + tests + [c for c in board.columns if c not in head and c not in tests])
+    board["_has"] = board["mean"].notna()
+    board["_key"] = np.where(board["higher_is_better"], -board["mean"], board["mean"])
+    board = board.sort_values(["dataset", "_has", "_key"], ascending=[True, False, True], kind="stable")
+    board = board.drop(columns=["_has", "_key"]).reset_index(drop=True)
+    board.attrs["metrics"] = objectives
+    board.attrs["dropped"] = sorted(dropped)
+    return board
+
+
+def _board_row(
+    group: pd.DataFrame, dataset: Any, model: Any, stage: Any, config: str, metric: str, higher: bool
+) -> dict[str, Any]:
+    column = f"metrics.{metric}"
+    finished = group[group["status"] == "FINISHED"]
+    values = finished[column].dropna() if column in finished else finished.iloc[:0, 0]
+    values = values[np.isfinite(values.astype(float))]
+    counts = {s: int((group["status"] == s).sum()) for s in STATUSES}
+    counts.update({s: int(n) for s, n in group["status"].value_counts().items() if s not in counts})
+    best = None
+    if len(values):
+        best = finished.loc[values.idxmax() if higher else values.idxmin(), "run_id"]
+
+    def mean_of(col: str) -> float:
+        if col not in finished:
+            return float("nan")
+        numbers = pd_numeric(finished[col])
+        return float(numbers.mean()) if numbers.notna().any() else float("nan")
+
+    tasks = group["task"].dropna()
+    row: dict[str, Any] = {
+        "dataset": dataset,
+        "task": tasks.iloc[0] if len(tasks) else None,
+        "model": model,
+        "stage": stage,
+        "baseline": bool(group["baseline"].any()),
+        "config": config,
+        "metric": metric,
+        "higher_is_better": higher,
+        "mean": float(values.mean()) if len(values) else float("nan"),
+        "std": float(values.std(ddof=1)) if len(values) > 1 else float("nan"),
+        "n": len(values),
+    }
+    tests = sorted(c for c in group.columns if c.startswith("metrics.test_") and c != column)
+    row.update({c.removeprefix("metrics."): mean_of(c) for c in tests if group[c].notna().any()})
+    row.update(
+        {
+            "param_count": mean_of("params.param_count"),
+            "train_seconds": mean_of("metrics.train_seconds"),
+            "epochs": mean_of("metrics.epochs_trained"),
+            "runs": len(group),
+            **counts,
+            "status": _status_text(counts),
+            "seeds": sorted({int(s) for s in group["seed"].dropna()}),
+            "run_ids": list(group["run_id"]),
+            "best_run_id": best,
+        }
+    )
+    return row
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting
+
+
+def _decimals(values: Sequence[float]) -> int:
+    finite = [abs(v) for v in values if v is not None and np.isfinite(v)]
+    top = max(finite, default=0.0)
+    return 3 if top < 10 else 2 if top < 100 else 1 if top < 10000 else 0
+
+
+def _fmt(value: Any, decimals: int) -> str:
+    if value is None or not np.isfinite(value):
+        return "—"
+    return f"{value:.{decimals}f}"
+
+
+def _row_label(row: Mapping[str, Any], width: int = 48) -> str:
+    label = str(row["model"])
+    if row.get("config"):
+        label += f" ({row['config']})"
+    if row.get("baseline"):
+        label += " [baseline]"
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def test_metric_columns(board: pd.DataFrame) -> list[str]:
+    """The other test metrics a board has columns for, in a stable order."""
+    return [c for c in board.columns if c.startswith("test_")]
+
+
+def table_rows(board: pd.DataFrame, dataset: Any) -> tuple[list[str], list[list[str]], list[bool]]:
+    """One dataset's leaderboard as text cells: header, rows, and which rows are baselines."""
+    rows = board[board["dataset"] == dataset]
+    metric = rows["metric"].iloc[0]
+    arrow = "↑" if rows["higher_is_better"].iloc[0] else "↓"
+    others = [c for c in test_metric_columns(rows) if rows[c].notna().any()]
+    header = ["#", "model", "config", f"{metric} {arrow} mean ± std (n)"]
+    header += [c.removeprefix("test_") if metric.startswith("test_") else c for c in others]
+    several_stages = rows.loc[~rows["baseline"].astype(bool), "stage"].nunique() > 1
+    header += ["params", "train s", "epochs", "status"]
+    digits = _decimals(list(rows["mean"]))
+    other_digits = {c: _decimals(list(rows[c])) for c in others}
+    cells, flags = [], []
+    rank = 0
+    for _, r in rows.iterrows():
+        baseline = bool(r["baseline"])
+        if not baseline and np.isfinite(r["mean"]):
+            rank += 1
+        score = "—" if not np.isfinite(r["mean"]) else _fmt(r["mean"], digits)
+        if np.isfinite(r["std"]):
+            score += f" ± {_fmt(r['std'], digits)}"
+        score += f" ({r['n']})"
+        model = f"{r['model']} ({r['stage']})" if several_stages else str(r["model"])
+        line = [
+            "" if baseline or not np.isfinite(r["mean"]) else str(rank),
+            f"{r['model']} (baseline)" if baseline else model,
+            r["config"] or "",
+            score,
+        ]
+        line += [_fmt(r[c], other_digits[c]) for c in others]
+        line += [
+            "—" if not np.isfinite(r["param_count"]) else f"{round(r['param_count']):,}",
+            _fmt(r["train_seconds"], 1),
+            "—" if not np.isfinite(r["epochs"]) else f"{r['epochs']:g}",
+            r["status"],
+        ]
+        cells.append(line)
+        flags.append(baseline)
+    return header, cells, flags
+
+
+def print_leaderboard(console: Any, board: pd.DataFrame) -> None:
+    """The leaderboard as one rich table per dataset (baseline rows dimmed)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    for dataset in board["dataset"].drop_duplicates():
+        header, cells, flags = table_rows(board, dataset)
+        task = board.loc[board["dataset"] == dataset, "task"].iloc[0]
+        table = Table(title=Text(f"{dataset} ({task})"))
+        for i, col in enumerate(header):
+            numeric = i == 0 or (i >= 3 and col != "status")
+            table.add_column(col, justify="right" if numeric else "left", overflow="fold")
+        for line, baseline in zip(cells, flags, strict=True):
+            table.add_row(*(Text(c) for c in line), style="dim italic" if baseline else None)
+        console.print(table)
