@@ -76,7 +76,7 @@ class Timers:
 
         import keras
 
-        search_module = importlib.import_module("tuning.search")  # `tuning.search` is also the function
+        search_module = importlib.import_module("tuning.searching")
         fit = keras.Model.fit
         run_trial = search_module._Search.run_trial
         finish = search_module._finish

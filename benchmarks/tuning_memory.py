@@ -46,7 +46,7 @@ def measure(trials: int, variant: str) -> list[tuple[float, ...]]:
         backend_fixes.apply = lambda: None
     import tuning
 
-    search_module = importlib.import_module("tuning.search")  # `tuning.search` is also the function
+    search_module = importlib.import_module("tuning.searching")
     spent = {"fit": 0.0, "trial": 0.0}
 
     def timed(fn: Any, key: str) -> Any:

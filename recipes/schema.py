@@ -1,6 +1,6 @@
 """What the recipes write into MLflow, named once: stages, tag keys, run-folder files.
 
-Every writer (`recipes.train`, `recipes.semi`, `recipes.baselines`, `tuning.search`,
+Every writer (`recipes.train`, `recipes.semi`, `recipes.baselines`, `tuning.searching`,
 `recipes.compare`) uses these names and `recipes.compare` reads them back, so a stage or a
 tag renamed here is renamed everywhere.
 """

@@ -112,6 +112,16 @@ def test_tune_takes_every_flag_and_compare_ranks_its_trials(tmp_path) -> None:
     assert "val_loss" in compared.stdout and (tmp_path / "cmp" / "report.html").exists()
 
 
+def test_a_hyperband_search_takes_its_reduction_factor(tmp_path) -> None:
+    _zoo("tune", "--models", "gru", "--data", "ucr:ItalyPowerDemand", "--tuner", "hyperband", "--max-epochs", "2",
+         "--hyperband-factor", "2", "--fixed", "units=4", "--no-compare", "--directory", "searches",
+         *_store(tmp_path), "--experiment", EXPERIMENT, cwd=tmp_path)  # fmt: skip
+    [search] = _runs(tmp_path, stage="search")
+    assert search.info.status == "FINISHED" and search.data.params["hyperband_factor"] == "2"
+    rounds = {t.data.tags.get("tuner.round") for t in _runs(tmp_path, stage="trial")}
+    assert rounds == {"0", "1"}  # factor 2 over 2 epochs: a first round of 1 epoch, then the survivors' second
+
+
 def test_a_semi_search_keeps_the_label_fraction_and_compares(tmp_path) -> None:
     _zoo("tune", "--models", "gru", "--data", "ucr:ItalyPowerDemand", "--recipe", "semi", "--label-fraction", "0.5",
          "--unlabeled", "train", "--max-trials", "1", "--max-epochs", "1", "--fixed", "units=8", "--compare",

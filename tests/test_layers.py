@@ -50,5 +50,5 @@ def test_the_model_layer_imports_only_keras_and_numpy() -> None:
 def test_the_layering_test_sees_a_lazy_import(tmp_path) -> None:
     """A function-level import counts: the test cannot pass by not looking."""
     module = tmp_path / "m.py"
-    module.write_text("def f():\n    from tuning.search import search\n    import recipes.train\n")
+    module.write_text("def f():\n    from tuning.searching import search\n    import recipes.train\n")
     assert _imports(module) == {("tuning", 2), ("recipes", 3)}

@@ -199,7 +199,8 @@ def make_config(config_cls: type, overrides: Mapping[str, Any], *, model: str = 
         if isinstance(p.valid, Float) and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not p.valid.contains(value):
-            raise ConfigError(f"{where}{key}={value!r} is invalid; expected {p.valid.text()}")
+            close = did_you_mean(value, [str(v) for v in p.valid.values]) if isinstance(p.valid, Choice) else ""
+            raise ConfigError(f"{where}{key}={value!r} is invalid{close}; expected {p.valid.text()}")
         values[key] = value
     cfg = config_cls(**values)
     check = getattr(cfg, "check", None)

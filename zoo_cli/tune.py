@@ -6,28 +6,22 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from zoo.errors import EXIT_INTERRUPTED
 from zoo_cli.app import cli, make_console
 from zoo_cli.compare import show_comparison
-from zoo_cli.options import key_values
+from zoo_cli.options import config_options, key_values
 
 
 @cli.command()
 @click.option("--models", required=True, help="Models to search: a name, a list (lstm,gru,cnn_lstm) or a pattern.")
 @click.option("--data", required=True, help="Dataset address, as for zoo train.")
-@click.option("--tuner", type=click.Choice(["hyperband", "bayesian", "random", "grid"]), default="bayesian",
-              show_default=True, help="keras-tuner oracle.")  # fmt: skip
-@click.option("--max-trials", type=int, default=10, show_default=True, help="Trials (bayesian, random, grid).")
-@click.option("--max-epochs", type=int, default=30, show_default=True, help="Epochs per trial (Hyperband: the most).")
-@click.option("--executions-per-trial", type=int, default=1, show_default=True, help="Trainings per trial (seeds).")
-@click.option("--objective", help="Validation metric to optimise [default: val_accuracy or val_loss].")
-@click.option("--direction", type=click.Choice(["max", "min"]), help="Objective direction [default: by metric].")
+@config_options("tuning.config:SearchConfig")
 @click.option("--fixed", "fixed_pairs", multiple=True, metavar="KEY=VALUE", help="Pin a knob (repeatable).")
 @click.option("--data-option", "-o", "data_pairs", multiple=True, metavar="KEY=VALUE", help="Data option.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the oracle, split and trainings.")
 @click.option("--directory", default="tuning_runs", show_default=True, help="keras-tuner state and trial folders.")
 @click.option("--project", help="Search name [default: from models, data and tuner].")
 @click.option("--overwrite", is_flag=True, help="Start over instead of resuming the same search.")
@@ -44,25 +38,12 @@ from zoo_cli.options import key_values
 @click.option("--worker-id", help="A worker's name [default: worker-HOSTNAME-PID].")
 @click.option("--worker-timeout", type=float, metavar="SECONDS",
               help="Silence after which a worker, or the chief, counts as lost [default: 300].")  # fmt: skip
-@click.option("--recipe", type=click.Choice(["supervised", "semi"]), default="supervised", show_default=True,
-              help="semi: each trial pretrains an encoder and fine-tunes it on --label-fraction of the labels; "
-                   "pretext, mask ratio, pretraining epochs and unfreeze schedule are searched too "
-                   "(pin them with --fixed pretrain.KEY=V / finetune.KEY=V).")  # fmt: skip
-@click.option("--label-fraction", type=float, default=1.0, show_default=True,
-              help="semi: share of the train/val labels kept, in (0, 1].")  # fmt: skip
 @click.option("--unlabeled", help="semi: pretraining pool sources, as for zoo pretrain.")
 def tune(
     models: str,
     data: str,
-    tuner: str,
-    max_trials: int,
-    max_epochs: int,
-    executions_per_trial: int,
-    objective: str | None,
-    direction: str | None,
     fixed_pairs: tuple[str, ...],
     data_pairs: tuple[str, ...],
-    seed: int,
     directory: str,
     project: str | None,
     overwrite: bool,
@@ -73,9 +54,8 @@ def tune(
     oracle_address: str | None,
     worker_id: str | None,
     worker_timeout: float | None,
-    recipe: str,
-    label_fraction: float,
     unlabeled: str | None,
+    **search_settings: Any,
 ) -> None:
     """Search models' hyperparameters with keras-tuner; every trial is an MLflow run.
 
@@ -107,13 +87,6 @@ def tune(
         result = tuning.search(
             models,
             data,
-            tuner=tuner,
-            objective=objective,
-            direction=direction,
-            max_trials=max_trials,
-            max_epochs=max_epochs,
-            executions_per_trial=executions_per_trial,
-            seed=seed,
             directory=directory,
             project=project,
             fixed=fixed,
@@ -126,9 +99,8 @@ def tune(
             oracle_address=oracle_address,
             worker_id=worker_id,
             worker_timeout=worker_timeout,
-            recipe=recipe,
-            label_fraction=label_fraction,
             unlabeled=unlabeled,
+            **{k: v for k, v in search_settings.items() if v is not None},
         )
     except KeyboardInterrupt:
         click.echo("interrupted: run the same command again to resume the search", err=True)

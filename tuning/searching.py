@@ -27,12 +27,12 @@ from recipes.config import TRAIN_KEYS, TrainConfig
 from recipes.tasks import get_task
 from recipes.tracking import closing_run, create_run, find_run, log_batch, parent_run
 from tuning import distributed
+from tuning.config import search_config
 from tuning.errors import SearchError
 from tuning.space import declare
 from tuning.trial_recipes import RECIPES, Supervised, get_recipe
 from zoo.errors import ConfigError, ZooError, did_you_mean
 
-TUNERS = ("hyperband", "bayesian", "random", "grid")
 MAX_CONSECUTIVE_FAILURES = 3
 
 
@@ -566,13 +566,10 @@ def search(
     from recipes.data import Dataset, load
     from recipes.device import import_backend
 
-    if tuner not in TUNERS:
-        raise ConfigError(f"unknown tuner {tuner!r}{did_you_mean(tuner, TUNERS)}; valid: {', '.join(TUNERS)}")
-    for label, value, low in (("max_trials", max_trials, 1), ("max_epochs", max_epochs, 1)):
-        if not isinstance(value, int) or value < low:
-            raise ConfigError(f"{label}={value!r} must be an int >= {low}")
-    if not isinstance(executions_per_trial, int) or executions_per_trial < 1:
-        raise ConfigError(f"executions_per_trial={executions_per_trial!r} must be an int >= 1")
+    search_config({"tuner": tuner, "max_trials": max_trials, "max_epochs": max_epochs, "objective": objective,
+                   "executions_per_trial": executions_per_trial, "direction": direction, "seed": seed,
+                   "hyperband_factor": hyperband_factor, "recipe": recipe,
+                   "label_fraction": label_fraction})  # fmt: skip  # one line per bad value, before anything runs
     trial_recipe = get_recipe(recipe, label_fraction, unlabeled)
     cluster = distributed.resolve(role, oracle_address, worker_id, worker_timeout)
     names = resolve_models(models)
@@ -599,12 +596,6 @@ def search(
     metric = objective or metric
     if direction is None:
         direction = default_direction if objective is None else ("max" if "accuracy" in metric else "min")
-    if direction not in ("max", "min"):
-        raise ConfigError(f"direction={direction!r} must be 'max' or 'min'")
-    allowed = {"loss", "val_loss", "accuracy", "val_accuracy", "mae", "val_mae"}
-    if metric not in allowed:
-        raise ConfigError(f"objective {metric!r} is not logged per epoch{did_you_mean(metric, allowed)}; "
-                          f"valid: {', '.join(sorted(allowed))}")  # fmt: skip
 
     parts = [*names[:4], dataset.name.replace(":", "_").replace("/", "_"), tuner, *trial_recipe.project_suffix()]
     project = project or "-".join(parts)[:100]
@@ -632,6 +623,7 @@ def search(
         "direction": direction,
         "max_trials": max_trials,
         "max_epochs": max_epochs,
+        **({"hyperband_factor": hyperband_factor} if tuner == "hyperband" else {}),
         "executions_per_trial": executions_per_trial,
         "seed": seed,
         "fixed": json.dumps(dict(fixed or {}), sort_keys=True),
