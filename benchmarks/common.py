@@ -117,6 +117,32 @@ def append(path: Path, record: dict[str, Any]) -> None:
 # Machine and command line
 
 
+def output_flags(parser: Any, results: Path, report: Path, threads: int = 0) -> None:
+    """The flags every benchmark takes: --threads, --results, --report, --report-only."""
+    parser.add_argument("--threads", type=int, default=threads, help="TensorFlow threads (0: default)")
+    parser.add_argument("--results", type=Path, default=results)
+    parser.add_argument("--report", type=Path, default=report)
+    parser.add_argument("--report-only", action="store_true")
+
+
+def run_and_report(
+    argv: Sequence[str] | None,
+    parse: Callable[[list[str]], Any],
+    run: Callable[[Any, list[str]], None],
+    render: Callable[[Any], str],
+) -> None:
+    """A benchmark's main: measure what is missing (unless --report-only), then write the report."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    if not args.report_only:
+        run(args, argv)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(render(args))
+    print(f"report: {args.report}")
+
+
 def cpus_used() -> list[int] | None:
     """The cores this process may run on (None where the platform cannot say)."""
     return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None

@@ -26,7 +26,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
-from benchmarks.common import ROOT, append, command_line, configure_threads, cpus_used, machine, read_results
+from benchmarks.common import (
+    ROOT,
+    append,
+    command_line,
+    configure_threads,
+    cpus_used,
+    machine,
+    output_flags,
+    read_results,
+    run_and_report,
+)
 
 DATASETS = ("ucr:GunPoint", "ucr:ItalyPowerDemand", "ucr:ArrowHead", "ucr:JapaneseVowels", "text:rotten_tomatoes")
 MODELS = ("lstm", "lstm_fcn")  # one recurrent, one hybrid
@@ -226,23 +236,12 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--unfreeze-epochs", type=int, help="fine-tuning: unfrozen epochs (default: the recipe's)")
     parser.add_argument("--unfreeze-lr-factor", type=float, help="fine-tuning: learning-rate factor once unfrozen")
     parser.add_argument("--variant", default="default", help="a name for this protocol in the report")
-    parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--results", type=Path, default=RESULTS)
-    parser.add_argument("--report", type=Path, default=REPORT)
-    parser.add_argument("--report-only", action="store_true")
+    output_flags(parser, RESULTS, REPORT)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    if not args.report_only:
-        run(args, argv)
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(render(read_results(args.results)))
-    print(f"report: {args.report}")
+    run_and_report(argv, parse, run, lambda args: render(read_results(args.results)))
 
 
 if __name__ == "__main__":

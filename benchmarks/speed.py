@@ -48,8 +48,10 @@ from benchmarks.common import (
     cpus_used,
     forward_flops,
     machine,
+    output_flags,
     paired,
     read_results,
+    run_and_report,
     synthetic,
     throughput_callback,
     zoo_model,
@@ -522,41 +524,35 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=6, help="the first is warm-up")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--results", type=Path, default=RESULTS)
-    parser.add_argument("--report", type=Path, default=REPORT)
-    parser.add_argument("--report-only", action="store_true")
+    output_flags(parser, RESULTS, REPORT, threads=1)
     parser.add_argument(
         "--conditions", default="the other core idle", help="what else the machine did meanwhile (goes into the report)"
     )
     return parser.parse_args(argv)
 
 
+def measure(args: Any, argv: list[str]) -> None:
+    """Run the requested sections and append their records."""
+    from recipes.device import import_backend
+
+    import_backend()
+    configure_threads(args.threads)
+    cpus = cpus_used()
+    from benchmarks.speed_device import device
+
+    runners = {"overhead": overhead, "inference": inference, "knobs": knobs, "scaling": scaling,
+               "startup": startup, "device": device}  # fmt: skip
+    for name in args.sections:
+        print(name, flush=True)
+        for record in runners[name](args):
+            record.update(date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), machine=machine(),
+                          threads=args.threads, peak=peak_flops(args.threads), conditions=args.conditions,
+                          command=command_line(argv, cpus, script="speed.py"))  # fmt: skip
+            append(args.results, record)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    if not args.report_only:
-        from recipes.device import import_backend
-
-        import_backend()
-        configure_threads(args.threads)
-        cpus = cpus_used()
-        from benchmarks.speed_device import device
-
-        runners = {"overhead": overhead, "inference": inference, "knobs": knobs, "scaling": scaling,
-                   "startup": startup, "device": device}  # fmt: skip
-        for name in args.sections:
-            print(name, flush=True)
-            for record in runners[name](args):
-                record.update(date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), machine=machine(),
-                              threads=args.threads, peak=peak_flops(args.threads), conditions=args.conditions,
-                              command=command_line(argv, cpus, script="speed.py"))  # fmt: skip
-                append(args.results, record)
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(render(read_results(args.results)))
-    print(f"report: {args.report}")
+    run_and_report(argv, parse, measure, lambda args: render(read_results(args.results)))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ from benchmarks.common import (
     configure_threads,
     cpus_used,
     machine,
+    output_flags,
     read_results,
+    run_and_report,
 )
 
 DATASETS = ("ucr:GunPoint", "ucr:ItalyPowerDemand", "ucr:ArrowHead")
@@ -370,24 +372,13 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--trials", type=int, default=8, help="trials for random, bayesian and grid")
     parser.add_argument("--max-epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: default)")
-    parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--accuracy", type=Path, default=ACCURACY, help="the accuracy benchmark's results")
-    parser.add_argument("--report", type=Path, default=REPORT)
-    parser.add_argument("--report-only", action="store_true")
+    output_flags(parser, RESULTS, REPORT)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    if not args.report_only:
-        run(args, argv)
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(render(read_results(args.results), args))
-    print(f"report: {args.report}")
+    run_and_report(argv, parse, run, lambda args: render(read_results(args.results), args))
 
 
 if __name__ == "__main__":

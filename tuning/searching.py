@@ -232,45 +232,29 @@ def _tuner_class(base: type) -> type:
     return ZooTuner
 
 
+@dataclass(kw_only=True)
 class _Search:
     """The state one search carries across its trials."""
 
-    def __init__(
-        self,
-        *,
-        dataset: Any,
-        hypermodel: ZooHyperModel,
-        objective: tuple[str, str],
-        max_epochs: int,
-        executions_per_trial: int,
-        seed: int,
-        tracking: bool,
-        experiment: str | None,
-        parent_run_id: str | None,
-        runs_dir: Path,
-        max_trials: int | None,
-        progress: Callable[[str], None],
-        cluster: distributed.Cluster | None = None,
-    ) -> None:
-        self.dataset = dataset
-        self.hypermodel = hypermodel
-        self.objective = objective
-        self.max_epochs = max_epochs
-        self.executions = executions_per_trial
-        self.seed = seed
-        self.tracking = tracking
-        self.experiment = experiment
-        self.parent_run_id = parent_run_id
-        self.runs_dir = runs_dir
-        self.max_trials = max_trials
-        self.progress = progress
-        self.cluster = cluster
-        self.started = time.monotonic()
-        self.done = 0
-        self.best: float | None = None
-        self.trial_runs: dict[str, list[str]] = {}
-        self.ran: list[dict[str, Any]] = []
-        self.values: dict[str, float] = {}  # trial id -> objective (a worker's trials get no score locally)
+    dataset: Any
+    hypermodel: ZooHyperModel
+    objective: tuple[str, str]
+    max_epochs: int
+    executions: int  # trainings per trial, seeds seed, seed + 1, ...
+    seed: int
+    tracking: bool
+    experiment: str | None
+    parent_run_id: str | None
+    runs_dir: Path
+    max_trials: int | None
+    progress: Callable[[str], None]
+    cluster: distributed.Cluster | None = None
+    started: float = field(default_factory=time.monotonic)
+    done: int = 0
+    best: float | None = None
+    trial_runs: dict[str, list[str]] = field(default_factory=dict)
+    ran: list[dict[str, Any]] = field(default_factory=list)
+    values: dict[str, float] = field(default_factory=dict)  # trial id -> objective (a worker's get no score here)
 
     def run_trial(self, tuner: Any, trial: Any) -> dict[str, float]:
         import recipes
@@ -648,7 +632,7 @@ def search(
         hypermodel=hypermodel,
         objective=(metric, direction),
         max_epochs=max_epochs,
-        executions_per_trial=executions_per_trial,
+        executions=executions_per_trial,
         seed=seed,
         tracking=tracking,
         experiment=experiment,
