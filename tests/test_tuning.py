@@ -282,3 +282,19 @@ def test_each_recipe_declares_its_own_settings_and_refuses_the_others() -> None:
     assert drawn["pretrain"]["epochs"] <= 7 and drawn["pretrain"]["pretext"] in semi.pretexts
     assert isinstance(semi, Semi) and Supervised().declare(kt.HyperParameters(), {}, 7) == {}
     assert semi.settings() == {"recipe": "semi", "label_fraction": 0.5, "unlabeled": "train"}
+
+
+def test_the_keras_tuner_fixes_still_find_what_they_patch(capsys) -> None:
+    """A keras-tuner upgrade that moves a patched name fails here, not in a user's search."""
+    from keras_tuner.src import config
+    from keras_tuner.src.engine import conditions
+
+    from tuning import kt_fixes
+
+    kt_fixes.apply()
+    kt_fixes.apply()  # idempotent
+    for values in (["lstm", "gru"], [True], [3, 4], [0.5]):
+        proto = conditions.Parent("model", values).to_proto()
+        assert proto.parent.name == "model" and len(proto.parent.values) == len(values)
+    assert capsys.readouterr().out == ""  # the original printed the first value each time
+    assert config.DEBUG is False

@@ -121,33 +121,14 @@ def resolve(
     return Cluster(role, host, int(port_text), "chief" if role == "chief" else str(worker_id), timeout)
 
 
-def _parent_to_proto(self: Any) -> Any:
-    """keras-tuner 1.4.8's `conditions.Parent.to_proto` without its left-over debug `print`.
-
-    Distributed mode sends every conditional hyperparameter over gRPC, so the original prints
-    the model names dozens of times per trial on the chief and the workers.
-    """
-    from keras_tuner.src import protos
-
-    proto = protos.get_proto()
-    first = self.values[0]
-    kind = (
-        "string_value" if isinstance(first, str)
-        else "boolean_value" if isinstance(first, bool)
-        else "int_value" if isinstance(first, int)
-        else "float_value"
-    )  # fmt: skip
-    values = [proto.Value(**{kind: v}) for v in self.values]
-    return proto.Condition(parent=proto.Condition.Parent(name=self.name, values=values))
-
-
 @contextmanager
 def environment(cluster: Cluster) -> Iterator[None]:
     """keras-tuner's variables for `cluster`, and its client's deadline, for the search's duration."""
     from keras_tuner.src.distribute import oracle_client
-    from keras_tuner.src.engine import conditions
 
-    conditions.Parent.to_proto = _parent_to_proto
+    from tuning import kt_fixes
+
+    kt_fixes.apply()
     saved = {key: os.environ.get(key) for key in _ENV}
     saved_timeout = oracle_client.TIMEOUT
     os.environ.update(
@@ -381,9 +362,10 @@ def serve(
 
     import grpc
     from keras_tuner.src import protos
-    from keras_tuner.src.engine import conditions
 
-    conditions.Parent.to_proto = _parent_to_proto
+    from tuning import kt_fixes
+
+    kt_fixes.apply()
     oracle = tuner.oracle
     oracle.verbose = 0  # keras-tuner's own trial tables; the chief prints one line per trial
     # A trial that fails on a worker gets one more attempt (a worker's environment can fail it:

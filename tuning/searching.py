@@ -652,9 +652,9 @@ def search(
         hyperband_factor=hyperband_factor,
     )
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from keras_tuner.src import config as kt_config
+    from tuning import kt_fixes
 
-    kt_config.DEBUG = False  # a failed trial's traceback goes to its MLflow run, not the terminal
+    kt_fixes.apply()  # e.g. a failed trial's traceback goes to its MLflow run, not the terminal
     if cluster is not None and cluster.role == "worker":
         return _work(state, cluster, oracle, directory, project)
     tuner_obj = _tuner_class(kt.Tuner)(
