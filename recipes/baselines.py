@@ -10,8 +10,12 @@ run learns from and selects on; no baseline has anything to tune) and is scored 
 |---|---|
 | classification, series | `majority` (train+val class frequencies), `1nn_euclidean` |
 | classification, tokens | `majority`, `tfidf_logreg` (raw texts of `text:` datasets) |
-| forecasting | `naive` (last input value), `seasonal_naive` (one season earlier) |
+| forecasting | `naive` (last input value), `seasonal_naive` (one season earlier), `ets`, `sarima` |
 | regression | `mean` (train+val target mean) |
+
+`ets` (Holt-Winters) and `sarima` (the airline model) are fitted on the series' history before
+each test window's origin (`recipes.forecasting`), so they forecast exactly the windows a zoo
+model forecasts.
 
     >>> from recipes.data import load
     >>> from recipes.baselines import compute
@@ -80,7 +84,10 @@ def _scored(name: str, description: str, dataset: Dataset, predict: Any) -> Base
         truth = dataset.test.y
     else:  # predictions are made in data units; the zoo un-scales its targets the same way
         truth = dataset.inverse_targets(dataset.test.y)
-    return BaselineResult(name, description, FITTED_ON, get_task(dataset.task).scores(truth, pred), seconds, pred)
+    from recipes.forecasting import mase_scale_of
+
+    metrics = get_task(dataset.task).scores(truth, pred, mase_scale=mase_scale_of(dataset))
+    return BaselineResult(name, description, FITTED_ON, metrics, seconds, pred)
 
 
 def majority(dataset: Dataset) -> BaselineResult:
@@ -166,6 +173,24 @@ def seasonal_naive(dataset: Dataset) -> BaselineResult:
     return _scored("seasonal_naive", f"the value one season ({season} steps) earlier", dataset, predict)
 
 
+def ets(dataset: Dataset) -> BaselineResult:
+    """Holt-Winters (damped additive trend; seasonal where the data is), refitted at each test origin."""
+    from recipes import forecasting
+
+    return _scored("ets", "Holt-Winters exponential smoothing, damped trend, refitted at each origin", dataset,
+                   lambda: forecasting.ets(dataset))  # fmt: skip
+
+
+def sarima(dataset: Dataset) -> BaselineResult:
+    """Seasonal ARIMA, the airline model (0,1,1)(0,1,1)s (ARIMA(0,1,1) without a season)."""
+    from recipes import forecasting
+
+    season = forecasting.season_of(dataset)
+    order = f"(0,1,1)(0,1,1){season}" if season > 1 else "(0,1,1)"
+    return _scored("sarima", f"seasonal ARIMA {order}, fitted before the test segment", dataset,
+                   lambda: forecasting.sarima(dataset))  # fmt: skip
+
+
 def mean_target(dataset: Dataset) -> BaselineResult:
     """Predict the train+val target mean for every test example."""
 
@@ -187,6 +212,10 @@ def compute(dataset: Dataset) -> list[BaselineResult]:
             out.append(seasonal_naive(dataset))
         elif season > lookback:
             log.warning("%s: no seasonal-naive baseline: lookback %d < season %d", dataset.name, lookback, season)
+        from recipes.forecasting import one_series
+
+        if one_series(dataset):  # one series' windows: the classical models refit on its history
+            out += [ets(dataset), sarima(dataset)]
         return out
     if dataset.task == "regression":
         return [mean_target(dataset)]

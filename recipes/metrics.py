@@ -34,3 +34,18 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
         "mape": float(100.0 * np.abs(err[nonzero] / y_true[nonzero]).mean()) if nonzero.any() else float("nan"),
         "smape": float(100.0 * smape.mean()),
     }
+
+
+def forecast_metrics(y_true: np.ndarray, y_pred: np.ndarray, mase_scale: np.ndarray | None) -> dict[str, float]:
+    """`regression_metrics` of forecasts `(windows, horizon, targets)`, plus the MAE of each
+    horizon step (`mae_step_1` ...) and, given each target's in-sample seasonal-naive MAE
+    (`recipes.forecasting.mase_scale`), MASE: the MAE in units of that scale, averaged over targets."""
+    y_true = np.asarray(y_true, dtype="float64")
+    y_pred = np.asarray(y_pred, dtype="float64")
+    out = regression_metrics(y_true, y_pred)
+    per_step = np.abs(y_pred - y_true).mean(axis=(0, 2))
+    out.update({f"mae_step_{k + 1}": float(v) for k, v in enumerate(per_step)})
+    if mase_scale is not None:
+        per_target = np.abs(y_pred - y_true).mean(axis=(0, 1)) / np.asarray(mase_scale, dtype="float64")
+        out["mase"] = float(per_target.mean())
+    return out

@@ -91,3 +91,41 @@ def forecast_vs_actual(y_true: np.ndarray, y_pred: np.ndarray, target_names: lis
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def forecast_over_history(
+    series: np.ndarray, first_test: int, y_pred: np.ndarray, target_names: list[str], path: Path, title: str
+) -> Path:
+    """The series (history, then the test segment's actual values) with the forecasts of the
+    test windows every horizon apart from the first, and of the last one, in data units.
+
+    `series`: `(points, targets)`; `y_pred`: `(windows, horizon, targets)`, window i's first
+    target at `first_test + i`. The first target is drawn.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(12, 4))
+    name = target_names[0] if target_names else "target"
+    steps = np.arange(len(series))
+    ax.plot(steps[:first_test], series[:first_test, 0], color="0.55", label="history (train + val)")
+    ax.plot(steps[first_test:], series[first_test:, 0], color="black", label="actual (test)")
+    horizon = y_pred.shape[1]
+    drawn = sorted({*range(0, len(y_pred), horizon), len(y_pred) - 1})  # and the last window, to the end
+    for n, i in enumerate(drawn):
+        at = first_test + i + np.arange(horizon)
+        ax.plot(
+            at,
+            y_pred[i, :, 0],
+            color="tab:orange",
+            lw=2,
+            label="forecast (each window of a horizon)" if n == 0 else None,
+        )
+    ax.axvline(first_test - 0.5, color="0.8", ls="--")
+    ax.set_xlabel("step")
+    ax.set_ylabel(name)
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -44,12 +44,15 @@ class Task:
         """The logged name of the headline test metric (`test_accuracy`, `test_mae`)."""
         return f"test_{self.metric}"
 
-    def scores(self, y_true: Any, y_pred: Any) -> dict[str, float]:
-        """The test metrics of predictions `y_pred` (probabilities, or values in data units)."""
-        from recipes.metrics import classification_metrics, regression_metrics
+    def scores(self, y_true: Any, y_pred: Any, *, mase_scale: Any = None) -> dict[str, float]:
+        """The test metrics of predictions `y_pred` (probabilities, or values in data units);
+        forecasts also get per-step MAE and, with `mase_scale`, MASE."""
+        from recipes.metrics import classification_metrics, forecast_metrics, regression_metrics
 
         if self.name == "classification":
             return classification_metrics(y_true, y_pred)
+        if self.name == "forecasting":
+            return forecast_metrics(y_true, y_pred, mase_scale)
         return regression_metrics(y_true, y_pred)
 
 
@@ -57,12 +60,13 @@ _CLASSIFICATION = Task("classification", "sparse_categorical_crossentropy", "acc
                        ("val_accuracy", "max"), ("accuracy", "macro_f1"))  # fmt: skip
 _VALUES = {"loss": "mse", "metric": "mae", "higher": False, "objective": ("val_loss", "min"),
            "reported": ("mae", "rmse", "smape")}  # fmt: skip
+_FORECASTS = {**_VALUES, "reported": ("mae", "mase", "rmse", "smape")}
 TASKS = {
     t.name: t
     for t in (
         _CLASSIFICATION,
         Task("regression", **_VALUES),
-        Task("forecasting", **_VALUES),
+        Task("forecasting", **_FORECASTS),
         Task("reconstruction", **_VALUES),
     )
 }

@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recipes import protocol, schema
+from recipes import forecasting, protocol, schema
 from recipes.config import TrainConfig, train_config
 from recipes.data.base import Dataset, Split
 from recipes.errors import DataError
 from recipes.fitting import FitPlan
 from recipes.runs import RunFolder, open_folder, run_key, runs_root
 from recipes.tasks import get_task
+from zoo import heads
 from zoo.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -120,8 +121,9 @@ def check_compatible(name: str, dataset: Dataset, hparams: Mapping[str, Any]) ->
         raise ConfigError(f"{name} does not support {dataset.name}'s task {dataset.task!r}; it supports {spec.tasks}")
     if dataset.input_kind not in spec.inputs:
         raise ConfigError(f"{name} does not take {dataset.input_kind} inputs ({dataset.name})")
-    cfg = zoo.make_config(spec.config, hparams, model=name)
-    _check_lengths(name, dataset, spec.min_length(cfg))
+    resolved = heads.resolve(spec.config, dataset.task, hparams, model=name)
+    own = {k: v for k, v in resolved.items() if k not in heads.head_names(dataset.task)}
+    _check_lengths(name, dataset, spec.min_length(spec.config(**own)))
 
 
 def _resolve_model(
@@ -213,7 +215,7 @@ def train(
     hparams = {k: v for k, v in dict(hparams or {}).items() if v is not None}
     cfg = train_config(settings)
     spec = zoo.get_spec(model)
-    zoo.make_config(spec.config, hparams, model=model)  # bad hyperparameters fail before data or tracking
+    heads.check(spec.config, hparams, model=model)  # bad hyperparameters fail before data or tracking
 
     experiment_id = None
     if tracking:
@@ -312,7 +314,7 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
     name, dataset, cfg, hparams, backbone = job.name, job.dataset, job.cfg, job.hparams, job.backbone
     run_dir = job.folder.path
     spec = zoo.get_spec(name)
-    resolved = {} if backbone is not None else zoo.make_config(spec.config, hparams, model=name).__dict__
+    resolved = {} if backbone is not None else heads.resolve(spec.config, dataset.task, hparams, model=name)
     fresh_run = job.folder.resumed_from == 0
     if tracker is not None and fresh_run:
         tracker.params(
@@ -381,7 +383,7 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
             truth, pred = dataset.test.y, raw
         else:
             truth, pred = dataset.inverse_targets(dataset.test.y), dataset.inverse_targets(raw)
-        metrics = get_task(dataset.task).scores(truth, pred)
+        metrics = get_task(dataset.task).scores(truth, pred, mase_scale=forecasting.mase_scale_of(dataset))
         if job.pictures and dataset.task == "classification":
             path = plots.confusion_matrix(
                 truth, pred.argmax(-1), dataset.class_names or [], run_dir / "confusion_matrix.png", title
@@ -392,6 +394,11 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
                 truth, pred, dataset.target_names or [], run_dir / "forecast_vs_actual.png", title
             )
             artifacts["forecast_vs_actual.png"] = str(path)
+            if forecasting.one_series(dataset):  # the forecasts over the series' history
+                series, first = forecasting.series_of(dataset), dataset.info["preprocessing"]["first_target"]["test"]
+                path = plots.forecast_over_history(series, first, pred, dataset.target_names or [],
+                                                   run_dir / "forecast_over_history.png", title)  # fmt: skip
+                artifacts["forecast_over_history.png"] = str(path)
         (run_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=2))
         # Provenance and preprocessing (scaler statistics, the vocabulary): what serving needs.
         (run_dir / "dataset_info.json").write_text(json.dumps(dataset.info, indent=1, default=str))

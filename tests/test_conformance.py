@@ -199,3 +199,28 @@ def test_pooled_heads_skip_the_recurrent_per_step_output() -> None:
 
 def _predict_dict(model: keras.Model, x: np.ndarray) -> dict[str, np.ndarray]:
     return {k: keras.ops.convert_to_numpy(v) for k, v in model(x, training=False).items()}
+
+
+FORECASTERS = [n for n in MODELS if "forecasting" in zoo.get_spec(n).tasks]
+
+
+@pytest.mark.parametrize("window_norm", ["last", "mean", "diff"])
+@pytest.mark.parametrize("name", FORECASTERS)
+def test_a_forecast_shifts_with_its_window_and_round_trips(name: str, window_norm: str, tmp_path) -> None:
+    """Per-window normalisation: a constant added to a window adds the same constant to the
+    forecast (whatever the weights), and the saved model takes raw windows too."""
+    model = zoo.build(name, **tiny_kwargs(name, "forecasting"), window_norm=window_norm)
+    x = series(batch=4) * 5.0 + 40.0  # raw units, far from 0
+    shift = np.array([3.0, -2.0, 700.0], dtype="float32")
+    moved = _predict(model, x + shift) - _predict(model, x)
+    np.testing.assert_allclose(moved, np.broadcast_to(shift, moved.shape), atol=2e-3 * 700)
+    path = tmp_path / f"{name}-{window_norm}.keras"
+    model.save(path)
+    _assert_same_predictions(model, keras.saving.load_model(path, safe_mode=True), x)
+
+
+def test_a_head_option_belongs_to_its_task() -> None:
+    with pytest.raises(zoo.ConfigError, match="window_norm"):
+        zoo.build("lstm", **tiny_kwargs("lstm", "classification"), window_norm="last")
+    with pytest.raises(zoo.ConfigError, match=r"window_norm='lastt' is invalid \(did you mean: last\?\)"):
+        zoo.build("lstm", **tiny_kwargs("lstm", "forecasting"), window_norm="lastt")

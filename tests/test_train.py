@@ -123,11 +123,14 @@ def test_forecasting_reports_errors_in_data_units(store, tmp_path) -> None:
     result = recipes.train(
         "gru", "forecast:airline", hparams=TINY, epochs=2, tracking_uri=store, runs_dir=tmp_path, verbose=0
     )
-    assert set(result.test_metrics) == {"mae", "rmse", "mape", "smape"}
+    steps = {f"mae_step_{k}" for k in range(1, 13)}  # airline's horizon: 12 months
+    assert set(result.test_metrics) == {"mae", "rmse", "mape", "smape", "mase", *steps}
     # Passengers are in the hundreds: errors in data units, not in scaled units.
     assert result.test_metrics["mae"] > 5
+    assert result.test_metrics["mae"] == pytest.approx(np.mean([result.test_metrics[k] for k in steps]))
     names = {a.path for a in MlflowClient(store).list_artifacts(result.run_id)}
-    assert "forecast_vs_actual.png" in names and "confusion_matrix.png" not in names
+    assert {"forecast_vs_actual.png", "forecast_over_history.png"} <= names and "confusion_matrix.png" not in names
+    assert result.hparams["window_norm"] == "last"  # the forecasting head's default, logged with the model's
 
 
 def test_variable_length_data_trains_with_masking(tmp_path) -> None:

@@ -31,6 +31,7 @@ from tuning.config import search_config
 from tuning.errors import SearchError
 from tuning.space import declare
 from tuning.trial_recipes import RECIPES, Supervised, get_recipe
+from zoo import heads
 from zoo.errors import ConfigError, ZooError, did_you_mean
 
 MAX_CONSECUTIVE_FAILURES = 3
@@ -127,7 +128,7 @@ def split_fixed(
             rest[key] = value
     train = {k: v for k, v in rest.items() if k in TRAIN_KEYS}
     model = {k: v for k, v in rest.items() if k not in TRAIN_KEYS}
-    known = {p.name for name in models for p in params(zoo.get_spec(name).config)}
+    known = {p.name for name in models for p in params(zoo.get_spec(name).config)} | set(heads.all_head_names())
     for key in model:
         if key not in known:
             valid = sorted(known | set(TRAIN_KEYS))
@@ -138,10 +139,11 @@ def split_fixed(
     from recipes.config import train_config
 
     train_config(train)  # ranges checked now, not in the middle of a search
+    known_heads = set(heads.all_head_names())
     for name in models:
         spec = zoo.get_spec(name)
-        mine = {k: v for k, v in model.items() if k in {p.name for p in params(spec.config)}}
-        zoo.make_config(spec.config, mine, model=name)
+        mine = {k: v for k, v in model.items() if k in {p.name for p in params(spec.config)} | known_heads}
+        heads.check(spec.config, mine, model=name)
     return train, model, scoped
 
 
@@ -169,6 +171,7 @@ class ZooHyperModel(kt.HyperModel):
         recipe: Supervised | None = None,
         fixed_recipe: dict[str, dict[str, Any]] | None = None,
         max_epochs: int = 30,
+        task: str = "",
     ) -> None:
         super().__init__(name="zoo")
         self.models = models
@@ -177,6 +180,7 @@ class ZooHyperModel(kt.HyperModel):
         self.recipe = recipe or Supervised()
         self.fixed_recipe = fixed_recipe or {}
         self.max_epochs = max_epochs
+        self.task = task
 
     def build(self, hp: Any) -> dict[str, Any]:
         import zoo
@@ -197,6 +201,11 @@ class ZooHyperModel(kt.HyperModel):
                 values = declare(hp, spec.config, fixed=pinned)
             if name == chosen:
                 hparams = values
+        head = heads.HEADS.get(self.task)
+        if head is not None:  # the task head's options (forecasting: window_norm), shared by every model
+            with hp.name_scope("head"):
+                hparams = {**hparams, **declare(hp, head, fixed={k: v for k, v in self.fixed_model.items()
+                                                                 if k in heads.head_names(self.task)})}  # fmt: skip
         with hp.name_scope("train"):
             settings = declare(hp, TrainConfig, fixed=self.fixed_train)
         drawn = {"model": chosen, "hparams": _readable(hparams), "settings": _readable(settings)}
@@ -574,6 +583,10 @@ def search(
         spec = zoo.get_spec(name)
         if dataset.task not in spec.tasks or dataset.input_kind not in spec.inputs:
             raise ConfigError(f"{name} cannot take {dataset.name} ({dataset.task}, {dataset.input_kind} inputs)")
+    misplaced = sorted(set(fixed_model) & set(heads.all_head_names()) - set(heads.head_names(dataset.task)))
+    if misplaced:
+        raise ConfigError(f"fixed: {', '.join(misplaced)} is an option of another task's head, not of "
+                          f"{dataset.name}'s ({dataset.task})")  # fmt: skip
     trial_recipe.validate(dataset, seed)  # refused now, not in every trial
 
     metric, default_direction = get_task(dataset.task).objective
@@ -626,7 +639,7 @@ def search(
 
     trial_recipe.bind(project_dir / "runs", seed)
     hypermodel = ZooHyperModel(names, fixed_model, fixed_train, recipe=trial_recipe, fixed_recipe=fixed_recipe,
-                               max_epochs=max_epochs)  # fmt: skip
+                               max_epochs=max_epochs, task=dataset.task)  # fmt: skip
     state = _Search(
         dataset=dataset,
         hypermodel=hypermodel,

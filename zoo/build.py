@@ -167,6 +167,18 @@ def _head(task: str, features: dict, num_outputs: int, horizon: int | None, kind
     return keras.layers.Reshape((horizon, num_outputs), name="forecasting")(flat)
 
 
+def _forecast(encoder: Any, inputs: Any, num_outputs: int, horizon: int, window_norm: str) -> Any:
+    """The forecasting head around the backbone: each window normalised by its own statistics,
+    the forecast put back into the input's units (the targets are the first input features)."""
+    from zoo.layers import WindowDenorm, WindowNorm
+
+    if window_norm == "none":
+        return _head("forecasting", encoder(inputs), num_outputs, horizon, "series")
+    normed, loc, scale = WindowNorm(window_norm, name="window_norm")(inputs)
+    forecast = _head("forecasting", encoder(normed), num_outputs, horizon, "series")
+    return WindowDenorm(window_norm, dtype="float32", name="window_denorm")([forecast, loc, scale])
+
+
 def build(
     name: str,
     *,
@@ -198,7 +210,8 @@ def build(
         freeze_backbone: Leave no trainable weight in the backbone; False makes a reused
             backbone trainable again (it sets `trainable` on the shared object).
         mask_value: For series, steps whose features all equal this value are padding.
-        **overrides: Hyperparameters; None values are ignored, so unset flags keep defaults.
+        **overrides: Hyperparameters, and for forecasting the head's options (`zoo.heads`:
+            window_norm); None values are ignored, so unset flags keep defaults.
 
     Returns:
         A model named `name` whose layer "backbone" is the reusable encoder. Built here for a
@@ -210,9 +223,13 @@ def build(
     """
     import keras
 
+    from zoo import heads
+
     spec = get_spec(name)
     _check_outputs(name, spec, task, num_outputs, horizon)
     kind = _input_kind(name, input_shape, vocab_size)
+    overrides, head_options = heads.split(task, overrides)
+    head = heads.head_config(task, head_options, model=name)
     if backbone is None:
         # Only a reconstruction head reads the per-step features; the others skip computing them.
         encoder = build_backbone(
@@ -230,5 +247,8 @@ def build(
         encoder = _reuse_backbone(backbone, input_shape, vocab_size)
     encoder.trainable = not freeze_backbone
     inputs = keras.Input(shape=tuple(input_shape), dtype="int32" if kind == "tokens" else "float32", name="inputs")
-    outputs = _head(task, encoder(inputs), num_outputs, horizon, kind)
+    if task == "forecasting" and kind == "series":
+        outputs = _forecast(encoder, inputs, num_outputs, horizon, head.window_norm)
+    else:
+        outputs = _head(task, encoder(inputs), num_outputs, horizon, kind)
     return keras.Model(inputs, outputs, name=name)

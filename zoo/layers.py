@@ -11,6 +11,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from zoo.heads import WINDOW_NORMS
+
 PACKAGE = "lstm_zoo"
 
 
@@ -117,3 +119,78 @@ class ZeroMasked(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return input_shape
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class WindowNorm(keras.layers.Layer):
+    """Normalise each input window by its own statistics, per feature (reversible instance
+    normalisation: Kim et al. 2022, "Reversible Instance Normalization for Accurate
+    Time-Series Forecasting against Distribution Shift", ICLR).
+
+    Returns `[normalised, loc, scale]`, `loc` and `scale` of shape `(batch, 1, features)`,
+    which `WindowDenorm` applies back to the forecast:
+
+    - "last": subtract the window's last value, divide by its standard deviation;
+    - "mean": subtract the window's mean, divide by its standard deviation;
+    - "diff": the window's first differences (the first step 0), divided by their standard
+      deviation; `loc` is the last value, and the forecast is read as steps from it.
+
+    A flat window (deviation below `epsilon`) is divided by 1.
+    """
+
+    def __init__(self, mode: str = "last", epsilon: float = 1e-5, **kwargs: Any):
+        super().__init__(**kwargs)
+        if mode not in WINDOW_NORMS[:-1]:
+            raise ValueError(f"WindowNorm mode must be one of {WINDOW_NORMS[:-1]}, got {mode!r}")
+        self.mode = mode
+        self.epsilon = epsilon
+
+    def call(self, inputs: Any) -> list[Any]:
+        last = inputs[:, -1:, :]
+        if self.mode == "diff":
+            steps = inputs[:, 1:, :] - inputs[:, :-1, :]
+            centred = ops.concatenate([ops.zeros_like(inputs[:, :1, :]), steps], axis=1)
+            loc = last
+        else:
+            loc = last if self.mode == "last" else ops.mean(inputs, axis=1, keepdims=True)
+            centred = inputs - loc
+        spread = ops.std(centred if self.mode == "diff" else inputs, axis=1, keepdims=True)
+        scale = ops.where(spread > self.epsilon, spread, ops.ones_like(spread))
+        return [centred / scale, loc, scale]
+
+    def compute_output_spec(self, inputs: Any) -> list[Any]:
+        stats = (inputs.shape[0], 1, inputs.shape[-1])
+        return [keras.KerasTensor(inputs.shape, dtype=inputs.dtype), keras.KerasTensor(stats, dtype=inputs.dtype),
+                keras.KerasTensor(stats, dtype=inputs.dtype)]  # fmt: skip
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "mode": self.mode, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class WindowDenorm(keras.layers.Layer):
+    """Put a forecast made in `WindowNorm`'s units back into the input's units.
+
+    Takes `[forecast, loc, scale]`, the forecast `(batch, horizon, targets)`; the targets are
+    the first `targets` input features. With "diff", the forecast's steps are summed from
+    the window's last value.
+    """
+
+    def __init__(self, mode: str = "last", **kwargs: Any):
+        super().__init__(**kwargs)
+        self.mode = mode
+
+    def call(self, inputs: list[Any]) -> Any:
+        forecast, loc, scale = inputs
+        targets = forecast.shape[-1]
+        loc = ops.cast(loc[..., :targets], forecast.dtype)
+        scale = ops.cast(scale[..., :targets], forecast.dtype)
+        if self.mode == "diff":
+            return loc + ops.cumsum(forecast * scale, axis=1)
+        return forecast * scale + loc
+
+    def compute_output_spec(self, inputs: list[Any]) -> Any:
+        return keras.KerasTensor(inputs[0].shape, dtype=inputs[0].dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "mode": self.mode}

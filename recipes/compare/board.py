@@ -200,8 +200,9 @@ def _row_label(row: Mapping[str, Any], width: int = 48) -> str:
 
 
 def test_metric_columns(board: pd.DataFrame) -> list[str]:
-    """The other test metrics a board has columns for, in a stable order."""
-    return [c for c in board.columns if c.startswith("test_")]
+    """The other test metrics a board has columns for, in a stable order (a forecast's error per
+    horizon step stays in MLflow and the CSV: one column per step would crowd the table)."""
+    return [c for c in board.columns if c.startswith("test_") and not re.fullmatch(r"test_\w+_step_\d+", c)]
 
 
 def table_rows(board: pd.DataFrame, dataset: Any) -> tuple[list[str], list[list[str]], list[bool]]:

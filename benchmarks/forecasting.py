@@ -1,0 +1,182 @@
+"""Forecasting benchmark (issue 16): zoo models with their defaults (the forecasting head's
+per-window normalisation on) beside the classical forecasters, on the same windows.
+
+For each dataset (its default lookback and horizon, stated in the report), every requested zoo
+model trains with `recipes.train(model, dataset, seed=seed)` (default hyperparameters and
+training config) and is scored on the test windows in data units; the baselines of
+`recipes.baselines.compute` (naive, seasonal naive, Holt-Winters, the airline SARIMA) forecast
+exactly those windows. Results are appended to a JSON-lines file; the report is re-rendered
+from it. `--window-norm none` measures the models without the normalisation (the old head).
+
+    TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/forecasting.py --seeds 0 1 2
+    .venv/bin/python benchmarks/forecasting.py --report-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
+
+from benchmarks.common import (
+    ROOT,
+    append,
+    command_line,
+    configure_threads,
+    cpus_used,
+    machine,
+    output_flags,
+    read_results,
+    run_and_report,
+)
+
+DATASETS = ("forecast:airline", "forecast:sunspots", "forecast:lynx", "forecast:nile")
+RESULTS = ROOT / "benchmarks" / "results" / "forecasting.jsonl"
+REPORT = ROOT / "docs" / "benchmarks" / "forecasting.md"
+METRICS = ("mae", "mase", "rmse", "smape")
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--models", nargs="+", help="zoo models [default: every model with a forecasting head]")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--window-norm", default="last", help="the forecasting head's window_norm for the models")
+    output_flags(parser, RESULTS, REPORT)
+    return parser.parse_args(argv)
+
+
+def _done(records: list[dict[str, Any]]) -> set[tuple]:
+    return {(r["dataset"], r["name"], r.get("seed"), r.get("window_norm")) for r in records if "error" not in r}
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> None:
+    import zoo
+    from recipes.baselines import compute
+    from recipes.data import load
+    from recipes.device import import_backend
+
+    import_backend()
+    configure_threads(args.threads)
+    cpus = cpus_used()
+    done = _done(read_results(args.results))
+    models = args.models or [m for m in zoo.list_models() if "forecasting" in zoo.get_spec(m).tasks]
+    common = {"machine": machine(), "command": command_line(argv, cpus, script="forecasting.py")}
+    for address in args.datasets:
+        dataset = load(address, seed=0)
+        shape = {"lookback": dataset.info["lookback"], "horizon": dataset.horizon,
+                 "season": int(dataset.info.get("seasonality") or 1)}  # fmt: skip
+        if (address, "naive", None, None) not in done:
+            for result in compute(dataset):
+                record = {"kind": "baseline", "dataset": address, "name": result.name, **shape,
+                          "metrics": result.metrics, "seconds": result.seconds}  # fmt: skip
+                append(args.results, record | _when() | common)
+        for seed in args.seeds:
+            for model in models:
+                if (address, model, seed, args.window_norm) in done:
+                    continue
+                append(args.results, _cell(model, address, seed, args.window_norm, shape) | _when() | common)
+
+
+def _cell(model: str, address: str, seed: int, window_norm: str, shape: dict[str, int]) -> dict[str, Any]:
+    import recipes
+
+    record = {"kind": "model", "dataset": address, "name": model, "seed": seed, "window_norm": window_norm, **shape}
+    started = time.perf_counter()
+    try:
+        with tempfile.TemporaryDirectory() as runs:
+            result = recipes.train(model, address, hparams={"window_norm": window_norm}, seed=seed, tracking=False,
+                                   runs_dir=runs, verbose=0, pictures=False)  # fmt: skip
+    except Exception as err:  # recorded, not fatal: the report lists it
+        return {**record, "error": f"{type(err).__name__}: {err}"[:500], "seconds": time.perf_counter() - started}
+    print(f"{address} {model} seed {seed}: mae {result.test_metrics['mae']:.3f}", flush=True)
+    return {**record, "metrics": result.test_metrics, "epochs": result.epochs,
+            "seconds": time.perf_counter() - started}  # fmt: skip
+
+
+def _when() -> dict[str, str]:
+    return {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+
+
+def _mean(rows: list[dict[str, Any]], key: str) -> tuple[float, float]:
+    values = [r["metrics"][key] for r in rows]
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def _table(address: str, records: list[dict[str, Any]]) -> list[str]:
+    base = [r for r in records if r["kind"] == "baseline" and r["dataset"] == address]
+    cells = defaultdict(list)
+    for r in records:
+        if r["kind"] == "model" and r["dataset"] == address and "error" not in r:
+            cells[(r["name"], r["window_norm"])].append(r)
+    if not base and not cells:
+        return []
+    shape = (base or next(iter(cells.values())))[0]
+    lines = ["", f"## {address} (lookback {shape['lookback']}, horizon {shape['horizon']}, season {shape['season']})",
+             "", "| model | window_norm | seeds | MAE | MASE | RMSE | sMAPE % | epochs | seconds/run |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    rows = []
+    for (name, norm), runs in cells.items():
+        mae, spread = _mean(runs, "mae")
+        figures = [f"{mae:.2f}" + (f" ± {spread:.2f}" if len(runs) > 1 else "")]
+        figures += [f"{_mean(runs, k)[0]:.3f}" if k == "mase" else f"{_mean(runs, k)[0]:.2f}" for k in METRICS[1:]]
+        seeds = ",".join(str(r["seed"]) for r in sorted(runs, key=lambda r: r["seed"]))
+        epochs = np.mean([r["epochs"] for r in runs])
+        seconds = np.mean([r["seconds"] for r in runs])
+        rows.append((mae, f"| {name} | {norm} | {seeds} | {' | '.join(figures)} | {epochs:.0f} | {seconds:.1f} |"))
+    for r in base:
+        m = r["metrics"]
+        rows.append((m["mae"], f"| **{r['name']}** (baseline) | — | — | {m['mae']:.2f} | {m['mase']:.3f} | "
+                               f"{m['rmse']:.2f} | {m['smape']:.2f} | — | {r['seconds']:.1f} |"))  # fmt: skip
+    return lines + [row for _, row in sorted(rows, key=lambda x: x[0])]
+
+
+def render(records: list[dict[str, Any]]) -> str:
+    datasets = list(dict.fromkeys(r["dataset"] for r in records))
+    errors = [r for r in records if "error" in r]
+    commands = list(dict.fromkeys(r["command"] for r in records))
+    dates = sorted(r["date"] for r in records)
+    lines = [
+        "# Forecasting benchmark",
+        "",
+        "Zoo models with their **default hyperparameters and training config**; the forecasting head",
+        "normalises each input window by its own statistics and puts the forecast back",
+        "(`window_norm`, `zoo.heads`; `none` is the head without it). One run per (model, dataset, seed),",
+        "scored on the test windows in data units: MAE, MASE (scaled by the in-sample seasonal-naive",
+        "MAE of the train segment; below 1 beats it), RMSE, sMAPE. Sorted by MAE. The baselines",
+        "(`recipes.baselines`) forecast exactly the same windows: `naive` (last value), `seasonal_naive`,",
+        "`ets` (Holt-Winters, damped additive trend, multiplicative season for a positive series,",
+        "refitted on all points before each window) and `sarima` (the airline model (0,1,1)(0,1,1)s in",
+        "logs for a positive seasonal series, ARIMA(0,1,1) without a season; parameters estimated on the",
+        "points before the test segment). Seconds are wall time per run on the machine below (fit and",
+        "test predictions; for a baseline, all its test windows).",
+        "",
+        f"Measured {dates[0][:10]} to {dates[-1][:10]} on {records[0]['machine'].get('cpu', 'this machine')}"
+        if records
+        else "No results yet.",
+    ]
+    for address in datasets:
+        lines += _table(address, records)
+    if errors:
+        lines += ["", "## Runs that failed", ""] + [f"- {r['dataset']} {r['name']} seed {r.get('seed')}: "
+                                                     f"{r['error']}" for r in errors]  # fmt: skip
+    lines += ["", "## Commands", "", *[f"    {c}" for c in commands]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    run_and_report(argv, parse, run, lambda args: render(read_results(args.results)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""What forecasting adds to the recipes: the series behind the windows, MASE's scale, and the
+classical forecasters fitted at each test window's origin.
+
+A forecasting dataset (`recipes.data.prepare.forecast_dataset`) holds consecutive windows of one
+series; `series_of` rebuilds the series' target columns in data units from them, so the
+classical forecasters see exactly the history a zoo model's test window ends with, and forecast
+exactly the steps it forecasts.
+
+- `ets`: Holt-Winters exponential smoothing (statsmodels `ExponentialSmoothing`): damped
+  additive trend, multiplicative seasonality for a positive series (additive otherwise, none
+  without a season), refitted on all points before each origin.
+- `sarima`: seasonal ARIMA (statsmodels `SARIMAX`), by default the "airline model"
+  (0,1,1)(0,1,1)s of Box & Jenkins where the data is seasonal, ARIMA(0,1,1) where it is not;
+  its parameters are estimated once on the points before the test segment, then each origin's
+  history is filtered with them (`SARIMAXResults.apply`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+AIRLINE_ORDER = ((0, 1, 1), (0, 1, 1))  # (p, d, q), (P, D, Q) of Box & Jenkins' airline model
+
+
+def one_series(dataset: Any) -> bool:
+    """A forecasting dataset made of one series' consecutive windows (`forecast_dataset`)."""
+    return dataset.task == "forecasting" and "first_target" in dataset.info.get("preprocessing", {})
+
+
+def series_of(dataset: Any) -> np.ndarray:
+    """The series' target columns in data units `(points, targets)`, rebuilt from every split's windows.
+
+    Window i of a split covers inputs `[first + i - lookback, first + i)` and targets
+    `[first + i, first + i + horizon)`, `first` being the split's first target; points seen by
+    several windows must agree (a check of the windowing).
+    """
+    info = dataset.info
+    lookback, targets = info["lookback"], dataset.num_outputs
+    series = np.full((info["series_length"], targets), np.nan)
+    for split in ("train", "val", "test"):
+        part = getattr(dataset, split)
+        first = info["preprocessing"]["first_target"][split]
+        x = dataset.inverse_targets(part.x[:, :, :targets].astype(np.float64))
+        y = dataset.inverse_targets(part.y.astype(np.float64))
+        for i in range(len(part)):
+            for lo, values in ((first + i - lookback, x[i]), (first + i, y[i])):
+                seen = series[lo : lo + len(values)]
+                known = ~np.isnan(seen)
+                if not np.allclose(seen[known], values[known], rtol=1e-4, atol=1e-3):
+                    raise RuntimeError(f"{dataset.name}: overlapping windows disagree near point {lo}")
+                series[lo : lo + len(values)] = values
+    return series
+
+
+def season_of(dataset: Any) -> int:
+    """The dataset's seasonal period in steps (1: none)."""
+    return max(1, int(dataset.info.get("seasonality") or 1))
+
+
+def mase_scale(dataset: Any) -> np.ndarray:
+    """Per target, the in-sample MAE of the seasonal-naive forecast over the train segment (one
+    step earlier without a season): MASE's denominator (Hyndman & Koehler 2006)."""
+    series = series_of(dataset)
+    end = dataset.info["preprocessing"]["segments"]["train"][1]
+    train = series[:end]
+    lag = season_of(dataset) if season_of(dataset) < len(train) else 1
+    scale = np.nanmean(np.abs(train[lag:] - train[:-lag]), axis=0)
+    return np.where(scale > 1e-12, scale, 1.0)
+
+
+def mase_scale_of(dataset: Any) -> np.ndarray | None:
+    """`mase_scale` for a dataset of one series' windows, else None (no MASE)."""
+    return mase_scale(dataset) if one_series(dataset) else None
+
+
+def _origins(dataset: Any) -> tuple[np.ndarray, int]:
+    """The full series, and the index of the first test window's first target."""
+    return series_of(dataset), dataset.info["preprocessing"]["first_target"]["test"]
+
+
+def ets(dataset: Any) -> np.ndarray:
+    """Holt-Winters forecasts `(test windows, horizon, targets)`, refitted on all points before each origin."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    series, first = _origins(dataset)
+    season, horizon = season_of(dataset), dataset.horizon
+    out = np.zeros((len(dataset.test), horizon, dataset.num_outputs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence and start-value warnings of the optimiser
+        for i in range(len(dataset.test)):
+            for t in range(dataset.num_outputs):
+                history = series[: first + i, t]
+                seasonal = None if season == 1 else ("mul" if history.min() > 0 else "add")
+                fit = ExponentialSmoothing(history, trend="add", damped_trend=True, seasonal=seasonal,
+                                           seasonal_periods=season if seasonal else None).fit()  # fmt: skip
+                out[i, :, t] = fit.forecast(horizon)
+    return out
+
+
+def sarima(dataset: Any, order: tuple[tuple[int, int, int], tuple[int, int, int]] = AIRLINE_ORDER) -> np.ndarray:
+    """Seasonal ARIMA forecasts `(test windows, horizon, targets)`: parameters estimated on the
+    points before the test segment, each origin's history filtered with them. A positive
+    seasonal series is modelled in logs (the airline model's own transform)."""
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    series, first = _origins(dataset)
+    season, horizon = season_of(dataset), dataset.horizon
+    (p, d, q), (sp, sd, sq) = order
+    seasonal = (sp, sd, sq, season) if season > 1 else (0, 0, 0, 0)
+    out = np.zeros((len(dataset.test), horizon, dataset.num_outputs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for t in range(dataset.num_outputs):
+            values = series[:, t]
+            logs = season > 1 and values.min() > 0
+            data = np.log(values) if logs else values
+            fit = SARIMAX(data[:first], order=(p, d, q), seasonal_order=seasonal).fit(disp=False)
+            for i in range(len(dataset.test)):
+                forecast = fit.apply(data[: first + i]).forecast(horizon)
+                out[i, :, t] = np.exp(forecast) if logs else forecast
+    return out

@@ -1,0 +1,67 @@
+"""Forecasting: MASE, the series behind the windows, and classical forecasters on the models' windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recipes.data.prepare import forecast_dataset
+from recipes.metrics import forecast_metrics
+
+SEASON, LOOKBACK, HORIZON = 4, 8, 3
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    t = np.arange(80, dtype="float64")
+    values = 20.0 + 0.5 * t + 3.0 * np.sin(2 * np.pi * t / SEASON) + np.random.default_rng(0).normal(0, 0.3, 80)
+    return values, forecast_dataset(
+        "synthetic:tiny", values[:, None], ["v"], targets=["v"], features=["v"], lookback=LOOKBACK, horizon=HORIZON,
+        val_fraction=0.2, test_fraction=0.2, times=None, info={"seasonality": SEASON},
+    )  # fmt: skip
+
+
+def test_mase_and_the_error_of_each_step_by_hand() -> None:
+    truth = np.array([[[1.0], [2.0], [3.0]], [[2.0], [2.0], [2.0]]])
+    pred = np.array([[[1.0], [4.0], [3.0]], [[3.0], [2.0], [0.0]]])
+    # absolute errors: step 1: 0, 1; step 2: 2, 0; step 3: 0, 2 -> MAE 5/6
+    metrics = forecast_metrics(truth, pred, np.array([0.5]))
+    assert metrics["mae"] == pytest.approx(5 / 6)
+    assert [metrics[f"mae_step_{k}"] for k in (1, 2, 3)] == pytest.approx([0.5, 1.0, 1.0])
+    assert metrics["mase"] == pytest.approx((5 / 6) / 0.5)
+    assert "mase" not in forecast_metrics(truth, pred, None)
+
+
+def test_the_series_and_the_mase_scale_come_back_from_the_windows(tiny) -> None:
+    from recipes.forecasting import mase_scale, series_of
+
+    values, dataset = tiny
+    np.testing.assert_allclose(series_of(dataset)[:, 0], values, rtol=1e-5)
+    end = dataset.info["preprocessing"]["segments"]["train"][1]
+    expected = np.abs(values[SEASON:end] - values[: end - SEASON]).mean()
+    assert mase_scale(dataset)[0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_every_baseline_forecasts_the_models_windows_from_their_origins(tiny) -> None:
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    from recipes.baselines import compute
+
+    values, dataset = tiny
+    first = dataset.info["preprocessing"]["first_target"]["test"]
+    truth = dataset.inverse_targets(dataset.test.y)
+    results = {b.name: b for b in compute(dataset)}
+    assert set(results) == {"naive", "seasonal_naive", "ets", "sarima"}
+    for result in results.values():
+        assert result.predictions.shape == truth.shape == (len(dataset.test), HORIZON, 1)
+        assert {"mae", "mase", "rmse", "smape", "mae_step_1"} <= set(result.metrics)
+    for i in range(len(dataset.test)):  # window i's origin: the point before its first target
+        np.testing.assert_allclose(truth[i, :, 0], values[first + i : first + i + HORIZON], rtol=1e-5)
+        assert results["naive"].predictions[i, 0, 0] == pytest.approx(values[first + i - 1], rel=1e-5)
+    last = len(dataset.test) - 1
+    history = values[: first + last]
+    direct = ExponentialSmoothing(history, trend="add", damped_trend=True, seasonal="mul",
+                                  seasonal_periods=SEASON).fit().forecast(HORIZON)  # fmt: skip
+    np.testing.assert_allclose(results["ets"].predictions[last, :, 0], direct, rtol=1e-4)
+    # A trend plus a fixed season is what the airline model describes: it beats seasonal naive.
+    assert results["sarima"].metrics["mase"] < results["seasonal_naive"].metrics["mase"]

@@ -1,0 +1,82 @@
+"""Options of the task heads, declared once like the models' hyperparameters.
+
+Only the forecasting head has options: how each input window is normalised before the
+backbone reads it and how the forecast is put back into the input's units (`zoo.layers.
+WindowNorm` / `WindowDenorm`). They travel with a model's hyperparameters
+(`zoo.build(..., window_norm="diff")`, `--hp window_norm=diff`) and a search reaches them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from zoo.params import Choice, hp, make_config, params
+
+WINDOW_NORMS = ("last", "mean", "diff", "none")
+
+
+@dataclass(frozen=True)
+class ForecastHead:
+    """The forecasting head's options."""
+
+    window_norm: str = hp(
+        "last",
+        Choice(WINDOW_NORMS),
+        doc="each input window normalised by its own statistics, the forecast put back (RevIN, Kim et al. 2022): "
+        "last (minus its last value, over its deviation), mean, diff (learn on first differences), none",
+    )
+
+
+HEADS: dict[str, type] = {"forecasting": ForecastHead}
+
+
+def head_names(task: str) -> tuple[str, ...]:
+    """The option names of `task`'s head (none for most heads)."""
+    config = HEADS.get(task)
+    return tuple(p.name for p in params(config)) if config else ()
+
+
+def split(task: str, overrides: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`overrides` as (the model's hyperparameters, `task`'s head options)."""
+    names = head_names(task)
+    head = {k: v for k, v in overrides.items() if k in names}
+    return {k: v for k, v in overrides.items() if k not in names}, head
+
+
+def head_config(task: str, options: Mapping[str, Any], *, model: str = "") -> Any:
+    """`task`'s validated head config, or None for a head without options.
+
+    Raises:
+        ConfigError: an unknown option or a value outside its range (one line).
+    """
+    config = HEADS.get(task)
+    return make_config(config, dict(options), model=model) if config else None
+
+
+def resolve(config_cls: type, task: str, overrides: Mapping[str, Any], *, model: str = "") -> dict[str, Any]:
+    """A model's resolved hyperparameters for `task`: its config's, then its head's options.
+
+    Raises:
+        ConfigError: an unknown name (a head option for a task whose head has none is one),
+            or a value outside its range.
+    """
+    own, head = split(task, overrides)
+    resolved = dict(make_config(config_cls, own, model=model).__dict__)
+    config = head_config(task, head, model=model)
+    return {**resolved, **(config.__dict__ if config is not None else {})}
+
+
+def all_head_names() -> tuple[str, ...]:
+    """Every head's option names (what may be given before the task is known)."""
+    return tuple(dict.fromkeys(name for task in HEADS for name in head_names(task)))
+
+
+def check(config_cls: type, overrides: Mapping[str, Any], *, model: str = "") -> None:
+    """Validate hyperparameters before the task is known: the model's, and any head's options
+    against the head that declares them (`resolve` checks that the task's head takes them)."""
+    names = all_head_names()
+    make_config(config_cls, {k: v for k, v in overrides.items() if k not in names}, model=model)
+    for task in HEADS:
+        head_config(task, {k: v for k, v in overrides.items() if k in head_names(task)}, model=model)
