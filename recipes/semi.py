@@ -35,7 +35,7 @@ from recipes.errors import DataError
 from recipes.pretext import pretrain_config
 from recipes.runs import RunFolder, load_history, open_folder, run_key, runs_root
 from recipes.tasks import get_task
-from recipes.tracking import Tracker, closing_run, environment_tags, parent_run, tracked_run
+from recipes.tracking import Tracker, Tracking, as_tracking, closing_run, environment_tags, parent_run, tracked_run
 from zoo.errors import ConfigError
 
 ENCODER_FILE, ENCODER_META = "encoder.keras", "encoder.json"
@@ -299,7 +299,7 @@ def pretrain(
     hparams: Mapping[str, Any] | None = None,
     unlabeled: Sequence[str] | str | None = None,
     transductive: bool = False,
-    tracking: bool = True,
+    tracking: bool | Tracking = True,
     tracking_uri: str | None = None,
     experiment: str | None = None,
     parent_run_id: str | None = None,
@@ -319,7 +319,8 @@ def pretrain(
         unlabeled: Pool sources (see `unlabeled_pool`); default: train inputs, plus the
             dataset's own unlabeled pool when it has one.
         transductive: Also pretrain on the test inputs (off by default; recorded as a tag).
-        tracking, tracking_uri, experiment, parent_run_id: MLflow, as for `recipes.train`.
+        tracking, tracking_uri, experiment, parent_run_id: MLflow, as for `recipes.train`
+            (`tracking` may be a `recipes.tracking.Tracking` holding all six).
         runs_dir: Where the run folder goes (default `$ZOO_RUNS_DIR` or ./runs).
         tags: Extra MLflow tags.
         reuse: Return the encoder an earlier call with the same model, data, pool and
@@ -344,7 +345,9 @@ def pretrain(
     px.check(spec, cfg.pretext)
     hparams = {k: v for k, v in dict(hparams or {}).items() if v is not None}
     zoo.make_config(spec.config, hparams, model=model)
-    experiment_id = _connect(tracking, tracking_uri, experiment)
+    track = as_tracking(tracking, uri=tracking_uri, experiment=experiment, parent_run_id=parent_run_id,
+                        runs_dir=runs_dir, tags=tags)  # fmt: skip
+    experiment_id = track.connect()
     dataset = _load(data, cfg.seed)
     if dataset.input_kind not in spec.inputs:
         raise ConfigError(f"{model} does not take {dataset.input_kind} inputs ({dataset.name})")
@@ -358,7 +361,7 @@ def pretrain(
     mask_value = dataset.mask_value if (dataset.mask_value is not None and spec.masking) else None
     what = {k: v for k, v in cfg.__dict__.items() if k not in EXECUTION}  # how it runs is not another run
     key = run_key(model, dataset.name, {"stage": schema.PRETRAIN, "cfg": what, "hparams": hparams, "pool": record})
-    root = runs_root(runs_dir)
+    root = runs_root(track.runs_dir)
     if reuse and (root / key / ENCODER_FILE).exists() and (root / key / ENCODER_META).exists():
         return _saved_pretraining(root / key, record)
     folder = open_folder(root, key, resume=True, experiment_id=experiment_id)
@@ -371,10 +374,10 @@ def pretrain(
         schema.PRETEXT: cfg.pretext,
         "transductive": str(transductive).lower(),
         **environment_tags(),
-        **dict(tags or {}),
+        **dict(track.tags),
     }  # fmt: skip
     with tracked_run(experiment_id, folder, run_name=f"pretrain {model} ({cfg.pretext}) on {dataset.name}",
-                     tags=tags, parent_run_id=parent_run_id) as tracker:  # fmt: skip
+                     tags=tags, parent_run_id=track.parent_run_id) as tracker:  # fmt: skip
         return _pretrain(job, tracker)
 
 
@@ -489,14 +492,6 @@ def _saved_pretraining(run_dir: Path, pool: dict[str, Any]) -> PretrainResult:
     )
 
 
-def _connect(tracking: bool, tracking_uri: str | None, experiment: str | None) -> str | None:
-    if not tracking:
-        return None
-    from recipes.tracking import connect
-
-    return connect(tracking_uri, experiment)[1]
-
-
 def _load(data: str | Dataset, seed: int, **options: Any) -> Dataset:
     from recipes.device import import_backend
 
@@ -551,10 +546,12 @@ def finetune(
     )
     if isinstance(encoder, PretrainResult):
         encoder = encoder.encoder_path
-    backbone, meta = load_encoder(encoder, tracking_uri=tracking_uri if train_kwargs.get("tracking", True) else None)
+    loose = {k: train_kwargs.pop(k, None) for k in ("experiment", "parent_run_id", "runs_dir", "tags")}
+    track = as_tracking(train_kwargs.pop("tracking", True), uri=tracking_uri, **loose)
+    backbone, meta = load_encoder(encoder, tracking_uri=track.uri if track.enabled else None)
     check_encoder(model, meta)
     dataset = labelled_subset(_load(data, seed), fraction, seed)
-    tags = {"fraction": f"{fraction:g}", "init": "pretrained", **dict(train_kwargs.pop("tags", None) or {})}
+    tags = {"fraction": f"{fraction:g}", "init": "pretrained", **dict(track.tags)}
     if meta.get("pretext"):
         tags["pretext"] = str(meta["pretext"])
     if fraction < 1:
@@ -570,9 +567,8 @@ def finetune(
         backbone=backbone,
         freeze_backbone=frozen,
         unfreeze_lr_factor=ft.unfreeze_lr_factor,
-        tracking_uri=tracking_uri,
+        tracking=track.under(tags=tags),
         stage=train_kwargs.pop("stage", schema.FINETUNE),
-        tags=tags,
         seed=seed,
         **phase,
         **train_kwargs,
@@ -664,7 +660,7 @@ def sweep(
     pretrain_settings: Mapping[str, Any] | None = None,
     finetune_settings: Mapping[str, Any] | None = None,
     train_settings: Mapping[str, Any] | None = None,
-    tracking: bool = True,
+    tracking: bool | Tracking = True,
     tracking_uri: str | None = None,
     experiment: str | None = None,
     runs_dir: str | os.PathLike | None = None,
@@ -690,7 +686,7 @@ def sweep(
         finetune_settings: `FinetuneConfig` fields (freeze_epochs, unfreeze_epochs, ...).
         train_settings: Training settings for both arms (learning_rate, batch_size, patience, ...);
             epochs come from the fine-tuning phases.
-        tracking, tracking_uri, experiment: MLflow.
+        tracking, tracking_uri, experiment: MLflow (`tracking` may be a `Tracking` holding them).
         runs_dir: Where run folders go (default `$ZOO_RUNS_DIR` or ./runs).
         progress: Called with one line per finished run.
 
@@ -722,7 +718,8 @@ def sweep(
     px.check(spec, pre_cfg.pretext)
     hparams = {k: v for k, v in dict(hparams or {}).items() if v is not None}
     zoo.make_config(spec.config, hparams, model=model)
-    experiment_id = _connect(tracking, tracking_uri, experiment)
+    track = as_tracking(tracking, uri=tracking_uri, experiment=experiment, runs_dir=runs_dir)
+    experiment_id = track.connect()
     dataset = _load(data, 0)
     from recipes.train import check_compatible
 
@@ -736,7 +733,7 @@ def sweep(
                 "pretrain": pre_cfg.__dict__, "finetune": ft_cfg.__dict__, "train": train_settings,
                 "unlabeled": unlabeled, "transductive": transductive}  # fmt: skip
     sweep_id = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    root = runs_root(runs_dir) / f"semi-{model}-{sweep_id}"
+    root = runs_root(track.runs_dir) / f"semi-{model}-{sweep_id}"
     root.mkdir(parents=True, exist_ok=True)
     parent = None
     done: dict[tuple[str, str, str], Any] = {}
@@ -767,8 +764,7 @@ def sweep(
                                  float(pre_run.data.metrics.get("pretrain_seconds", 0.0)))  # fmt: skip
         else:
             pre = pretrain(model, dataset, hparams=hparams, unlabeled=unlabeled, transductive=transductive,
-                           tracking=tracking, tracking_uri=tracking_uri, experiment=experiment, parent_run_id=parent,
-                           runs_dir=local, **pre_cfg.__dict__)  # fmt: skip
+                           tracking=track.under(parent_run_id=parent, runs_dir=local), **pre_cfg.__dict__)  # fmt: skip
             progress(f"pretraining ({pre_cfg.pretext}) on {pre.pool['n']} unlabeled examples: "
                      f"{len(pre.history.get('loss', []))} epochs, {pre.seconds:.0f} s")  # fmt: skip
             encoder_ref = pre.encoder_path
@@ -788,12 +784,12 @@ def sweep(
                         continue
                     # The sweep compares; its models stay as files (model.keras) in each run, not as
                     # MLflow models, which would cost seconds per run.
-                    common = {"tracking": tracking, "experiment": experiment, "parent_run_id": parent,
-                              "tracking_uri": tracking_uri, "log_model": False,
+                    child = track.under(parent_run_id=parent, runs_dir=root / f"{init}-f{fraction:g}-s{seed}",
+                                        tags={"init": init, "fraction": f"{fraction:g}", "seed": str(seed),
+                                              "sweep_id": sweep_id})  # fmt: skip
+                    common = {"tracking": child, "log_model": False, "verbose": 0,
                               "data_options": {"label_fraction": fraction},  # a param: compare splits by it
-                              "runs_dir": root / f"{init}-f{fraction:g}-s{seed}", "verbose": 0,
-                              "tags": {"init": init, "fraction": f"{fraction:g}", "seed": str(seed),
-                                       "sweep_id": sweep_id}, **train_settings}  # fmt: skip
+                              **train_settings}  # fmt: skip
                     if init == "pretrained":
                         result = finetune(model, subset, encoder_ref, fraction=1.0, seed=seed, **ft_cfg.__dict__,
                                           **common)  # fmt: skip

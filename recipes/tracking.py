@@ -9,6 +9,7 @@ its local folder and the recipe says where.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import platform
@@ -16,6 +17,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,54 @@ from zoo.errors import ConfigError, ZooError
 DEFAULT_URI = "sqlite:///mlflow.db"
 DEFAULT_EXPERIMENT = "lstm-zoo"
 log = logging.getLogger("recipes.tracking")
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """Where a run is recorded, as one group: MLflow (or not) and the local run folders.
+
+    Every recipe takes it as `tracking=Tracking(...)` (or its fields as loose keywords:
+    `tracking=True, tracking_uri=..., experiment=..., parent_run_id=..., runs_dir=..., tags=...`),
+    and a recipe that starts others (a sweep, a search) hands it down with `under(...)`.
+
+    Attributes:
+        enabled: Log to MLflow (False: local files only).
+        uri: The MLflow store (default `MLFLOW_TRACKING_URI`, else sqlite:///mlflow.db).
+        experiment: The MLflow experiment (default "lstm-zoo").
+        parent_run_id: Nest runs under this MLflow run.
+        runs_dir: Where local run folders go (default `$ZOO_RUNS_DIR`, else ./runs).
+        tags: Extra MLflow tags.
+    """
+
+    enabled: bool = True
+    uri: str | None = None
+    experiment: str | None = None
+    parent_run_id: str | None = None
+    runs_dir: str | os.PathLike | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def under(self, **changes: Any) -> Tracking:
+        """The same group with some fields changed (a child run's parent, its folders, its tags)."""
+        return dataclasses.replace(self, **changes)
+
+    def connect(self) -> str | None:
+        """The experiment's id after checking the store (`connect`), or None when not enabled."""
+        return connect(self.uri, self.experiment)[1] if self.enabled else None
+
+
+def as_tracking(tracking: bool | Tracking, **loose: Any) -> Tracking:
+    """`tracking` as a `Tracking`: the record itself, or `enabled=tracking` with the loose
+    keywords (`uri`, `experiment`, `parent_run_id`, `runs_dir`, `tags`).
+
+    Raises:
+        ConfigError: a `Tracking` and loose keywords both given.
+    """
+    if isinstance(tracking, Tracking):
+        given = sorted(k for k, v in loose.items() if v)
+        if given:
+            raise ConfigError(f"give {', '.join(given)} inside tracking=Tracking(...), not beside it")
+        return tracking
+    return Tracking(enabled=bool(tracking), **{k: v for k, v in loose.items() if v is not None})
 
 
 def resolve_uri(uri: str | None = None) -> str:

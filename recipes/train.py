@@ -30,6 +30,7 @@ from recipes.errors import DataError
 from recipes.fitting import FitPlan
 from recipes.runs import RunFolder, open_folder, run_key, runs_root
 from recipes.tasks import get_task
+from recipes.tracking import Tracking, as_tracking
 from zoo import heads
 from zoo.errors import ConfigError
 
@@ -157,7 +158,7 @@ def train(
     freeze_backbone: bool = False,
     unfreeze_epochs: int = 0,
     unfreeze_lr_factor: float = 0.1,
-    tracking: bool = True,
+    tracking: bool | Tracking = True,
     tracking_uri: str | None = None,
     experiment: str | None = None,
     run_name: str | None = None,
@@ -185,7 +186,8 @@ def train(
         unfreeze_epochs: Then train the whole model this many epochs more, at
             `learning_rate * unfreeze_lr_factor` (fine-tuning's second phase).
         unfreeze_lr_factor: The second phase's learning-rate factor.
-        tracking: Log to MLflow (False: local files only).
+        tracking: Log to MLflow (False: local files only), or a `recipes.tracking.Tracking`
+            holding this and the five below.
         tracking_uri: MLflow store; default `MLFLOW_TRACKING_URI`, else sqlite:///mlflow.db.
         experiment: MLflow experiment name (default "lstm-zoo").
         run_name: MLflow run name (default "MODEL on DATA").
@@ -218,10 +220,9 @@ def train(
     heads.check(spec.config, hparams, model=model)  # bad hyperparameters fail before data or tracking
 
     experiment_id = None
-    if tracking:
-        from recipes.tracking import connect
-
-        _, experiment_id = connect(tracking_uri, experiment)
+    track = as_tracking(tracking, uri=tracking_uri, experiment=experiment, parent_run_id=parent_run_id,
+                        runs_dir=runs_dir, tags=tags)  # fmt: skip
+    experiment_id = track.connect()
 
     from recipes.device import import_backend
 
@@ -249,7 +250,7 @@ def train(
     if backbone is not None:
         settings_key["backbone"] = _fingerprint(backbone)  # the same weights resume the same run
     key = run_key(model, dataset.name, settings_key)
-    folder = open_folder(runs_root(runs_dir), key, resume=resume, experiment_id=experiment_id)
+    folder = open_folder(runs_root(track.runs_dir), key, resume=resume, experiment_id=experiment_id)
     job = _Job(
         name=model,
         dataset=dataset,
@@ -266,7 +267,7 @@ def train(
         data_options=data_options,
         callbacks=list(callbacks),
     )
-    if not tracking:
+    if experiment_id is None:
         return _fit_and_log(job, None)
     from recipes.tracking import environment_tags, tracked_run
 
@@ -274,10 +275,10 @@ def train(
         **schema.identity(model=model, family=spec.family, task=dataset.task, dataset=dataset.name, stage=stage,
                           seed=cfg.seed),
         **environment_tags(),
-        **dict(tags or {}),
+        **dict(track.tags),
     }  # fmt: skip
     with tracked_run(experiment_id, folder, run_name=run_name or f"{model} on {dataset.name}", tags=tags,
-                     parent_run_id=parent_run_id) as tracker:  # fmt: skip
+                     parent_run_id=track.parent_run_id) as tracker:  # fmt: skip
         return _fit_and_log(job, tracker)
 
 

@@ -100,3 +100,17 @@ def test_a_run_folder_resumes_only_what_a_killed_attempt_left(tmp_path) -> None:
     assert open_folder(tmp_path, key, resume=True, experiment_id=None).resumed_from == 2
     again = open_folder(tmp_path, key, resume=False, experiment_id=None)
     assert again.resumed_from == 0 and not again.backup_dir.exists() and not again.history_file.exists()
+
+
+def test_the_tracking_group_is_one_record_or_its_loose_fields_never_both(tmp_path) -> None:
+    from recipes.tracking import Tracking, as_tracking
+    from zoo.errors import ConfigError
+
+    loose = as_tracking(True, uri="sqlite:///x.db", experiment="e", parent_run_id=None, runs_dir=tmp_path, tags=None)
+    assert loose == Tracking(uri="sqlite:///x.db", experiment="e", runs_dir=tmp_path)
+    child = loose.under(parent_run_id="p", tags={"trial_id": "1"})
+    assert (child.uri, child.parent_run_id, child.tags, loose.tags) == ("sqlite:///x.db", "p", {"trial_id": "1"}, {})
+    assert as_tracking(child, uri=None, experiment=None) is child
+    with pytest.raises(ConfigError, match="give experiment inside tracking=Tracking"):
+        as_tracking(child, experiment="other")
+    assert Tracking(enabled=False).connect() is None

@@ -25,7 +25,7 @@ import keras_tuner as kt
 from recipes import schema
 from recipes.config import TRAIN_KEYS, TrainConfig
 from recipes.tasks import get_task
-from recipes.tracking import closing_run, create_run, find_run, log_batch, parent_run
+from recipes.tracking import Tracking, closing_run, create_run, find_run, log_batch, parent_run
 from tuning import distributed
 from tuning.config import search_config
 from tuning.errors import SearchError
@@ -251,9 +251,7 @@ class _Search:
     max_epochs: int
     executions: int  # trainings per trial, seeds seed, seed + 1, ...
     seed: int
-    tracking: bool
-    experiment: str | None
-    parent_run_id: str | None
+    tracking: Tracking  # the search's: nests trials under its parent run
     runs_dir: Path
     max_trials: int | None
     progress: Callable[[str], None]
@@ -264,6 +262,10 @@ class _Search:
     trial_runs: dict[str, list[str]] = field(default_factory=dict)
     ran: list[dict[str, Any]] = field(default_factory=list)
     values: dict[str, float] = field(default_factory=dict)  # trial id -> objective (a worker's get no score here)
+
+    @property
+    def parent_run_id(self) -> str | None:
+        return self.tracking.parent_run_id
 
     def run_trial(self, tuner: Any, trial: Any) -> dict[str, float]:
         import recipes
@@ -318,19 +320,18 @@ class _Search:
         evaluate: bool,
     ) -> Any:
         """One training of the drawn values by the search's recipe; `recipes.train`'s result."""
-        common = {"tracking": self.tracking, "experiment": self.experiment, "parent_run_id": self.parent_run_id,
-                  "runs_dir": runs_dir, "verbose": 0}  # fmt: skip
+        tracking = self.tracking.under(runs_dir=runs_dir, tags=tags)
         # A trial is ranked on validation, so it keeps its carved split whatever the data's size;
         # the retrained best follows the default protocol (on a small set: train + val).
         given = {"select_on": "val"} if stage == schema.TRIAL else {}
         given.update(drawn["settings"])
         recipe = self.hypermodel.recipe
-        return recipe.fit(drawn, self.dataset, common, **given, epochs=epochs, seed=seed, stage=stage, tags=tags,
+        return recipe.fit(drawn, self.dataset, tracking, **given, epochs=epochs, seed=seed, stage=stage, verbose=0,
                           log_model=evaluate, evaluate=evaluate, pictures=evaluate)  # fmt: skip
 
     def _record_refused(self, drawn: dict[str, Any], tags: dict[str, str], err: Exception) -> None:
         """A trial the recipe refused still gets its MLflow run: FAILED, with values and reason."""
-        if not self.tracking or not self.parent_run_id:
+        if not self.tracking.enabled or not self.parent_run_id:
             return
         from mlflow import MlflowClient
 
@@ -388,7 +389,7 @@ class _Search:
             return
         fate = "is FAILED (the last of several workers lost in it)" if fails else "goes back to the queue"
         self.progress(f"worker {worker} silent for {silent:.0f} s: dropped; its trial {trial.trial_id} {fate}")
-        if not self.tracking or not self.parent_run_id:
+        if not self.tracking.enabled or not self.parent_run_id:
             return
         from mlflow import MlflowClient
 
@@ -647,9 +648,7 @@ def search(
         max_epochs=max_epochs,
         executions=executions_per_trial,
         seed=seed,
-        tracking=tracking,
-        experiment=experiment,
-        parent_run_id=parent_run_id,
+        tracking=Tracking(enabled=tracking, uri=tracking_uri, experiment=experiment, parent_run_id=parent_run_id),
         runs_dir=project_dir / "runs",
         max_trials=None if tuner == "hyperband" else max_trials,
         progress=progress or print,
@@ -760,7 +759,7 @@ def _finish(
             evaluate=True,
         )
         test_metrics, best_run_id, model = result.test_metrics, result.run_id, result.model
-    if state.tracking and state.parent_run_id:
+    if state.tracking.enabled and state.parent_run_id:
         _record_best(state.parent_run_id, best, drawn, test_metrics, best_run_id, config_path, state.objective,
                      recipe.scopes)  # fmt: skip
     return SearchResult(

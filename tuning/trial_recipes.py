@@ -58,22 +58,20 @@ class Supervised:
         """The recipe's options, as the search's id and parent-run params record them."""
         return {"recipe": self.name}
 
-    def fit(self, drawn: dict[str, Any], dataset: Any, common: dict[str, Any], **run: Any) -> Any:
+    def fit(self, drawn: dict[str, Any], dataset: Any, tracking: Any, **run: Any) -> Any:
         """Train the drawn configuration once; `recipes.train`'s result.
 
         Args:
             drawn: The trial's values ("model", "hparams", "settings" and the recipe's scopes).
             dataset: The search's dataset.
-            common: Tracking and run-folder options every training of the search shares.
-            **run: This training's settings (epochs, seed, select_on, ...), stage, tags,
+            tracking: Where this training is recorded (`recipes.tracking.Tracking`: the
+                search's parent run, the trial's folder and tags).
+            **run: This training's settings (epochs, seed, select_on, ...), stage, verbose,
                 log_model, evaluate, pictures.
         """
         import recipes
 
-        stage, tags = run.pop("stage"), run.pop("tags")
-        flags = {k: run.pop(k) for k in ("log_model", "evaluate", "pictures")}
-        return recipes.train(drawn["model"], dataset, hparams=drawn["hparams"], stage=stage, tags=tags, **flags,
-                             **common, **run)  # fmt: skip
+        return recipes.train(drawn["model"], dataset, hparams=drawn["hparams"], tracking=tracking, **run)
 
     def best_config(self, config: Any, drawn: dict[str, Any], seed: int) -> Any:
         """The best trial as a `recipes.runconfig.RunConfig` this recipe's command replays."""
@@ -134,20 +132,21 @@ class Semi(Supervised):
         return {"recipe": self.name, "label_fraction": self.label_fraction,
                 "unlabeled": ",".join(self.unlabeled or ["default"])}  # fmt: skip
 
-    def fit(self, drawn: dict[str, Any], dataset: Any, common: dict[str, Any], **run: Any) -> Any:
+    def fit(self, drawn: dict[str, Any], dataset: Any, tracking: Any, **run: Any) -> Any:
         from recipes import semi
 
-        stage, tags, seed = run.pop("stage"), run.pop("tags"), run.pop("seed")
-        flags = {k: run.pop(k) for k in ("log_model", "evaluate", "pictures")}
+        seed, verbose = run.pop("seed"), run.pop("verbose", 0)
+        flags = {k: run.pop(k) for k in ("stage", "log_model", "evaluate", "pictures")}
         run.pop("epochs", None)  # the fine-tuning phases set them
         # Trials that differ only in fine-tuning share one pretraining (same folder, reused).
+        shared = tracking.under(runs_dir=self.runs_dir / "pretrain",
+                                tags={k: v for k, v in tracking.tags.items() if k != "execution"})  # fmt: skip
         pre = semi.pretrain(drawn["model"], dataset, hparams=drawn["hparams"], unlabeled=self.unlabeled,
-                            tags={k: v for k, v in tags.items() if k != "execution"}, reuse=True,
-                            **{**common, "runs_dir": self.runs_dir / "pretrain"}, **drawn["pretrain"],
+                            tracking=shared, reuse=True, verbose=verbose, **drawn["pretrain"],
                             seed=self.seed)  # fmt: skip
-        result = semi.finetune(drawn["model"], dataset, pre, fraction=self.label_fraction, seed=seed, stage=stage,
-                               tags={**tags, "pretrain_run": pre.run_id or ""}, **flags, **common,
-                               **drawn["finetune"], **run)  # fmt: skip
+        tuned = tracking.under(tags={**tracking.tags, "pretrain_run": pre.run_id or ""})
+        result = semi.finetune(drawn["model"], dataset, pre, fraction=self.label_fraction, seed=seed, tracking=tuned,
+                               verbose=verbose, **flags, **drawn["finetune"], **run)  # fmt: skip
         if result.run_id and not result.tracking_lost:
             _log_drawn(result.run_id, drawn, self.scopes)
         return result
