@@ -251,22 +251,9 @@ def train(
         settings_key["backbone"] = _fingerprint(backbone)  # the same weights resume the same run
     key = run_key(model, dataset.name, settings_key)
     folder = open_folder(runs_root(track.runs_dir), key, resume=resume, experiment_id=experiment_id)
-    job = _Job(
-        name=model,
-        dataset=dataset,
-        cfg=cfg,
-        hparams=hparams,
-        backbone=backbone,
-        freeze_backbone=freeze_backbone,
-        unfreeze=(unfreeze_epochs, unfreeze_lr_factor) if unfreeze_epochs else None,
-        folder=folder,
-        log_model=log_model,
-        evaluate=evaluate,
-        pictures=pictures,
-        verbose=verbose,
-        data_options=data_options,
-        callbacks=list(callbacks),
-    )
+    unfreeze = (unfreeze_epochs, unfreeze_lr_factor) if unfreeze_epochs else None
+    job = _Job(model, dataset, cfg, hparams, backbone, freeze_backbone, unfreeze, folder, log_model, evaluate, pictures,
+               verbose, data_options, list(callbacks))  # fmt: skip
     if experiment_id is None:
         return _fit_and_log(job, None)
     from recipes.tracking import environment_tags, tracked_run

@@ -31,8 +31,11 @@ def test_scores_are_the_reported_metrics() -> None:
 
     scores = get_task("classification").scores(np.array([0, 1]), np.array([[0.9, 0.1], [0.2, 0.8]]))
     assert scores["accuracy"] == 1.0 and set(get_task("classification").reported) <= set(scores)
-    scores = get_task("forecasting").scores(np.array([1.0, 2.0]), np.array([1.5, 2.0]))
-    assert scores["mae"] == 0.25 and set(get_task("forecasting").reported) <= set(scores)
+    truth, forecast = np.array([[[1.0], [2.0]]]), np.array([[[1.5], [2.0]]])  # (windows, horizon, targets)
+    scores = get_task("forecasting").scores(truth, forecast, mase_scale=np.array([0.5]))
+    assert scores["mae"] == 0.25 and scores["mase"] == 0.5 and set(get_task("forecasting").reported) <= set(scores)
+    scores = get_task("regression").scores(np.array([1.0, 2.0]), np.array([1.5, 2.0]))
+    assert scores["mae"] == 0.25 and set(get_task("regression").reported) <= set(scores)
 
 
 def test_an_unknown_task_is_one_line_with_close_matches() -> None:
