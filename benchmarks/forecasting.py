@@ -141,6 +141,33 @@ def _table(address: str, records: list[dict[str, Any]]) -> list[str]:
     return lines + [row for _, row in sorted(rows, key=lambda x: x[0])]
 
 
+def _summary(datasets: list[str], records: list[dict[str, Any]]) -> list[str]:
+    """Per dataset: the best default zoo model (mean MAE over its seeds) against the best classical
+    forecaster (ets, sarima) and Holt-Winters, and lstm against seasonal naive (naive without a season)."""
+    lines = ["", "## Summary", "",
+             "MAE in data units; zoo cells are the mean over the seeds run (n), window_norm last. The",
+             "\"best zoo model\" is picked by its test MAE, to check issue 16's target; it is not how a",
+             "model should be chosen (`zoo tune` chooses on validation).", "",
+             "| dataset | best zoo model | best classical | Holt-Winters | lstm | seasonal naive |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for address in datasets:
+        cells = defaultdict(list)
+        for r in records:
+            if r["kind"] == "model" and r["dataset"] == address and r["window_norm"] == "last" and "error" not in r:
+                cells[r["name"]].append(r["metrics"]["mae"])
+        base = {r["name"]: r["metrics"]["mae"] for r in records if r["kind"] == "baseline" and r["dataset"] == address}
+        if not cells or not base:
+            continue
+        best = min(cells, key=lambda m: np.mean(cells[m]))
+        classical = min(("ets", "sarima"), key=lambda b: base.get(b, np.inf))
+        naive = "seasonal_naive" if "seasonal_naive" in base else "naive"
+        lstm = f"{np.mean(cells['lstm']):.2f} (n={len(cells['lstm'])})" if "lstm" in cells else "—"
+        lines.append(f"| {address} | {best} {np.mean(cells[best]):.2f} (n={len(cells[best])}) | {classical} "
+                     f"{base[classical]:.2f} | {base.get('ets', float('nan')):.2f} | {lstm} | "
+                     f"{base[naive]:.2f}{'' if naive == 'seasonal_naive' else ' (naive: no season)'} |")  # fmt: skip
+    return lines
+
+
 def render(records: list[dict[str, Any]]) -> str:
     datasets = list(dict.fromkeys(r["dataset"] for r in records))
     errors = [r for r in records if "error" in r]
@@ -165,6 +192,7 @@ def render(records: list[dict[str, Any]]) -> str:
         if records
         else "No results yet.",
     ]
+    lines += _summary(datasets, records)
     for address in datasets:
         lines += _table(address, records)
     if errors:

@@ -27,7 +27,11 @@ AIRLINE_ORDER = ((0, 1, 1), (0, 1, 1))  # (p, d, q), (P, D, Q) of Box & Jenkins'
 
 def one_series(dataset: Any) -> bool:
     """A forecasting dataset made of one series' consecutive windows (`forecast_dataset`)."""
-    return dataset.task == "forecasting" and "first_target" in dataset.info.get("preprocessing", {})
+    record = dataset.info.get("preprocessing", {})
+    if dataset.task != "forecasting" or "first_target" not in record or "windows" not in record:
+        return False
+    # A labelled subset (`recipes.semi.labelled_subset`) keeps the record but drops windows.
+    return all(len(getattr(dataset, split)) == record["windows"][split] for split in ("train", "val", "test"))
 
 
 def series_of(dataset: Any) -> np.ndarray:

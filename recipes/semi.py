@@ -29,13 +29,14 @@ from typing import Any
 import numpy as np
 
 from recipes import schema
-from recipes.config import EXECUTION, finetune_config
+from recipes.config import finetune_config
 from recipes.data.base import Dataset, Split
 from recipes.errors import DataError
 from recipes.pretext import pretrain_config
 from recipes.runs import RunFolder, load_history, open_folder, run_key, runs_root
 from recipes.tasks import get_task
 from recipes.tracking import Tracker, Tracking, as_tracking, closing_run, environment_tags, parent_run, tracked_run
+from zoo import heads
 from zoo.errors import ConfigError
 
 ENCODER_FILE, ENCODER_META = "encoder.keras", "encoder.json"
@@ -343,7 +344,9 @@ def pretrain(
     cfg = pretrain_config(settings)
     spec = zoo.get_spec(model)
     px.check(spec, cfg.pretext)
-    hparams = {k: v for k, v in dict(hparams or {}).items() if v is not None}
+    # An encoder has no task head: a head's options (forecasting's window_norm) are the fine-tuning's.
+    names = heads.all_head_names()
+    hparams = {k: v for k, v in dict(hparams or {}).items() if v is not None and k not in names}
     zoo.make_config(spec.config, hparams, model=model)
     track = as_tracking(tracking, uri=tracking_uri, experiment=experiment, parent_run_id=parent_run_id,
                         runs_dir=runs_dir, tags=tags)  # fmt: skip
@@ -359,7 +362,7 @@ def pretrain(
     variable = dataset.variable_length and spec.variable_length
     shape = dataset.input_shape(variable=variable)
     mask_value = dataset.mask_value if (dataset.mask_value is not None and spec.masking) else None
-    what = {k: v for k, v in cfg.__dict__.items() if k not in EXECUTION}  # how it runs is not another run
+    what = {k: v for k, v in cfg.__dict__.items() if k != "checkpoint_seconds"}  # how often it saves is not another run
     key = run_key(model, dataset.name, {"stage": schema.PRETRAIN, "cfg": what, "hparams": hparams, "pool": record})
     root = runs_root(track.runs_dir)
     if reuse and (root / key / ENCODER_FILE).exists() and (root / key / ENCODER_META).exists():
@@ -717,7 +720,7 @@ def sweep(
     spec = zoo.get_spec(model)
     px.check(spec, pre_cfg.pretext)
     hparams = {k: v for k, v in dict(hparams or {}).items() if v is not None}
-    zoo.make_config(spec.config, hparams, model=model)
+    heads.check(spec.config, hparams, model=model)
     track = as_tracking(tracking, uri=tracking_uri, experiment=experiment, runs_dir=runs_dir)
     experiment_id = track.connect()
     dataset = _load(data, 0)
@@ -748,9 +751,9 @@ def sweep(
                   "unlabeled": unlabeled or "default", "transductive": transductive}  # fmt: skip
         parent = parent_run(experiment_id, {"sweep_id": sweep_id, "stage": schema.SWEEP}, tags=tags, params=params,
                             run_name=f"semi {model} ({pre_cfg.pretext}) on {dataset.name}")  # fmt: skip
-        done = _finished_children(parent)
 
     with closing_run(parent):
+        done = _finished_children(parent) if parent is not None else {}
         pre_run = done.get((schema.PRETRAIN, "", str(pre_cfg.seed)))
         local = root / "pretrain"
         if pre_run is not None:
@@ -785,14 +788,15 @@ def sweep(
                     # The sweep compares; its models stay as files (model.keras) in each run, not as
                     # MLflow models, which would cost seconds per run.
                     child = track.under(parent_run_id=parent, runs_dir=root / f"{init}-f{fraction:g}-s{seed}",
-                                        tags={"init": init, "fraction": f"{fraction:g}", "seed": str(seed),
-                                              "sweep_id": sweep_id})  # fmt: skip
+                                        tags={**track.tags, "init": init, "fraction": f"{fraction:g}",
+                                              "seed": str(seed), "sweep_id": sweep_id})  # fmt: skip
                     common = {"tracking": child, "log_model": False, "verbose": 0,
                               "data_options": {"label_fraction": fraction},  # a param: compare splits by it
                               **train_settings}  # fmt: skip
                     if init == "pretrained":
-                        result = finetune(model, subset, encoder_ref, fraction=1.0, seed=seed, **ft_cfg.__dict__,
-                                          **common)  # fmt: skip
+                        head = {k: v for k, v in hparams.items() if k in heads.all_head_names()}
+                        result = finetune(model, subset, encoder_ref, fraction=1.0, seed=seed, hparams=head,
+                                          **ft_cfg.__dict__, **common)  # fmt: skip
                     else:
                         epochs = ft_cfg.freeze_epochs + ft_cfg.unfreeze_epochs
                         result = recipes.train(model, subset, hparams=hparams, stage=schema.FINETUNE, seed=seed,

@@ -421,7 +421,6 @@ def tracked_run(
         log_system_metrics=True,
     )
     run_id = active.info.run_id
-    folder.remember_run(run_id)
     tracker = Tracker(run_id)
 
     def end(status: str) -> None:
@@ -435,4 +434,5 @@ def tracked_run(
             end_run_offline(run_id)
 
     with outcome(end, lambda error: tracker.tags({ERROR: error})):
+        folder.remember_run(run_id)
         yield tracker

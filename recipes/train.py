@@ -144,8 +144,18 @@ def _resolve_model(
         mask_value=dataset.mask_value if (dataset.mask_value is not None and spec.masking) else None,
         backbone=backbone,
         freeze_backbone=freeze_backbone,
-        **({} if backbone is not None else dict(hparams)),
+        **(_head_options(dataset.task, hparams) if backbone is not None else dict(hparams)),
     )
+
+
+def _head_options(task: str, hparams: Mapping[str, Any]) -> dict[str, Any]:
+    """A reused backbone keeps its hyperparameters; the new head's options still apply. A
+    forecasting head around a pretrained encoder passes windows as the encoder saw them
+    (window_norm none) unless told otherwise."""
+    options = heads.split(task, hparams)[1]
+    if task == "forecasting":
+        options.setdefault("window_norm", "none")
+    return options
 
 
 def train(
@@ -302,7 +312,10 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
     name, dataset, cfg, hparams, backbone = job.name, job.dataset, job.cfg, job.hparams, job.backbone
     run_dir = job.folder.path
     spec = zoo.get_spec(name)
-    resolved = {} if backbone is not None else heads.resolve(spec.config, dataset.task, hparams, model=name)
+    if backbone is not None:
+        resolved = _head_options(dataset.task, hparams)
+    else:
+        resolved = heads.resolve(spec.config, dataset.task, hparams, model=name)
     fresh_run = job.folder.resumed_from == 0
     if tracker is not None and fresh_run:
         tracker.params(

@@ -65,3 +65,24 @@ def test_every_baseline_forecasts_the_models_windows_from_their_origins(tiny) ->
     np.testing.assert_allclose(results["ets"].predictions[last, :, 0], direct, rtol=1e-4)
     # A trend plus a fixed season is what the airline model describes: it beats seasonal naive.
     assert results["sarima"].metrics["mase"] < results["seasonal_naive"].metrics["mase"]
+
+
+def test_a_labelled_subset_of_windows_is_no_longer_one_series(tiny) -> None:
+    from recipes.forecasting import mase_scale_of, one_series
+    from recipes.semi import labelled_subset
+
+    _, dataset = tiny
+    assert one_series(dataset) and mase_scale_of(dataset) is not None
+    subset = labelled_subset(dataset, 0.5, seed=0)
+    assert not one_series(subset) and mase_scale_of(subset) is None
+
+
+def test_a_pretrained_encoder_fine_tunes_for_forecasting_with_the_heads_option(tmp_path) -> None:
+    import recipes.semi as semi
+
+    common = {"tracking": False, "runs_dir": tmp_path}
+    pre = semi.pretrain("gru", "forecast:airline", hparams={"units": 4, "window_norm": "mean"}, epochs=1, **common)
+    result = semi.finetune("gru", "forecast:airline", pre, fraction=0.5, freeze_epochs=1, unfreeze_epochs=1,
+                           hparams={"window_norm": "mean"}, verbose=0, **common)  # fmt: skip
+    assert result.hparams == {"window_norm": "mean"} and result.model.get_layer("window_norm").mode == "mean"
+    assert result.test_metrics["mae"] > 0 and "mase" not in result.test_metrics  # a subset: no series to scale by

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from zoo import heads
 from zoo.errors import ConfigError, did_you_mean
 
 
@@ -145,8 +146,9 @@ class Semi(Supervised):
                             tracking=shared, reuse=True, verbose=verbose, **drawn["pretrain"],
                             seed=self.seed)  # fmt: skip
         tuned = tracking.under(tags={**tracking.tags, "pretrain_run": pre.run_id or ""})
+        head = {k: v for k, v in drawn["hparams"].items() if k in heads.all_head_names()}  # the new head's options
         result = semi.finetune(drawn["model"], dataset, pre, fraction=self.label_fraction, seed=seed, tracking=tuned,
-                               verbose=verbose, **flags, **drawn["finetune"], **run)  # fmt: skip
+                               hparams=head, verbose=verbose, **flags, **drawn["finetune"], **run)  # fmt: skip
         if result.run_id and not result.tracking_lost:
             _log_drawn(result.run_id, drawn, self.scopes)
         return result

@@ -174,7 +174,7 @@ def _forecast(encoder: Any, inputs: Any, num_outputs: int, horizon: int, window_
 
     if window_norm == "none":
         return _head("forecasting", encoder(inputs), num_outputs, horizon, "series")
-    normed, loc, scale = WindowNorm(window_norm, name="window_norm")(inputs)
+    normed, loc, scale = WindowNorm(window_norm, dtype="float32", name="window_norm")(inputs)
     forecast = _head("forecasting", encoder(normed), num_outputs, horizon, "series")
     return WindowDenorm(window_norm, dtype="float32", name="window_denorm")([forecast, loc, scale])
 

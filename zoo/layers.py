@@ -159,9 +159,9 @@ class WindowNorm(keras.layers.Layer):
         return [centred / scale, loc, scale]
 
     def compute_output_spec(self, inputs: Any) -> list[Any]:
-        stats = (inputs.shape[0], 1, inputs.shape[-1])
-        return [keras.KerasTensor(inputs.shape, dtype=inputs.dtype), keras.KerasTensor(stats, dtype=inputs.dtype),
-                keras.KerasTensor(stats, dtype=inputs.dtype)]  # fmt: skip
+        stats, dtype = (inputs.shape[0], 1, inputs.shape[-1]), self.compute_dtype
+        return [keras.KerasTensor(inputs.shape, dtype=dtype), keras.KerasTensor(stats, dtype=dtype),
+                keras.KerasTensor(stats, dtype=dtype)]  # fmt: skip
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "mode": self.mode, "epsilon": self.epsilon}
