@@ -298,3 +298,19 @@ def test_the_keras_tuner_fixes_still_find_what_they_patch(capsys) -> None:
         assert proto.parent.name == "model" and len(proto.parent.values) == len(values)
     assert capsys.readouterr().out == ""  # the original printed the first value each time
     assert config.DEBUG is False
+
+
+def test_a_search_that_fails_before_its_first_trial_leaves_no_run_running(monkeypatch, tmp_path) -> None:
+    import importlib
+
+    searching = importlib.import_module("tuning.searching")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the oracle could not be made")
+
+    monkeypatch.setattr(searching, "_oracle", broken)
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    with pytest.raises(RuntimeError):
+        tuning.search("lstm", "ucr:ItalyPowerDemand", tracking_uri=uri, directory=tmp_path / "tuning")
+    [parent] = _runs(uri)
+    assert parent.info.status == "FAILED" and "the oracle could not be made" in parent.data.tags["error"]

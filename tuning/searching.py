@@ -12,6 +12,7 @@ space is conditional on it. Running the same search again after a kill resumes i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -628,51 +629,52 @@ def search(
         "dataset": dataset.name,
         **trial_recipe.settings(),
     }
-    parent_run_id = None
-    if tracking and cluster is not None and cluster.role == "worker":
-        parent_run_id = distributed.wait_for_parent(
-            lambda: find_run(experiment_id, search_id=search_id, stage=schema.SEARCH), cluster, search_id
+    with contextlib.ExitStack() as owned:  # the chief's parent run, from its creation on
+        parent_run_id = None
+        if tracking and cluster is not None and cluster.role == "worker":
+            parent_run_id = distributed.wait_for_parent(
+                lambda: find_run(experiment_id, search_id=search_id, stage=schema.SEARCH), cluster, search_id
+            )
+        elif tracking:
+            parent_run_id = parent_run(experiment_id, {"search_id": search_id, "stage": schema.SEARCH},
+                                       run_name=f"search {search_id}", tags=tags, params=settings)  # fmt: skip
+            owned.enter_context(closing_run(parent_run_id))  # ends with the status the search earns
+            _close_orphans(experiment_id, parent_run_id)
+
+        trial_recipe.bind(project_dir / "runs", seed)
+        hypermodel = ZooHyperModel(names, fixed_model, fixed_train, recipe=trial_recipe, fixed_recipe=fixed_recipe,
+                                   max_epochs=max_epochs, task=dataset.task)  # fmt: skip
+        state = _Search(
+            dataset=dataset,
+            hypermodel=hypermodel,
+            objective=(metric, direction),
+            max_epochs=max_epochs,
+            executions=executions_per_trial,
+            seed=seed,
+            tracking=Tracking(enabled=tracking, uri=tracking_uri, experiment=experiment, parent_run_id=parent_run_id),
+            runs_dir=project_dir / "runs",
+            max_trials=None if tuner == "hyperband" else max_trials,
+            progress=progress or print,
+            cluster=cluster,
         )
-    elif tracking:
-        parent_run_id = parent_run(experiment_id, {"search_id": search_id, "stage": schema.SEARCH},
-                                   run_name=f"search {search_id}", tags=tags, params=settings)  # fmt: skip
-        _close_orphans(experiment_id, parent_run_id)
+        oracle = _oracle(
+            tuner,
+            kt.Objective(metric, direction),
+            models=names,
+            max_trials=max_trials,
+            max_epochs=max_epochs,
+            seed=seed,
+            hyperband_factor=hyperband_factor,
+        )
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        from tuning import kt_fixes
 
-    trial_recipe.bind(project_dir / "runs", seed)
-    hypermodel = ZooHyperModel(names, fixed_model, fixed_train, recipe=trial_recipe, fixed_recipe=fixed_recipe,
-                               max_epochs=max_epochs, task=dataset.task)  # fmt: skip
-    state = _Search(
-        dataset=dataset,
-        hypermodel=hypermodel,
-        objective=(metric, direction),
-        max_epochs=max_epochs,
-        executions=executions_per_trial,
-        seed=seed,
-        tracking=Tracking(enabled=tracking, uri=tracking_uri, experiment=experiment, parent_run_id=parent_run_id),
-        runs_dir=project_dir / "runs",
-        max_trials=None if tuner == "hyperband" else max_trials,
-        progress=progress or print,
-        cluster=cluster,
-    )
-    oracle = _oracle(
-        tuner,
-        kt.Objective(metric, direction),
-        models=names,
-        max_trials=max_trials,
-        max_epochs=max_epochs,
-        seed=seed,
-        hyperband_factor=hyperband_factor,
-    )
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from tuning import kt_fixes
-
-    kt_fixes.apply()  # e.g. a failed trial's traceback goes to its MLflow run, not the terminal
-    if cluster is not None and cluster.role == "worker":
-        return _work(state, cluster, oracle, directory, project)
-    tuner_obj = _tuner_class(kt.Tuner)(
-        search=state, oracle=oracle, hypermodel=state.hypermodel, directory=str(directory), project_name=project
-    )
-    with closing_run(parent_run_id):
+        kt_fixes.apply()  # e.g. a failed trial's traceback goes to its MLflow run, not the terminal
+        if cluster is not None and cluster.role == "worker":
+            return _work(state, cluster, oracle, directory, project)
+        tuner_obj = _tuner_class(kt.Tuner)(
+            search=state, oracle=oracle, hypermodel=state.hypermodel, directory=str(directory), project_name=project
+        )
         if cluster is None:
             tuner_obj.search(verbose=0)
         else:
