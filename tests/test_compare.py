@@ -274,8 +274,10 @@ def test_trials_rank_by_what_the_search_ranked_them_by(store) -> None:
 def test_zoo_compare_prints_the_leaderboard_and_says_where_everything_is(compared, store, tmp_path) -> None:
     out = tmp_path / "report"
     argv = [ZOO, "compare", "--experiment", EXPERIMENT, "--tracking-uri", store, "--out", str(out), "--baselines"]
-    result = subprocess.run([*argv, "--top", "2"], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([*argv, "--top", "2"], capture_output=True, text=True, timeout=300, env=AS_A_USER)
     assert result.returncode == 0, result.stderr[-3000:]
+    native = [line for line in result.stderr.splitlines() if line[:1] in "IWEF" and line[1:5].isdigit()]
+    assert not native, native  # --baselines starts the backend: its start-up lines are filtered
     text = result.stdout
     for words in (IPD, AIRLINE, "test_accuracy ↑", "test_mae ↓", "gru", "mlp", "majority (baseline)", "2 FINISHED, 1"):
         assert words in text, words
@@ -324,3 +326,26 @@ def test_zoo_compare_bad_input_is_one_line_with_its_exit_status(store) -> None:
         lines = err.strip().splitlines()
         assert proc.returncode == code, err[-2000:]
         assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], err[-2000:]
+
+
+def test_zoo_compare_computing_baselines_prints_no_native_start_up_lines(tmp_path) -> None:
+    """Computing baselines loads the data, which starts the backend: as on an AVX-512 machine."""
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    recipes.train("gru", IPD, hparams={"units": 4}, epochs=1, tracking_uri=uri, experiment="fresh",
+                  runs_dir=tmp_path / "runs", verbose=0)  # fmt: skip
+    argv = [
+        ZOO,
+        "compare",
+        "--experiment",
+        "fresh",
+        "--tracking-uri",
+        uri,
+        "--out",
+        str(tmp_path / "out"),
+        "--baselines",
+    ]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=AS_A_USER)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"{IPD} seed 0: baselines logged: 1nn_euclidean, majority" in result.stdout
+    native = [line for line in result.stderr.splitlines() if line[:1] in "IWEF" and line[1:5].isdigit()]
+    assert not native, native

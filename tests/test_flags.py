@@ -37,7 +37,7 @@ def _runs(tmp_path, **tags: str) -> list:
 
 
 def test_train_takes_every_training_flag(tmp_path) -> None:
-    _zoo("train", "gru", "--data", "forecast:airline", "--data-option", "horizon=6", "--hp", "units=8",
+    trained = _zoo("train", "gru", "--data", "forecast:airline", "--data-option", "horizon=6", "--hp", "units=8",
          "--optimizer", "adamw", "--learning-rate", "0.003", "--batch-size", "16", "--epochs", "2", "--patience", "1",
          "--seed", "3", "--checkpoint-seconds", "0", "--val-fraction", "0.25", "--no-mixed-precision",
          "--steps", "50", "--select-on", "val", "--lr-schedule", "none", "--clipnorm", "2",
@@ -47,6 +47,8 @@ def test_train_takes_every_training_flag(tmp_path) -> None:
          cwd=tmp_path)  # fmt: skip
     [run] = _runs(tmp_path)
     assert run.info.run_name == "all flags" and run.info.status == "FINISHED"
+    steps = next(line for line in trained.stdout.splitlines() if line.startswith("MAE by step ahead: "))
+    assert len(steps.split(", ")) == 6 and "mae_step_1" not in trained.stdout  # one line, not six table rows
     expected = {"data.horizon": "6", "model.units": "8", "train.optimizer": "adamw", "train.learning_rate": "0.003",
                 "train.batch_size": "16", "train.epochs": "2", "train.patience": "1", "train.seed": "3",
                 "train.val_fraction": "0.25", "train.mixed_precision": "False", "train.jit_compile": "False",

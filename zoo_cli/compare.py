@@ -43,6 +43,10 @@ def compare(
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     from recipes.compare import compare as run_comparison
 
+    if baselines:  # they load the data: the backend starts, its native start-up lines filtered
+        from recipes.device import import_backend
+
+        import_backend()
     console = make_console()
     result = run_comparison(
         experiment,

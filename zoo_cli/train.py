@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 from typing import Any
@@ -136,9 +137,13 @@ def _report(console: Any, result: Any) -> None:
     table = Table(title=f"{result.model.name} on {ds.name}: test split ({len(ds.test)} examples)")
     table.add_column("metric")
     table.add_column("value", justify="right")
+    steps = {k: v for k, v in result.test_metrics.items() if re.fullmatch(r"\w+_step_\d+", k)}
     for key, value in result.test_metrics.items():
-        table.add_row(key, f"{value:.4f}")
+        if key not in steps:
+            table.add_row(key, f"{value:.4f}")
     console.print(table)
+    if steps:  # a forecast's error per horizon step, on one line
+        console.print("MAE by step ahead: " + ", ".join(f"{v:.4g}" for v in steps.values()))
     console.print(f"{result.epochs} epochs{resumed}, {result.seconds:.1f} s; files in {result.run_dir}")
     if result.run_id and not result.tracking_lost:
         uri = resolve_uri()
