@@ -37,9 +37,6 @@ class Execution:
     )
 
 
-EXECUTION = ("checkpoint_seconds", "mixed_precision", "distribute")  # `Execution`'s fields
-
-
 @dataclass(frozen=True)
 class TrainConfig(Execution):
     """How a model is trained; every field is also a `zoo train --flag`."""

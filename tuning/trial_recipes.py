@@ -91,14 +91,14 @@ class Semi(Supervised):
         self.pretexts: tuple[str, ...] = ()
 
     def check(self, tuner: str, models: list[str], fixed: Mapping[str, dict[str, Any]]) -> None:
-        from recipes.config import check_keys, finetune_config
+        from recipes.config import FinetuneConfig, check_keys, finetune_config
         from recipes.pretext import PretrainConfig, pretrain_config
         from zoo.params import params
 
         if tuner == "hyperband":
             raise ConfigError("tuner hyperband budgets the epochs of one training; a semi trial has two "
                               "(pretraining, fine-tuning): use bayesian, random or grid")  # fmt: skip
-        for scope, cls in (("pretrain", PretrainConfig), ("finetune", _finetune_class())):
+        for scope, cls in (("pretrain", PretrainConfig), ("finetune", FinetuneConfig)):
             names = tuple(f"{scope}.{p.name}" for p in params(cls))
             check_keys("fixed", {f"{scope}.{k}": v for k, v in fixed[scope].items()}, names)
         if "seed" in fixed["pretrain"]:
@@ -115,6 +115,7 @@ class Semi(Supervised):
             semi.unlabeled_pool(dataset, self.unlabeled, seed=seed)
 
     def declare(self, hp: Any, fixed: Mapping[str, dict[str, Any]], max_epochs: int) -> dict[str, Any]:
+        from recipes.config import FinetuneConfig
         from recipes.pretext import PretrainConfig
         from tuning.space import declare
 
@@ -122,7 +123,7 @@ class Semi(Supervised):
             pre = declare(hp, PretrainConfig, fixed=fixed.get("pretrain"), caps={"epochs": max_epochs},
                           choices={"pretext": self.pretexts})  # fmt: skip
         with hp.name_scope("finetune"):
-            fine = declare(hp, _finetune_class(), fixed=fixed.get("finetune"),
+            fine = declare(hp, FinetuneConfig, fixed=fixed.get("finetune"),
                            caps={"freeze_epochs": max_epochs, "unfreeze_epochs": max_epochs})  # fmt: skip
         return {"pretrain": pre, "finetune": fine}
 
@@ -188,12 +189,6 @@ def pretexts_for(models: list[str], pinned: str | None = None) -> tuple[str, ...
     if not common:
         raise ConfigError(f"no pretext fits all of {', '.join(models)}; search them separately")
     return tuple(common)
-
-
-def _finetune_class() -> type:
-    from recipes.config import FinetuneConfig
-
-    return FinetuneConfig
 
 
 def _log_drawn(run_id: str, drawn: dict[str, Any], scopes: Sequence[str]) -> None:

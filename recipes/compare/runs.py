@@ -176,16 +176,16 @@ def _find_runs(
 
 def _left_out_reason(tags: Mapping[str, str], parent_run_id: str | None, include_trials: bool) -> str | None:
     """Why `collect` leaves a run with these tags out (its key in `attrs["left_out"]`), or None to keep it."""
-    reason = None
-    if schema.stage_of(tags) == schema.COMPARE:
-        reason = "comparison runs"
-    elif "model" not in tags:
-        reason = "runs without a model tag (e.g. a search's parent run)"
-    elif schema.stage_of(tags) == schema.TRIAL and not parent_run_id and not include_trials:
-        reason = "tuning trials (compare them with --parent SEARCH_RUN_ID)"
-    elif schema.stage_of(tags) == schema.PRETRAIN:
-        reason = "encoder pretrainings (their loss is the pretext's, not the task's)"
-    return reason
+    stage = schema.stage_of(tags)
+    if stage == schema.COMPARE:
+        return "comparison runs"
+    if schema.MODEL not in tags:
+        return "runs without a model tag (e.g. a search's parent run)"
+    if stage == schema.TRIAL and not parent_run_id and not include_trials:
+        return "tuning trials (compare them with --parent SEARCH_RUN_ID)"
+    if stage == schema.PRETRAIN:
+        return "encoder pretrainings (their loss is the pretext's, not the task's)"
+    return None
 
 
 def data_options(params: Mapping[str, Any], task: str | None) -> dict[str, Any]:
