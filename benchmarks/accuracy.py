@@ -35,25 +35,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
-from benchmarks.common import (
-    ACCURACY_DATASETS,
-    PUBLISHED,
-    ROOT,
-    SOURCES,
-    append,
-    command_line,
-    configure_threads,
-    machine,
-    read_results,
-)
+import benchmarks.common as common
 
 if TYPE_CHECKING:
     from recipes.baselines import BaselineResult
 
-DATASETS = ACCURACY_DATASETS
+DATASETS = common.ACCURACY_DATASETS
 SEEDS = (0, 1, 2)
-RESULTS = ROOT / "benchmarks" / "results" / "accuracy.jsonl"
-REPORT = ROOT / "docs" / "benchmarks" / "accuracy.md"
+RESULTS = common.ROOT / "benchmarks" / "results" / "accuracy.jsonl"
+REPORT = common.ROOT / "docs" / "benchmarks" / "accuracy.md"
 WORK_DIR = Path(os.environ.get("ZOO_BENCH_DIR", "/tmp/zoo-bench"))
 EXPERIMENT = "accuracy-benchmark"
 BN_MODELS = ("alstm_fcn", "cnn_lstm", "fcn", "lstm_fcn")  # zoo models with BatchNormalization layers
@@ -161,7 +151,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     if args.threads > 0:
         os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(args.threads))
         os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(args.threads))
-    configure_threads(args.threads)
+    common.configure_threads(args.threads)
     import keras
 
     import recipes
@@ -170,11 +160,11 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     tracking_uri = f"sqlite:///{WORK_DIR / 'mlflow.db'}"
     runs_dir = WORK_DIR / "runs"
-    host = machine()
-    command = command_line(argv, host["cpus_used"], script="accuracy.py")
-    done = {cell_key(r) for r in read_results(args.results)}
+    host = common.machine()
+    command = common.command_line(argv, host["cpus_used"], script="accuracy.py")
+    done = {cell_key(r) for r in common.read_results(args.results)}
     if args.retry_errors:
-        done = {cell_key(r) for r in read_results(args.results) if "error" not in r}
+        done = {cell_key(r) for r in common.read_results(args.results) if "error" not in r}
     started = time.monotonic()
     deadline = started + args.budget_minutes * 60 if args.budget_minutes else math.inf
 
@@ -206,11 +196,11 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
                 except Exception as err:  # a broken baseline must not stop the models
                     log.exception("baselines of %s failed", address)
                     results = []
-                    append(args.results, {**base("baseline", "all", address, None), "error": repr(err)})
+                    common.append(args.results, {**base("baseline", "all", address, None), "error": repr(err)})
                 for result in results:
                     record = {**base("baseline", result.name, address, None), "fitted_on": result.fitted_on,
                               "metrics": result.metrics, "seconds": round(result.seconds, 3)}  # fmt: skip
-                    append(args.results, record)
+                    common.append(args.results, record)
                     done.add(cell_key(record))
                     log.info("%s baseline %s: %s", address, result.name, _short(result.metrics))
             for name in todo:
@@ -253,7 +243,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
                         record["metrics_bn_recalibrated"] = recalibrated
                     del result
                 record["wall_seconds"] = round(time.perf_counter() - clock, 3)
-                append(args.results, record)
+                common.append(args.results, record)
                 done.add(cell_key(record))
                 log.info(
                     "%s on %s seed %d: %s (%s epochs, %.1f s)",
@@ -385,7 +375,7 @@ def render(records: list[dict[str, Any]], datasets: Sequence[str], models: Seque
             lines.append(f"- {r['name']} on {r['dataset']}{seed}: `{r['error'][:300]}`")
         lines.append("")
     lines += ["## Sources", ""]
-    lines += [f"- {key}: {text}." for key, text in SOURCES.items()]
+    lines += [f"- {key}: {text}." for key, text in common.SOURCES.items()]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -440,7 +430,7 @@ def _summary(cells: list[dict[str, Any]], base: list[dict[str, Any]], datasets: 
         if bases:
             top = best(bases, key=lambda r: r["metrics"][metric])
             base_cell = f"{top['name']} {top['metrics'][metric]:.{digits}f}"
-        published = PUBLISHED.get(address)
+        published = common.PUBLISHED.get(address)
         pub_cell = "—"
         if published:
             value = max(v for _, v, _ in published)
@@ -583,7 +573,7 @@ def _dataset_section(
         for r in bases:
             stats = " | ".join(f"{r['metrics'][m]:.{_digits(m)}f}" for m in metric_names)
             lines.append(f"| {r['name']} | {r['fitted_on']} | {stats} | {BASELINE_NOTES.get(r['name'], '')} |")
-    published = PUBLISHED.get(address)
+    published = common.PUBLISHED.get(address)
     if published:
         lines += ["", "Published test accuracy (different protocol, see above):", "", "| model | accuracy | source |"]
         lines.append("|---|---|---|")
@@ -624,7 +614,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse(argv)
     if not args.report_only:
         run(args, argv)
-    records = read_results(args.results)
+    records = common.read_results(args.results)
     report_datasets = list(dict.fromkeys([*DATASETS, *(r["dataset"] for r in records)]))
     import zoo
 

@@ -28,21 +28,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
-from benchmarks.common import (
-    ROOT,
-    append,
-    command_line,
-    configure_threads,
-    cpus_used,
-    machine,
-    output_flags,
-    read_results,
-    run_and_report,
-)
+import benchmarks.common as common
 
 DATASETS = ("forecast:airline", "forecast:sunspots", "forecast:lynx", "forecast:nile")
-RESULTS = ROOT / "benchmarks" / "results" / "forecasting.jsonl"
-REPORT = ROOT / "docs" / "benchmarks" / "forecasting.md"
+RESULTS = common.ROOT / "benchmarks" / "results" / "forecasting.jsonl"
+REPORT = common.ROOT / "docs" / "benchmarks" / "forecasting.md"
 METRICS = ("mae", "mase", "rmse", "smape")
 
 
@@ -52,7 +42,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--models", nargs="+", help="zoo models [default: every model with a forecasting head]")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--window-norm", default="last", help="the forecasting head's window_norm for the models")
-    output_flags(parser, RESULTS, REPORT)
+    common.output_flags(parser, RESULTS, REPORT)
     return parser.parse_args(argv)
 
 
@@ -67,11 +57,11 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
     from recipes.device import import_backend
 
     import_backend()
-    configure_threads(args.threads)
-    cpus = cpus_used()
-    done = _done(read_results(args.results))
+    common.configure_threads(args.threads)
+    cpus = common.cpus_used()
+    done = _done(common.read_results(args.results))
     models = args.models or [m for m in zoo.list_models() if "forecasting" in zoo.get_spec(m).tasks]
-    common = {"machine": machine(), "command": command_line(argv, cpus, script="forecasting.py")}
+    provenance = {"machine": common.machine(), "command": common.command_line(argv, cpus, script="forecasting.py")}
     for address in args.datasets:
         dataset = load(address, seed=0)
         shape = {"lookback": dataset.info["lookback"], "horizon": dataset.horizon,
@@ -80,12 +70,12 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
             for result in compute(dataset):
                 record = {"kind": "baseline", "dataset": address, "name": result.name, **shape,
                           "metrics": result.metrics, "seconds": result.seconds}  # fmt: skip
-                append(args.results, record | _when() | common)
+                common.append(args.results, record | _when() | provenance)
         for seed in args.seeds:
             for model in models:
                 if (address, model, seed, args.window_norm) in done:
                     continue
-                append(args.results, _cell(model, address, seed, args.window_norm, shape) | _when() | common)
+                common.append(args.results, _cell(model, address, seed, args.window_norm, shape) | _when() | provenance)
 
 
 def _cell(model: str, address: str, seed: int, window_norm: str, shape: dict[str, int]) -> dict[str, Any]:
@@ -203,7 +193,7 @@ def render(records: list[dict[str, Any]]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    run_and_report(argv, parse, run, lambda args: render(read_results(args.results)))
+    common.run_and_report(argv, parse, run, lambda args: render(common.read_results(args.results)))
 
 
 if __name__ == "__main__":

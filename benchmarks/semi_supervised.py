@@ -26,24 +26,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
-from benchmarks.common import (
-    ROOT,
-    append,
-    command_line,
-    configure_threads,
-    cpus_used,
-    machine,
-    output_flags,
-    read_results,
-    run_and_report,
-)
+import benchmarks.common as common
 
 DATASETS = ("ucr:GunPoint", "ucr:ItalyPowerDemand", "ucr:ArrowHead", "ucr:JapaneseVowels", "text:rotten_tomatoes")
 MODELS = ("lstm", "lstm_fcn")  # one recurrent, one hybrid
 FRACTIONS = (0.05, 0.1, 0.25, 1.0)
 SEEDS = (0, 1, 2)
-RESULTS = ROOT / "benchmarks" / "results" / "semi_supervised.jsonl"
-REPORT = ROOT / "docs" / "benchmarks" / "semi_supervised.md"
+RESULTS = common.ROOT / "benchmarks" / "results" / "semi_supervised.jsonl"
+REPORT = common.ROOT / "docs" / "benchmarks" / "semi_supervised.md"
 WORK_DIR = Path(os.environ.get("ZOO_BENCH_DIR", "/tmp/zoo-bench")) / "semi"
 
 
@@ -106,23 +96,23 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     from recipes.device import import_backend
 
     import_backend()
-    configure_threads(args.threads)
+    common.configure_threads(args.threads)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
-    cpus = cpus_used()
+    cpus = common.cpus_used()
     for address in args.datasets:
         for model in args.models:
-            done = {(r["dataset"], r["model"], r.get("variant", "default")) for r in read_results(args.results)}
+            done = {(r["dataset"], r["model"], r.get("variant", "default")) for r in common.read_results(args.results)}
             if (address, model, args.variant) in done:
                 continue
             print(f"{address} / {model}", flush=True)
             record = run_cell(address, model, args)
             record.update(
                 date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                machine=machine(),
+                machine=common.machine(),
                 threads=args.threads,
-                command=command_line(argv, cpus, script="semi_supervised.py"),
+                command=common.command_line(argv, cpus, script="semi_supervised.py"),
             )
-            append(args.results, record)
+            common.append(args.results, record)
 
 
 # What was seen when a cell's figures were read (measured by hand, said so in the report).
@@ -236,12 +226,12 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--unfreeze-epochs", type=int, help="fine-tuning: unfrozen epochs (default: the recipe's)")
     parser.add_argument("--unfreeze-lr-factor", type=float, help="fine-tuning: learning-rate factor once unfrozen")
     parser.add_argument("--variant", default="default", help="a name for this protocol in the report")
-    output_flags(parser, RESULTS, REPORT)
+    common.output_flags(parser, RESULTS, REPORT)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    run_and_report(argv, parse, run, lambda args: render(read_results(args.results)))
+    common.run_and_report(argv, parse, run, lambda args: render(common.read_results(args.results)))
 
 
 if __name__ == "__main__":

@@ -39,23 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
-from benchmarks.common import (
-    CLASSES,
-    ROOT,
-    append,
-    command_line,
-    configure_threads,
-    cpus_used,
-    forward_flops,
-    machine,
-    output_flags,
-    paired,
-    read_results,
-    run_and_report,
-    synthetic,
-    throughput_callback,
-    zoo_model,
-)
+import benchmarks.common as common
 
 # What the records written before `--conditions` existed ran beside (all of them ran on 2026-11-24).
 EARLIER_CONDITIONS = "the other core ran the semi-supervised benchmark (Rotten Tomatoes lstm_fcn)"
@@ -63,8 +47,8 @@ EARLIER_CONDITIONS = "the other core ran the semi-supervised benchmark (Rotten T
 RETIRED_STARTUP_ROWS = ("zoo train: time to first step", "zoo train lstm, 1 epoch of GunPoint, tracked (total)")
 MODELS = ("lstm", "gru", "cnn_lstm", "attention_lstm", "lstm_fcn")
 SECTIONS = ("overhead", "inference", "knobs", "scaling", "startup", "device")
-RESULTS = ROOT / "benchmarks" / "results" / "speed.jsonl"
-REPORT = ROOT / "docs" / "benchmarks" / "speed.md"
+RESULTS = common.ROOT / "benchmarks" / "results" / "speed.jsonl"
+REPORT = common.ROOT / "docs" / "benchmarks" / "speed.md"
 # Each against the default: XLA, mixed precision, 8 batches per call, the resume checkpoint every epoch.
 KNOBS = (("jit_compile", True), ("mixed_precision", True), ("steps_per_execution", 8), ("checkpoint_seconds", 0))
 
@@ -103,7 +87,7 @@ def hand_model(name: str, length: int, features: int) -> Any:
         x = layers.Concatenate()([recurrent, layers.GlobalAveragePooling1D()(conv_branch)])
     else:
         raise ValueError(name)
-    return keras.Model(inputs, layers.Dense(CLASSES, activation="softmax")(x))
+    return keras.Model(inputs, layers.Dense(common.CLASSES, activation="softmax")(x))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,7 +117,7 @@ def fit_zoo(name: str, dataset: Any, *, epochs: int, batch: int, seed: int, **se
     """Samples/s of `recipes.train` (its callbacks, checkpoints and pipeline included)."""
     import recipes
 
-    timer = throughput_callback()
+    timer = common.throughput_callback()
     with tempfile.TemporaryDirectory() as runs:
         recipes.train(name, dataset, tracking=False, runs_dir=runs, resume=False, evaluate=False, log_model=False,
                       verbose=0, callbacks=[timer], epochs=epochs, batch_size=batch, patience=0, seed=max(seed, 0),
@@ -156,7 +140,7 @@ def fit_hand(name: str, dataset: Any, *, epochs: int, batch: int, seed: int) -> 
     # The zoo's pipeline options: with the autotuner on, this side would measure tf.data (up to 30% of lstm_fcn's
     # throughput on one core), not the model and the recipe.
     data = data.batch(batch).prefetch(tf.data.AUTOTUNE).with_options(pipeline_options())
-    timer = throughput_callback()
+    timer = common.throughput_callback()
     model.fit(data, epochs=epochs, callbacks=[timer], verbose=0)
     keras.utils.clear_session(free_memory=True)
     return timer.rate(len(split))
@@ -166,7 +150,7 @@ def check_same_parameters(name: str, length: int, features: int) -> int:
     """The hand-written model must have exactly the zoo model's parameter count."""
     import keras
 
-    zoo_count = zoo_model(name, length, features).count_params()
+    zoo_count = common.zoo_model(name, length, features).count_params()
     hand_count = hand_model(name, length, features).count_params()
     keras.utils.clear_session(free_memory=True)
     if zoo_count != hand_count:
@@ -175,14 +159,14 @@ def check_same_parameters(name: str, length: int, features: int) -> int:
 
 
 def overhead(args: argparse.Namespace) -> list[dict[str, Any]]:
-    dataset = synthetic(args.samples, args.length)
-    common = {"epochs": args.epochs, "batch": args.batch}
+    dataset = common.synthetic(args.samples, args.length)
+    budget = {"epochs": args.epochs, "batch": args.batch}
     out = []
     for name in args.models:
         params = check_same_parameters(name, args.length, 1)
-        res = paired(lambda r, n=name: fit_zoo(n, dataset, seed=r, **common),
-                     lambda r, n=name: fit_hand(n, dataset, seed=r, **common), args.repeats)  # fmt: skip
-        flops = 3 * forward_flops(name, args.length, 1)
+        res = common.paired(lambda r, n=name: fit_zoo(n, dataset, seed=r, **budget),
+                            lambda r, n=name: fit_hand(n, dataset, seed=r, **budget), args.repeats)  # fmt: skip
+        flops = 3 * common.forward_flops(name, args.length, 1)
         out.append({"section": "overhead", "model": name, "params": params, "samples": args.samples,
                     "length": args.length, "batch": args.batch, "epochs": args.epochs, **res,
                     "train_flops_per_sample": flops, "achieved_flops": flops * res["a_median"]})  # fmt: skip
@@ -211,9 +195,11 @@ def inference(args: argparse.Namespace) -> list[dict[str, Any]]:
     for name in args.models:
         for batch, calls in ((1, 200), (256, 20)):
             x = rng.normal(size=(batch, args.length, 1)).astype("float32")
-            res = paired(lambda r, n=name, xx=x, c=calls: 1 / _latency(zoo_model(n, args.length, 1), xx, c),
-                         lambda r, n=name, xx=x, c=calls: 1 / _latency(hand_model(n, args.length, 1), xx, c),
-                         args.repeats)  # fmt: skip
+            res = common.paired(
+                lambda r, n=name, xx=x, c=calls: 1 / _latency(common.zoo_model(n, args.length, 1), xx, c),
+                lambda r, n=name, xx=x, c=calls: 1 / _latency(hand_model(n, args.length, 1), xx, c),
+                args.repeats,
+            )
             keras.utils.clear_session(free_memory=True)
             out.append({"section": "inference", "model": name, "batch": batch, "length": args.length,
                         "latency_ms": 1000 / res["a_median"], "hand_latency_ms": 1000 / res["b_median"],
@@ -224,14 +210,14 @@ def inference(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def knobs(args: argparse.Namespace) -> list[dict[str, Any]]:
-    dataset = synthetic(args.samples, args.length)
-    common = {"epochs": args.epochs, "batch": args.batch}
+    dataset = common.synthetic(args.samples, args.length)
+    budget = {"epochs": args.epochs, "batch": args.batch}
     out = []
     for name in args.models:
         for knob, value in KNOBS:
             try:
-                res = paired(lambda r, n=name, k=knob, v=value: fit_zoo(n, dataset, seed=r, **common, **{k: v}),
-                             lambda r, n=name: fit_zoo(n, dataset, seed=r, **common), args.repeats)  # fmt: skip
+                res = common.paired(lambda r, n=name, k=knob, v=value: fit_zoo(n, dataset, seed=r, **budget, **{k: v}),
+                                    lambda r, n=name: fit_zoo(n, dataset, seed=r, **budget), args.repeats)  # fmt: skip
             except Exception as err:  # a knob the backend refuses for this model is a result too
                 out.append({"section": "knobs", "model": name, "knob": knob, "error": str(err).splitlines()[0][:300]})
                 print(f"  {knob} {name}: failed ({str(err).splitlines()[0][:120]})", flush=True)
@@ -249,16 +235,16 @@ def scaling(args: argparse.Namespace) -> list[dict[str, Any]]:
     out = []
     points = [("length", t, args.batch) for t in (64, 128, 256, 512, 1024)]
     points += [("batch", args.length, b) for b in (16, 32, 64, 128, 256)]
-    fit_zoo("lstm", synthetic(512, args.length), epochs=2, batch=args.batch, seed=0)  # untimed warm-up
+    fit_zoo("lstm", common.synthetic(512, args.length), epochs=2, batch=args.batch, seed=0)  # untimed warm-up
     for name in ("lstm", "cnn_lstm"):
         for axis, length, batch in points:
             # About the same number of steps per epoch at every point: samples scale with batch.
             n = max(batch * 16, 512)
-            dataset = synthetic(n, length)
+            dataset = common.synthetic(n, length)
             rates = [fit_zoo(name, dataset, epochs=args.epochs, batch=batch, seed=r) for r in range(args.repeats)]
             keras.utils.clear_session(free_memory=True)
             rate = statistics.median(rates)
-            flops = 3 * forward_flops(name, length, 1)
+            flops = 3 * common.forward_flops(name, length, 1)
             out.append({"section": "scaling", "model": name, "axis": axis, "length": length, "batch": batch,
                         "samples": n, "samples_per_s": rate, "runs": [round(v, 2) for v in rates],
                         "train_flops_per_sample": flops, "achieved_flops": flops * rate})  # fmt: skip
@@ -524,7 +510,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=6, help="the first is warm-up")
     parser.add_argument("--repeats", type=int, default=3)
-    output_flags(parser, RESULTS, REPORT, threads=1)
+    common.output_flags(parser, RESULTS, REPORT, threads=1)
     parser.add_argument(
         "--conditions", default="the other core idle", help="what else the machine did meanwhile (goes into the report)"
     )
@@ -536,8 +522,8 @@ def measure(args: Any, argv: list[str]) -> None:
     from recipes.device import import_backend
 
     import_backend()
-    configure_threads(args.threads)
-    cpus = cpus_used()
+    common.configure_threads(args.threads)
+    cpus = common.cpus_used()
     from benchmarks.speed_device import device
 
     runners = {"overhead": overhead, "inference": inference, "knobs": knobs, "scaling": scaling,
@@ -545,14 +531,14 @@ def measure(args: Any, argv: list[str]) -> None:
     for name in args.sections:
         print(name, flush=True)
         for record in runners[name](args):
-            record.update(date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), machine=machine(),
+            record.update(date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), machine=common.machine(),
                           threads=args.threads, peak=peak_flops(args.threads), conditions=args.conditions,
-                          command=command_line(argv, cpus, script="speed.py"))  # fmt: skip
-            append(args.results, record)
+                          command=common.command_line(argv, cpus, script="speed.py"))  # fmt: skip
+            common.append(args.results, record)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    run_and_report(argv, parse, measure, lambda args: render(read_results(args.results)))
+    common.run_and_report(argv, parse, measure, lambda args: render(common.read_results(args.results)))
 
 
 if __name__ == "__main__":

@@ -34,26 +34,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
-from benchmarks.common import (
-    PUBLISHED,
-    ROOT,
-    SOURCES,
-    append,
-    command_line,
-    configure_threads,
-    cpus_used,
-    machine,
-    output_flags,
-    read_results,
-    run_and_report,
-)
+import benchmarks.common as common
 
 DATASETS = ("ucr:GunPoint", "ucr:ItalyPowerDemand", "ucr:ArrowHead")
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 MODELS = ("lstm", "gru", "cnn_lstm", "lstm_fcn")
-RESULTS = ROOT / "benchmarks" / "results" / "tuning.jsonl"
-ACCURACY = ROOT / "benchmarks" / "results" / "accuracy.jsonl"
-REPORT = ROOT / "docs" / "benchmarks" / "tuning.md"
+RESULTS = common.ROOT / "benchmarks" / "results" / "tuning.jsonl"
+ACCURACY = common.ROOT / "benchmarks" / "results" / "accuracy.jsonl"
+REPORT = common.ROOT / "docs" / "benchmarks" / "tuning.md"
 WORK_DIR = Path(os.environ.get("ZOO_BENCH_DIR", "/tmp/zoo-bench")) / "tuning"
 
 
@@ -174,26 +162,26 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     from recipes.device import import_backend
 
     import_backend()
-    configure_threads(args.threads)
+    common.configure_threads(args.threads)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     Timers.install()
-    cpus = cpus_used()
+    cpus = common.cpus_used()
     for address in args.datasets:
         dataset = None
         for tuner in args.tuners:
             # Read again before each cell: several processes may share the results file.
-            if (address, tuner) in {(r["dataset"], r["tuner"]) for r in read_results(args.results)}:
+            if (address, tuner) in {(r["dataset"], r["tuner"]) for r in common.read_results(args.results)}:
                 continue
             dataset = dataset or load(address, seed=args.seed)
             print(f"{address} / {tuner}", flush=True)
             record = run_cell(dataset, tuner, args)
             record.update(
                 date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                machine=machine(),
+                machine=common.machine(),
                 threads=args.threads,
-                command=command_line(argv, cpus, script="tuning.py"),
+                command=common.command_line(argv, cpus, script="tuning.py"),
             )
-            append(args.results, record)
+            common.append(args.results, record)
             print(f"  -> best {record['best_model']} test accuracy {record['test'].get('accuracy', float('nan')):.3f}; "
                   f"{record['seconds']['total']:.0f} s", flush=True)  # fmt: skip
 
@@ -205,7 +193,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
 def default_accuracy(path: Path, models: Sequence[str]) -> dict[str, dict[str, list[float]]]:
     """dataset -> model -> test accuracies of the default configs at seed 0 (accuracy benchmark)."""
     out: dict[str, dict[str, list[float]]] = {}
-    for r in read_results(path):
+    for r in common.read_results(path):
         if (
             r.get("kind") == "model"
             and r["name"] in models
@@ -274,7 +262,7 @@ def render(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
             row.append(f"{seed0[name]:.3f} ({name})")
         else:
             row.append("not run")
-        published = PUBLISHED.get(dataset, [])
+        published = common.PUBLISHED.get(dataset, [])
         row.append(", ".join(f"{n} {v:.3f}" for n, v, _ in published) or "-")
         lines.append("| " + " | ".join(row) + " |")
     lines += [
@@ -358,7 +346,7 @@ def render(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "",
         "Sources of the published figures:",
         "",
-        *[f"- {key}: {value}" for key, value in SOURCES.items()],
+        *[f"- {key}: {value}" for key, value in common.SOURCES.items()],
         "",
     ]
     return "\n".join(lines)
@@ -373,12 +361,12 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--max-epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--accuracy", type=Path, default=ACCURACY, help="the accuracy benchmark's results")
-    output_flags(parser, RESULTS, REPORT)
+    common.output_flags(parser, RESULTS, REPORT)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    run_and_report(argv, parse, run, lambda args: render(read_results(args.results), args))
+    common.run_and_report(argv, parse, run, lambda args: render(common.read_results(args.results), args))
 
 
 if __name__ == "__main__":
