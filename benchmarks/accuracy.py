@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 import gc
 import json
 import logging
@@ -174,7 +173,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
             "name": name,
             "dataset": address,
             "seed": seed,
-            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "date": common.now(),
             "machine": host,
             "threads": args.threads,
             "command": command,
@@ -288,8 +287,7 @@ def render(records: list[dict[str, Any]], datasets: Sequence[str], models: Seque
     errors = [r for r in records if "error" in r]
     base = [r for r in records if r["kind"] == "baseline" and "error" not in r]
     machines = {json.dumps(r["machine"], sort_keys=True) for r in records if r["kind"] == "model"}
-    commands = list(dict.fromkeys(r["command"] for r in records))
-    dates = sorted(r["date"] for r in records)
+    commands, dates = common.commands_and_dates(records)
     lines = [
         "# Accuracy benchmark",
         "",

@@ -8,7 +8,9 @@ also goes before `benchmarks/`, so `import tuning` finds the package, not `bench
 - Results files: one JSON object a line, appended and flushed as each measurement ends
   (`append`), read back skipping a line a kill cut short (`read_results`).
 - `machine()`: CPU, cores, the cores this process may use, RAM, library versions.
-- `command_line(argv, cpus, script=...)`: the command as it was run, for the reports.
+- `command_line(argv, cpus, script=...)`: the command as it was run, for the reports;
+  `now()` and `provenance(...)`: the date, machine, threads and command a results line records;
+  `commands_and_dates(records)`: what a report quotes of them.
 - `configure_threads`: TensorFlow's thread pools.
 - `ACCURACY_DATASETS`, `PUBLISHED`, `SOURCES`: the accuracy benchmark's datasets and the
   published figures quoted beside it (accuracy, protocol and tuning reports).
@@ -20,6 +22,7 @@ Heavy libraries (Keras, TensorFlow, NumPy) are imported inside the functions tha
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import logging
@@ -201,6 +204,21 @@ def command_line(argv: Sequence[str], cpus: Sequence[int] | None, *, script: str
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     env = "TF_CPP_MIN_LOG_LEVEL=2 " + (f"KERAS_BACKEND={backend} " if backend != "tensorflow" else "")
     return f"{env}{prefix}.venv/bin/python benchmarks/{script} {shlex.join(argv)}".rstrip()
+
+
+def now() -> str:
+    """The current UTC time as a results line records it (ISO 8601, to the second)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def provenance(argv: Sequence[str], cpus: Sequence[int] | None, *, script: str, threads: int) -> dict[str, Any]:
+    """What a results line says of its run, taken as the measurement ends: date, machine, threads, command."""
+    return {"date": now(), "machine": machine(), "threads": threads, "command": command_line(argv, cpus, script=script)}
+
+
+def commands_and_dates(records: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """The distinct commands of `records` in the order they first ran, and their dates sorted."""
+    return list(dict.fromkeys(r["command"] for r in records)), sorted(r["date"] for r in records)
 
 
 def configure_threads(threads: int) -> None:

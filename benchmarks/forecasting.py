@@ -15,7 +15,6 @@ from it. `--window-norm none` measures the models without the normalisation (the
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 import tempfile
 import time
@@ -70,12 +69,13 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
             for result in compute(dataset):
                 record = {"kind": "baseline", "dataset": address, "name": result.name, **shape,
                           "metrics": result.metrics, "seconds": result.seconds}  # fmt: skip
-                common.append(args.results, record | _when() | provenance)
+                common.append(args.results, record | {"date": common.now()} | provenance)
         for seed in args.seeds:
             for model in models:
                 if (address, model, seed, args.window_norm) in done:
                     continue
-                common.append(args.results, _cell(model, address, seed, args.window_norm, shape) | _when() | provenance)
+                cell = _cell(model, address, seed, args.window_norm, shape)
+                common.append(args.results, cell | {"date": common.now()} | provenance)
 
 
 def _cell(model: str, address: str, seed: int, window_norm: str, shape: dict[str, int]) -> dict[str, Any]:
@@ -92,10 +92,6 @@ def _cell(model: str, address: str, seed: int, window_norm: str, shape: dict[str
     print(f"{address} {model} seed {seed}: mae {result.test_metrics['mae']:.3f}", flush=True)
     return {**record, "metrics": result.test_metrics, "epochs": result.epochs,
             "seconds": time.perf_counter() - started}  # fmt: skip
-
-
-def _when() -> dict[str, str]:
-    return {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
 
 
 def _mean(rows: list[dict[str, Any]], key: str) -> tuple[float, float]:
@@ -161,8 +157,7 @@ def _summary(datasets: list[str], records: list[dict[str, Any]]) -> list[str]:
 def render(records: list[dict[str, Any]]) -> str:
     datasets = list(dict.fromkeys(r["dataset"] for r in records))
     errors = [r for r in records if "error" in r]
-    commands = list(dict.fromkeys(r["command"] for r in records))
-    dates = sorted(r["date"] for r in records)
+    commands, dates = common.commands_and_dates(records)
     lines = [
         "# Forecasting benchmark",
         "",

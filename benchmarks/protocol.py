@@ -20,11 +20,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
-from benchmarks.common import ACCURACY_DATASETS, PUBLISHED, ROOT, read_results
+import benchmarks.common as common
 
-BEFORE = ROOT / "benchmarks" / "results" / "accuracy.jsonl"
-AFTER = ROOT / "benchmarks" / "results" / "accuracy-protocol.jsonl"
-REPORT = ROOT / "docs" / "benchmarks" / "protocol.md"
+BEFORE = common.ROOT / "benchmarks" / "results" / "accuracy.jsonl"
+AFTER = common.ROOT / "benchmarks" / "results" / "accuracy-protocol.jsonl"
+REPORT = common.ROOT / "docs" / "benchmarks" / "protocol.md"
 
 
 def _cells(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -47,8 +47,7 @@ def _mean(rows: list[dict[str, Any]]) -> str:
 def render(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[str]:
     old, new = _cells(before), _cells(after)
     baselines = {(r["dataset"], r["name"]): r["metrics"]["accuracy"] for r in after if r["kind"] == "baseline"}
-    commands = list(dict.fromkeys(r["command"] for r in after))
-    dates = sorted(r["date"] for r in after)
+    commands, dates = common.commands_and_dates(after)
     lines = [
         "# The default training protocol, before and after",
         "",
@@ -87,7 +86,7 @@ def render(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[st
         "datasets short: one seed, and not every model).",
         "",
         "Not yet measured under the new protocol: "
-        + ", ".join(d for d in ACCURACY_DATASETS if d not in {d for d, _ in new})
+        + ", ".join(d for d in common.ACCURACY_DATASETS if d not in {d for d, _ in new})
         + " (docs/benchmarks/accuracy.md has them under the old one).",
         "",
     ]
@@ -105,7 +104,9 @@ def render(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[st
         below = [
             m for m in models if nn is not None and np.mean([r["metrics"]["accuracy"] for r in new[(dataset, m)]]) < nn
         ]
-        published = "; ".join(f"{name} {value:.3f} ({source})" for name, value, source in PUBLISHED.get(dataset, []))
+        published = "; ".join(
+            f"{name} {value:.3f} ({source})" for name, value, source in common.PUBLISHED.get(dataset, [])
+        )
         lines += ["", f"1-NN Euclidean (train+val): {nn:.3f}." if nn is not None else "1-NN: not computed.",
                   f"Below it after the change: {', '.join(below) if below else 'none'}.",
                   f"Published: {published or '—'}.", ""]  # fmt: skip
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--after", type=Path, default=AFTER)
     parser.add_argument("--report", type=Path, default=REPORT)
     args = parser.parse_args(argv)
-    args.report.write_text("\n".join(render(read_results(args.before), read_results(args.after))).rstrip() + "\n")
+    before, after = common.read_results(args.before), common.read_results(args.after)
+    args.report.write_text("\n".join(render(before, after)).rstrip() + "\n")
     print(f"wrote {args.report}")
 
 

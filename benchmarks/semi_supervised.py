@@ -16,7 +16,6 @@ rendered from the results file alone.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
 import time
@@ -106,12 +105,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
                 continue
             print(f"{address} / {model}", flush=True)
             record = run_cell(address, model, args)
-            record.update(
-                date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                machine=common.machine(),
-                threads=args.threads,
-                command=common.command_line(argv, cpus, script="semi_supervised.py"),
-            )
+            record.update(common.provenance(argv, cpus, script="semi_supervised.py", threads=args.threads))
             common.append(args.results, record)
 
 

@@ -26,7 +26,6 @@ One JSON line per measurement goes to benchmarks/results/speed.jsonl; the report
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import statistics
 import subprocess
@@ -531,9 +530,8 @@ def measure(args: Any, argv: list[str]) -> None:
     for name in args.sections:
         print(name, flush=True)
         for record in runners[name](args):
-            record.update(date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), machine=common.machine(),
-                          threads=args.threads, peak=peak_flops(args.threads), conditions=args.conditions,
-                          command=common.command_line(argv, cpus, script="speed.py"))  # fmt: skip
+            record.update(common.provenance(argv, cpus, script="speed.py", threads=args.threads),
+                          peak=peak_flops(args.threads), conditions=args.conditions)  # fmt: skip
             common.append(args.results, record)
 
 

@@ -175,12 +175,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
             dataset = dataset or load(address, seed=args.seed)
             print(f"{address} / {tuner}", flush=True)
             record = run_cell(dataset, tuner, args)
-            record.update(
-                date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                machine=common.machine(),
-                threads=args.threads,
-                command=common.command_line(argv, cpus, script="tuning.py"),
-            )
+            record.update(common.provenance(argv, cpus, script="tuning.py", threads=args.threads))
             common.append(args.results, record)
             print(f"  -> best {record['best_model']} test accuracy {record['test'].get('accuracy', float('nan')):.3f}; "
                   f"{record['seconds']['total']:.0f} s", flush=True)  # fmt: skip
