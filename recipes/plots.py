@@ -17,6 +17,14 @@ def _pyplot() -> Any:
     return plt
 
 
+def _save(plt: Any, fig: Any, path: Path) -> Path:
+    """Lay out, write and close a figure: every picture at the same resolution."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def learning_curves(history: dict[str, list[float]], path: Path, title: str) -> Path:
     """Train/val loss and the first metric per epoch, one panel each."""
     plt = _pyplot()
@@ -32,10 +40,7 @@ def learning_curves(history: dict[str, list[float]], path: Path, title: str) -> 
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str], path: Path, title: str) -> Path:
@@ -58,10 +63,7 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[s
             for j in range(k):
                 ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > top / 2 else "black")
     ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def forecast_vs_actual(y_true: np.ndarray, y_pred: np.ndarray, target_names: list[str], path: Path, title: str) -> Path:
@@ -87,10 +89,7 @@ def forecast_vs_actual(y_true: np.ndarray, y_pred: np.ndarray, target_names: lis
     right.legend()
     right.grid(alpha=0.3)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def forecast_over_history(
@@ -125,7 +124,4 @@ def forecast_over_history(
     ax.set_title(title)
     ax.legend(loc="upper left")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
