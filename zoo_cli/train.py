@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import signal
@@ -73,58 +74,91 @@ def train(
     """
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from recipes.runconfig import RunConfig
-
-    doc = RunConfig.from_yaml(config_path) if config_path else RunConfig()
-    if doc.recipe == "semi":
-        raise ConfigError(f"--config {config_path} is a semi-supervised run (recipe: semi): run it with "
-                          f"zoo semi --config {config_path}")  # fmt: skip
+    doc = _supervised_config(config_path)
     model = model or doc.model
     data = data or doc.data
     if not model or not data:
         raise ConfigError("zoo train needs a MODEL and --data (on the command line or in --config)")
-    hparams = {**doc.hparams, **key_values(hp_pairs, "--hp")}
-    data_options = {**doc.data_options, **key_values(data_pairs, "--data-option")}
-    train_settings = {**doc.train, **{k: v for k, v in settings.items() if v is not None}}
+    run = dataclasses.replace(
+        doc,
+        model=model,
+        data=data,
+        hparams={**doc.hparams, **key_values(hp_pairs, "--hp")},
+        data_options={**doc.data_options, **key_values(data_pairs, "--data-option")},
+        train={**doc.train, **{k: v for k, v in settings.items() if v is not None}},
+        tracking_uri=tracking_uri or doc.tracking_uri,
+        experiment=experiment or doc.experiment,
+        run_name=run_name or doc.run_name,
+    )
 
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     from recipes import train as run_training
+    from recipes.tracking import Tracking
 
-    backbone = None
-    if backbone_ref:
-        from recipes.semi import check_encoder, load_encoder
-
-        if hparams:
-            raise ConfigError("--hp: a pretrained backbone keeps its own hyperparameters; drop --hp")
-        backbone, meta = load_encoder(backbone_ref, tracking_uri=None if no_tracking else tracking_uri)
-        check_encoder(model, meta)
-    elif freeze_backbone or unfreeze_epochs:
-        raise ConfigError("--freeze-backbone / --unfreeze-epochs need --backbone PATH|runs:/<id>/encoder")
+    finetuning = _finetuning(
+        backbone_ref,
+        run,
+        tracking_uri=None if no_tracking else tracking_uri,
+        freeze=freeze_backbone,
+        unfreeze_epochs=unfreeze_epochs,
+        unfreeze_lr_factor=unfreeze_lr_factor,
+    )
+    tracking = Tracking(enabled=not no_tracking, uri=run.tracking_uri, experiment=run.experiment, runs_dir=runs_dir)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     console = make_console()
     try:
         result = run_training(
-            model,
-            data,
-            backbone=backbone,
-            freeze_backbone=freeze_backbone,
-            unfreeze_epochs=unfreeze_epochs,
-            unfreeze_lr_factor=unfreeze_lr_factor,
-            hparams=hparams,
-            data_options=data_options,
-            tracking=not no_tracking,
-            tracking_uri=tracking_uri or doc.tracking_uri,
-            experiment=experiment or doc.experiment,
-            run_name=run_name or doc.run_name,
-            runs_dir=runs_dir,
+            run.model,
+            run.data,
+            hparams=run.hparams,
+            data_options=run.data_options,
+            tracking=tracking,
+            run_name=run.run_name,
             resume=not fresh,
             verbose=1 if sys.stdout.isatty() else 2,
-            **train_settings,
+            **finetuning,
+            **run.train,
         )
     except KeyboardInterrupt:
         click.echo("interrupted: the MLflow run is marked KILLED; run the same command again to resume", err=True)
         sys.exit(EXIT_INTERRUPTED)
     _report(console, result)
+
+
+def _supervised_config(path: str | None) -> Any:
+    """`--config`'s record (an empty one without it), which must be a supervised run's."""
+    from recipes.runconfig import RunConfig
+
+    doc = RunConfig.from_yaml(path) if path else RunConfig()
+    if doc.recipe == "semi":
+        raise ConfigError(f"--config {path} is a semi-supervised run (recipe: semi): run it with "
+                          f"zoo semi --config {path}")  # fmt: skip
+    return doc
+
+
+def _finetuning(
+    ref: str | None,
+    run: Any,
+    *,
+    tracking_uri: str | None,
+    freeze: bool,
+    unfreeze_epochs: int,
+    unfreeze_lr_factor: float,
+) -> dict[str, Any]:
+    """`recipes.train`'s fine-tuning keywords from the --backbone flags: the encoder `ref` names,
+    loaded and checked against the run's model; without `ref`, the flags that need one refused."""
+    backbone = None
+    if ref:
+        from recipes.semi import check_encoder, load_encoder
+
+        if run.hparams:
+            raise ConfigError("--hp: a pretrained backbone keeps its own hyperparameters; drop --hp")
+        backbone, meta = load_encoder(ref, tracking_uri=tracking_uri)
+        check_encoder(run.model, meta)
+    elif freeze or unfreeze_epochs:
+        raise ConfigError("--freeze-backbone / --unfreeze-epochs need --backbone PATH|runs:/<id>/encoder")
+    return {"backbone": backbone, "freeze_backbone": freeze, "unfreeze_epochs": unfreeze_epochs,
+            "unfreeze_lr_factor": unfreeze_lr_factor}  # fmt: skip
 
 
 def _report(console: Any, result: Any) -> None:
