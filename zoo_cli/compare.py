@@ -18,15 +18,7 @@ from zoo_cli.app import cli, make_console
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder [default: ./compare/NAME].")
 @click.option("--tracking-uri", help="MLflow store [default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db].")
 @click.option("--top", type=click.IntRange(1, 20), default=5, show_default=True, help="Runs per dataset in the curves.")
-def compare(
-    experiment: str | None,
-    parent_run_id: str | None,
-    metric: str | None,
-    baselines: bool,
-    out_dir: str | None,
-    tracking_uri: str | None,
-    top: int,
-) -> None:
+def compare(**options: Any) -> None:
     """Compare tracked runs: a leaderboard (mean ± std over seeds), pictures and one report.
 
     The pictures, report.md and report.html (one self-contained file) go to --out and are
@@ -43,20 +35,12 @@ def compare(
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     from recipes.compare import compare as run_comparison
 
-    if baselines:  # they load the data: the backend starts, its native start-up lines filtered
+    if options["baselines"]:  # they load the data: the backend starts, its native start-up lines filtered
         from recipes.device import import_backend
 
         import_backend()
     console = make_console()
-    result = run_comparison(
-        experiment,
-        parent_run_id=parent_run_id,
-        metric=metric,
-        baselines=baselines,
-        out_dir=out_dir,
-        tracking_uri=tracking_uri,
-        top=top,
-    )
+    result = run_comparison(**options)  # the flags are `recipes.compare.compare`'s keywords, one for one
 
     show_comparison(console, result)
 
