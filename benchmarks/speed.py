@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -157,14 +157,23 @@ def check_same_parameters(name: str, length: int, features: int) -> int:
     return zoo_count
 
 
-def overhead(args: argparse.Namespace) -> list[dict[str, Any]]:
+def _training(args: argparse.Namespace) -> Callable[..., Callable[[int], float]]:
+    """`training(fit, name, **settings)`: a `repeat -> samples/s` of `fit` (fit_zoo or fit_hand) on
+    a section's synthetic data, at its epochs and batch size, seeded by the repeat."""
     dataset = common.synthetic(args.samples, args.length)
-    budget = {"epochs": args.epochs, "batch": args.batch}
+
+    def training(fit: Callable[..., float], name: str, **settings: Any) -> Callable[[int], float]:
+        return lambda r: fit(name, dataset, epochs=args.epochs, batch=args.batch, seed=r, **settings)
+
+    return training
+
+
+def overhead(args: argparse.Namespace) -> list[dict[str, Any]]:
+    training = _training(args)
     out = []
     for name in args.models:
         params = check_same_parameters(name, args.length, 1)
-        res = common.paired(lambda r, n=name: fit_zoo(n, dataset, seed=r, **budget),
-                            lambda r, n=name: fit_hand(n, dataset, seed=r, **budget), args.repeats)  # fmt: skip
+        res = common.paired(training(fit_zoo, name), training(fit_hand, name), args.repeats)
         flops = 3 * common.forward_flops(name, args.length, 1)
         out.append({"section": "overhead", "model": name, "params": params, "samples": args.samples,
                     "length": args.length, "batch": args.batch, "epochs": args.epochs, **res,
@@ -209,14 +218,12 @@ def inference(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def knobs(args: argparse.Namespace) -> list[dict[str, Any]]:
-    dataset = common.synthetic(args.samples, args.length)
-    budget = {"epochs": args.epochs, "batch": args.batch}
+    training = _training(args)
     out = []
     for name in args.models:
         for knob, value in KNOBS:
             try:
-                res = common.paired(lambda r, n=name, k=knob, v=value: fit_zoo(n, dataset, seed=r, **budget, **{k: v}),
-                                    lambda r, n=name: fit_zoo(n, dataset, seed=r, **budget), args.repeats)  # fmt: skip
+                res = common.paired(training(fit_zoo, name, **{knob: value}), training(fit_zoo, name), args.repeats)
             except Exception as err:  # a knob the backend refuses for this model is a result too
                 out.append({"section": "knobs", "model": name, "knob": knob, "error": str(err).splitlines()[0][:300]})
                 print(f"  {knob} {name}: failed ({str(err).splitlines()[0][:120]})", flush=True)
