@@ -168,6 +168,7 @@ def train(
     freeze_backbone: bool = False,
     unfreeze_epochs: int = 0,
     unfreeze_lr_factor: float = 0.1,
+    init_weights: str | os.PathLike | None = None,
     tracking: bool | Tracking = True,
     tracking_uri: str | None = None,
     experiment: str | None = None,
@@ -196,6 +197,9 @@ def train(
         unfreeze_epochs: Then train the whole model this many epochs more, at
             `learning_rate * unfreeze_lr_factor` (fine-tuning's second phase).
         unfreeze_lr_factor: The second phase's learning-rate factor.
+        init_weights: Start from these weights (a `.weights.h5` file of the same model on the
+            same data shapes) instead of a fresh initialisation: a Hyperband trial continues
+            the trial it was promoted from.
         tracking: Log to MLflow (False: local files only), or a `recipes.tracking.Tracking`
             holding this and the five below.
         tracking_uri: MLflow store; default `MLFLOW_TRACKING_URI`, else sqlite:///mlflow.db.
@@ -259,11 +263,13 @@ def train(
     settings_key = {"hparams": hparams, "train": train_key, "data": data_options, "stage": stage}
     if backbone is not None:
         settings_key["backbone"] = _fingerprint(backbone)  # the same weights resume the same run
+    if init_weights is not None:
+        settings_key["init_weights"] = str(init_weights)
     key = run_key(model, dataset.name, settings_key)
     folder = open_folder(runs_root(track.runs_dir), key, resume=resume, experiment_id=experiment_id)
     unfreeze = (unfreeze_epochs, unfreeze_lr_factor) if unfreeze_epochs else None
     job = _Job(model, dataset, cfg, hparams, backbone, freeze_backbone, unfreeze, folder, log_model, evaluate, pictures,
-               verbose, data_options, list(callbacks))  # fmt: skip
+               verbose, data_options, list(callbacks), init_weights)  # fmt: skip
     if experiment_id is None:
         return _fit_and_log(job, None)
     from recipes.tracking import environment_tags, tracked_run
@@ -297,6 +303,7 @@ class _Job:
     verbose: int | str
     data_options: dict[str, Any]
     callbacks: list[Any]
+    init_weights: str | os.PathLike | None = None
 
 
 def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
@@ -343,6 +350,9 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         with scope:
             net = _resolve_model(name, dataset, hparams, backbone, job.freeze_backbone)
             compile_model(net, dataset.task, cfg)
+            if job.init_weights is not None:  # a resumed run's backup still wins: `fit` restores it
+                net.optimizer.build(net.trainable_variables)  # so its saved state loads too
+                net.load_weights(job.init_weights)
         if tracker is not None and fresh_run:
             tracker.params({"param_count": net.count_params(), "dtype_policy": policy})
             tracker.tags({"replicas": str(dist.num_replicas_in_sync if dist else 1)})

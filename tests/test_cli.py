@@ -117,7 +117,8 @@ def test_make_demo_runs_commands_that_work(tmp_path) -> None:
         assert result.returncode == 0, f"{line}: {result.stderr[-1500:]}"
     # The demo searches on real data, prints the leaderboard and says where everything is.
     out = result.stdout
-    assert "trial 2 of 2" in out and "test accuracy" in out and "reproduce it: zoo train --config" in out
+    assert "trial 1 of 2" in out and "min left" in out and "trial 2 of 2" in out
+    assert "test accuracy" in out and "reproduce it: zoo train --config" in out
     assert "mlflow ui --backend-store-uri sqlite:///mlflow.db" in out and "report.html" in out
     assert (tmp_path / "tuning_runs" / "demo" / "compare" / "report.html").exists()
 

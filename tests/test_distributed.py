@@ -19,7 +19,7 @@ from zoo.errors import ConfigError
 
 def _tune(port: int, *extra: str) -> list[str]:
     return [ZOO, "tune", "--models", "lstm,gru", "--data", "ucr:GunPoint", "--tuner", "random", "--max-trials", "4",
-            "--max-epochs", "3", "--fixed", "units=8", "--fixed", "batch_size=16", "--no-compare",
+            "--max-epochs", "3", "--cv", "0", "--fixed", "units=8", "--fixed", "batch_size=16", "--no-compare",
             "--oracle-address", f"127.0.0.1:{port}", *extra]  # fmt: skip
 
 
@@ -204,8 +204,9 @@ def test_a_chief_without_workers_and_a_worker_without_a_chief_stop_in_bounded_ti
 
     port = free_port()
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    common = {"tuner": "random", "max_trials": 2, "max_epochs": 1, "fixed": {"units": 8}, "directory": tmp_path,
-              "tracking_uri": uri, "oracle_address": f"127.0.0.1:{port}", "worker_timeout": 6}  # fmt: skip
+    common = {"tuner": "random", "max_trials": 2, "max_epochs": 1, "cv": 0, "fixed": {"units": 8},
+              "directory": tmp_path, "tracking_uri": uri, "oracle_address": f"127.0.0.1:{port}",
+              "worker_timeout": 6}  # fmt: skip
 
     with pytest.raises(SearchError, match="start the chief first"):
         tuning.search("lstm", "ucr:GunPoint", role="worker", **common)

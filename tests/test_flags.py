@@ -116,7 +116,7 @@ def test_tune_takes_every_flag_and_compare_ranks_its_trials(tmp_path) -> None:
 
 def test_a_hyperband_search_takes_its_reduction_factor(tmp_path) -> None:
     _zoo("tune", "--models", "gru", "--data", "ucr:ItalyPowerDemand", "--tuner", "hyperband", "--max-epochs", "2",
-         "--hyperband-factor", "2", "--fixed", "units=4", "--no-compare", "--directory", "searches",
+         "--cv", "0", "--hyperband-factor", "2", "--fixed", "units=4", "--no-compare", "--directory", "searches",
          *_store(tmp_path), "--experiment", EXPERIMENT, cwd=tmp_path)  # fmt: skip
     [search] = _runs(tmp_path, stage="search")
     assert search.info.status == "FINISHED" and search.data.params["hyperband_factor"] == "2"

@@ -34,6 +34,7 @@ def searched(tmp_path_factory):
         tuner="random",
         max_trials=4,
         max_epochs=2,
+        cv=0,
         seed=1,
         fixed={**SMALL, "num_blocks": 3, "pool_size": 4, "batch_size": 32},
         directory=root / "tuning",
@@ -149,7 +150,7 @@ def test_bad_search_input_is_refused_up_front(kwargs, error, words, tmp_path) ->
 def test_a_killed_search_resumes_without_redoing_finished_trials(tmp_path) -> None:
     """SIGKILL `zoo tune` during its second trial; the same command finishes the search."""
     command = [ZOO, "tune", "--models", "lstm,gru", "--data", "ucr:GunPoint", "--tuner", "random",
-               "--max-trials", "3", "--max-epochs", "12", "--fixed", "units=8", "--fixed", "batch_size=16",
+               "--max-trials", "3", "--max-epochs", "12", "--cv", "0", "--fixed", "units=8", "--fixed", "batch_size=16",
                "--fixed", "patience=50", "--fixed", "checkpoint_seconds=0"]  # fmt: skip
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     first = subprocess.Popen(
@@ -314,3 +315,63 @@ def test_a_search_that_fails_before_its_first_trial_leaves_no_run_running(monkey
         tuning.search("lstm", "ucr:ItalyPowerDemand", tracking_uri=uri, directory=tmp_path / "tuning")
     [parent] = _runs(uri)
     assert parent.info.status == "FAILED" and "the oracle could not be made" in parent.data.tags["error"]
+
+
+def test_cv_ranks_a_trial_by_the_mean_of_its_fold_scores(tmp_path) -> None:
+    """--cv 3: three fold runs, every labelled series validated once, the objective their mean."""
+    from recipes import folds
+    from recipes.data import load
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    result = tuning.search("lstm", "ucr:ItalyPowerDemand", tuner="random", max_trials=1, max_epochs=2, cv=3,
+                           fixed={"units": 8}, directory=tmp_path / "tuning", tracking_uri=uri, retrain_best=False,
+                           progress=lambda line: None)  # fmt: skip
+    [parent] = _staged(uri, "search")
+    assert parent.data.params["cv"] == "3"
+    trials = _staged(uri, "trial")
+    assert sorted(r.data.tags["fold"] for r in trials) == ["0", "1", "2"]
+    assert sum(int(r.data.params["data.n_val"]) for r in trials) == 67  # ItalyPowerDemand's labelled series
+    scores = [r.data.metrics["best_val_accuracy"] for r in trials]
+    assert result.best_value == pytest.approx(sum(scores) / 3)
+
+    assert folds.default_folds(load("ucr:ItalyPowerDemand")) == 5  # a 13-series carve: folds by default
+    assert folds.default_folds(load("forecast:airline")) == 0
+    for cv, words in ((1, "2 folds or more"), (4, "overlap in time")):
+        with pytest.raises(ConfigError, match=words):
+            tuning.search("lstm", "forecast:airline", cv=cv, tracking=False, directory=tmp_path / "refused")
+
+
+def test_hyperbands_second_round_starts_from_the_first_rounds_weights(tmp_path) -> None:
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    tuning.search("gru", "ucr:ItalyPowerDemand", tuner="hyperband", max_epochs=2, hyperband_factor=2, cv=0,
+                  fixed={"units": 8}, directory=tmp_path / "tuning", tracking_uri=uri, retrain_best=False,
+                  progress=lambda line: None)  # fmt: skip
+    trials = _staged(uri, "trial")
+    promoted = [r for r in trials if r.data.tags.get("tuner.round") == "1"]
+    assert promoted
+    first = {r.data.tags["trial_id"] for r in trials if r.data.tags.get("tuner.round") == "0"}
+    for run in promoted:
+        assert run.data.tags["warm_start_trial"] in first and run.data.tags["initial_epoch"] == "1"
+        assert run.data.metrics.get("epochs_trained") == 1, run.data  # the second epoch only, after the first
+
+
+def test_init_weights_start_a_training_from_those_weights(tmp_path) -> None:
+    import keras
+    import numpy as np
+
+    seen: list = []
+
+    class Before(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen.append([w.copy() for w in self.model.get_weights()])
+
+    common = {"hparams": {"units": 4}, "epochs": 1, "tracking": False, "runs_dir": tmp_path, "verbose": 0}
+    first = recipes.train("gru", "ucr:ItalyPowerDemand", **common)
+    first.model.save_weights(tmp_path / "first.weights.h5")
+    recipes.train("gru", "ucr:ItalyPowerDemand", init_weights=tmp_path / "first.weights.h5", callbacks=[Before()],
+                  **common)  # fmt: skip
+    assert all(np.array_equal(a, b) for a, b in zip(seen[-1], first.model.get_weights(), strict=True))
+
+
+def _staged(uri: str, stage: str) -> list:
+    return [run for run in _runs(uri) if run.data.tags.get("stage") == stage]

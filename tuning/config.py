@@ -23,7 +23,19 @@ class SearchConfig:
 
     tuner: str = hp("bayesian", Choice(TUNERS), tune=False, doc="keras-tuner oracle")
     max_trials: int = hp(10, Int(1, 100_000), tune=False, doc="trials (bayesian, random, grid)")
-    max_epochs: int = hp(30, Int(1, 100_000), tune=False, doc="epochs per trial (Hyperband: the most)")
+    max_epochs: int | None = hp(
+        None,
+        Int(1, 100_000),
+        tune=False,
+        doc="epochs per trial (Hyperband: the most) [default: zoo train's budget, --steps optimizer steps]",
+    )
+    cv: int | None = hp(
+        None,
+        Int(0, 20),
+        tune=False,
+        doc="rank each trial by K-fold cross-validation over train + val, the mean of K scores (0: on the carved "
+        "validation split) [default: 5 folds where that split holds fewer than 30 series (classification), else 0]",
+    )
     executions_per_trial: int = hp(
         1, Int(1, 100), tune=False, doc="trainings per trial, seeds seed, seed+1, ...; the objective is their mean"
     )
@@ -47,6 +59,8 @@ class SearchConfig:
     )
 
     def check(self) -> str | None:
+        if self.cv == 1:
+            return "cv=1: give 2 folds or more (0: rank on the carved validation split)"
         if self.label_fraction <= 0:
             return f"label_fraction={self.label_fraction!r} must be in (0, 1]"
         return None

@@ -23,7 +23,7 @@ from typing import Any
 
 import keras_tuner as kt
 
-from recipes import schema
+from recipes import folds, schema
 from recipes.config import TRAIN_KEYS, TrainConfig
 from recipes.tasks import get_task
 from recipes.tracking import Tracking, closing_run, create_run, find_run, log_batch, parent_run
@@ -171,7 +171,7 @@ class ZooHyperModel(kt.HyperModel):
         *,
         recipe: Supervised | None = None,
         fixed_recipe: dict[str, dict[str, Any]] | None = None,
-        max_epochs: int = 30,
+        max_epochs: int | None = None,
         task: str = "",
     ) -> None:
         super().__init__(name="zoo")
@@ -249,13 +249,15 @@ class _Search:
     dataset: Any
     hypermodel: ZooHyperModel
     objective: tuple[str, str]
-    max_epochs: int
+    max_epochs: int | None  # None: each training's own budget (`recipes.protocol`)
     executions: int  # trainings per trial, seeds seed, seed + 1, ...
     seed: int
     tracking: Tracking  # the search's: nests trials under its parent run
     runs_dir: Path
     max_trials: int | None
     progress: Callable[[str], None]
+    folds: list[Any] = field(default_factory=list)  # K-fold datasets; empty: rank on the carved split
+    warm_start: bool = False  # Hyperband: a promoted trial continues from its earlier round's weights
     cluster: distributed.Cluster | None = None
     started: float = field(default_factory=time.monotonic)
     done: int = 0
@@ -269,45 +271,56 @@ class _Search:
         return self.tracking.parent_run_id
 
     def run_trial(self, tuner: Any, trial: Any) -> dict[str, float]:
-        import recipes
-
+        """Train the trial's values once per execution (and per fold); the objective is their mean."""
         hp = trial.hyperparameters
         drawn = self.hypermodel.build(hp)
-        epochs = int(hp.values.get("tuner/epochs", self.max_epochs))
         tags = {"trial_id": trial.trial_id, "search_parent": self.parent_run_id or ""}
         if self.cluster is not None:
             tags["worker"] = self.cluster.tuner_id
         for key in ("tuner/bracket", "tuner/round"):
             if key in hp.values:
                 tags[key.replace("/", ".")] = str(hp.values[key])
-        name, metric = self.objective[0], self.objective[0]
-        values = []
+        scores = []
         for execution in range(self.executions):
-            tags["execution"] = str(execution)
-            try:
-                result = self.fit(
-                    drawn,
-                    epochs=epochs,
-                    seed=self.seed + execution,
-                    runs_dir=self.runs_dir / f"trial_{trial.trial_id}",
-                    stage=schema.TRIAL,
-                    tags=tags,
-                    evaluate=False,
-                )
-            except recipes.TrainingError as err:  # its run is already FAILED, with the reason
-                raise kt.errors.FailedTrialError(str(err)) from None
-            except ZooError as err:  # refused before its run began (e.g. series too short for it)
-                self._record_refused(drawn, tags, err)
-                raise kt.errors.FailedTrialError(str(err)) from None
-            history = result.history.get(metric)
-            if not history:
-                raise kt.errors.FailedTrialError(f"the trial logged no {metric!r}; metrics: {sorted(result.history)}")
-            best = max(history) if self.objective[1] == "max" else min(history)
-            values.append(best)
-            if result.run_id:
-                self.trial_runs.setdefault(trial.trial_id, []).append(result.run_id)
-        self.values[trial.trial_id] = float(sum(values) / len(values))
-        return {name: self.values[trial.trial_id]}
+            for fold, data in enumerate(self.folds or [self.dataset]):
+                part = {"execution": str(execution), **({"fold": str(fold)} if self.folds else {})}
+                scores.append(self._score(trial, drawn, data, {**tags, **part}, execution))
+        self.values[trial.trial_id] = float(sum(scores) / len(scores))
+        return {self.objective[0]: self.values[trial.trial_id]}
+
+    def _score(self, trial: Any, drawn: dict[str, Any], data: Any, tags: dict[str, str], execution: int) -> float:
+        """One training of the trial (one execution, one fold): its best objective value."""
+        import recipes
+
+        hp = trial.hyperparameters.values
+        epochs, init = hp.get("tuner/epochs", self.max_epochs), None
+        folder = self.runs_dir / f"trial_{trial.trial_id}"
+        runs_dir = folder / f"fold_{tags['fold']}" if "fold" in tags else folder  # folds differ in data alone
+        weights = folder / _weights_name(tags)
+        if self.warm_start and hp.get("tuner/trial_id"):
+            earlier = self.runs_dir / f"trial_{hp['tuner/trial_id']}" / _weights_name(tags)
+            if earlier.exists():  # a worker elsewhere may have run the earlier round
+                init, epochs = earlier, epochs - int(hp.get("tuner/initial_epoch", 0))
+                tags = {**tags, "warm_start_trial": str(hp["tuner/trial_id"]),
+                        "initial_epoch": str(hp.get("tuner/initial_epoch", 0))}  # fmt: skip
+        try:
+            result = self.fit(drawn, epochs=epochs, seed=self.seed + execution, stage=schema.TRIAL, tags=tags,
+                              runs_dir=runs_dir, evaluate=False, data=data,
+                              init_weights=init)  # fmt: skip
+        except recipes.TrainingError as err:  # its run is already FAILED, with the reason
+            raise kt.errors.FailedTrialError(str(err)) from None
+        except ZooError as err:  # refused before its run began (e.g. series too short for it)
+            self._record_refused(drawn, tags, err)
+            raise kt.errors.FailedTrialError(str(err)) from None
+        metric, way = self.objective
+        history = result.history.get(metric)
+        if not history:
+            raise kt.errors.FailedTrialError(f"the trial logged no {metric!r}; metrics: {sorted(result.history)}")
+        if self.warm_start:
+            result.model.save_weights(weights)
+        if result.run_id:
+            self.trial_runs.setdefault(trial.trial_id, []).append(result.run_id)
+        return float(max(history) if way == "max" else min(history))
 
     def fit(
         self,
@@ -319,16 +332,21 @@ class _Search:
         stage: str,
         tags: dict[str, str],
         evaluate: bool,
+        data: Any = None,
+        init_weights: Path | None = None,
     ) -> Any:
-        """One training of the drawn values by the search's recipe; `recipes.train`'s result."""
+        """One training of the drawn values by the search's recipe (on `data`, a fold, or the
+        search's dataset); `recipes.train`'s result."""
         tracking = self.tracking.under(runs_dir=runs_dir, tags=tags)
         # A trial is ranked on validation, so it keeps its carved split whatever the data's size;
         # the retrained best follows the default protocol (on a small set: train + val).
         given = {"select_on": "val"} if stage == schema.TRIAL else {}
         given.update(drawn["settings"])
+        if init_weights is not None:
+            given["init_weights"] = init_weights
         recipe = self.hypermodel.recipe
-        return recipe.fit(drawn, self.dataset, tracking, **given, epochs=epochs, seed=seed, stage=stage, verbose=0,
-                          log_model=evaluate, evaluate=evaluate, pictures=evaluate)  # fmt: skip
+        return recipe.fit(drawn, data or self.dataset, tracking, **given, epochs=epochs, seed=seed, stage=stage,
+                          verbose=0, log_model=evaluate, evaluate=evaluate, pictures=evaluate)  # fmt: skip
 
     def _record_refused(self, drawn: dict[str, Any], tags: dict[str, str], err: Exception) -> None:
         """A trial the recipe refused still gets its MLflow run: FAILED, with values and reason."""
@@ -378,9 +396,12 @@ class _Search:
             )
             return
         where = f", {worker}" if worker else ""
+        left = ""
+        if self.max_trials and self.done < self.max_trials:  # trials so far as the measure of the rest
+            left = f", about {elapsed / self.done * (self.max_trials - self.done) / 60:.1f} min left"
         self.progress(
             f"trial {self.done}{total} ({trial.trial_id}, {model}{where}): {shown}; best so far {best}; "
-            f"{elapsed / 60:.1f} min elapsed"
+            f"{elapsed / 60:.1f} min elapsed{left}"
         )
 
     def lost(self, worker: str, trial: Any, silent: float, fails: bool) -> None:
@@ -405,6 +426,11 @@ class _Search:
             client.set_terminated(run.info.run_id, "KILLED")
 
 
+def _weights_name(tags: Mapping[str, str]) -> str:
+    """The file a trial's training leaves for Hyperband's next round: one per execution and fold."""
+    return f"execution{tags['execution']}-fold{tags.get('fold', '-')}.weights.h5"
+
+
 def check_failures(oracle: Any) -> None:
     """Stop the search when the last MAX_CONSECUTIVE_FAILURES trials all failed.
 
@@ -419,6 +445,28 @@ def check_failures(oracle: Any) -> None:
             f"the last {MAX_CONSECUTIVE_FAILURES} trials all failed, the search stops; the last: {reason} "
             "(each FAILED trial run in MLflow has its reason)"
         )
+
+
+def _fold_count(cv: int | None, dataset: Any, recipe: Supervised) -> int:
+    """The folds a trial is ranked on (0: the carved split), checked against the data."""
+    if recipe.name != "supervised":
+        if cv:
+            raise ConfigError(f"cv: the {recipe.name} recipe ranks its trials on the carved validation split")
+        return 0
+    k = folds.default_folds(dataset) if cv is None else cv
+    folds.check(dataset, k)
+    return k
+
+
+def _default_epochs(dataset: Any, fixed_train: Mapping[str, Any], k: int) -> int:
+    """The epochs `zoo train`'s budget gives a trial of this search (Hyperband needs a number)."""
+    from recipes import protocol
+    from recipes.config import train_config
+
+    cfg = train_config({**fixed_train, "select_on": "val"})
+    n = len(dataset.train) + len(dataset.val)
+    n_val = n // k if k else len(dataset.val)
+    return protocol.resolve(cfg, dataset.task, n - n_val, n_val).epochs
 
 
 def _oracle(
@@ -491,7 +539,8 @@ def search(
     objective: str | None = None,
     direction: str | None = None,
     max_trials: int = 10,
-    max_epochs: int = 30,
+    max_epochs: int | None = None,
+    cv: int | None = None,
     executions_per_trial: int = 1,
     seed: int = 0,
     directory: str | os.PathLike = "tuning_runs",
@@ -524,7 +573,12 @@ def search(
             val_loss otherwise).
         direction: "max" or "min" (default: max for accuracy/f1, else min).
         max_trials: Trials for bayesian/random/grid (Hyperband sizes itself from max_epochs).
-        max_epochs: Epochs per trial (Hyperband's largest budget).
+        max_epochs: Epochs per trial (Hyperband's largest budget); default: the budget
+            `zoo train` gives (`steps` optimizer steps), so a trial trains like a default run.
+        cv: Rank each trial by K-fold cross-validation over train + val (the mean of K
+            scores; each fold its own MLflow run, tagged "fold"); 0: on the carved validation
+            split. Default: `recipes.folds.default_folds` (5 folds where the carve holds fewer
+            than 30 series, classification), else 0.
         executions_per_trial: Trainings per trial with seeds seed, seed+1, ...; the
             objective is their mean.
         seed: Seeds the oracle, the data split and the trainings.
@@ -561,7 +615,7 @@ def search(
     from recipes.data import Dataset, load
     from recipes.device import import_backend
 
-    search_config({"tuner": tuner, "max_trials": max_trials, "max_epochs": max_epochs, "objective": objective,
+    search_config({"tuner": tuner, "max_trials": max_trials, "max_epochs": max_epochs, "cv": cv, "objective": objective,
                    "executions_per_trial": executions_per_trial, "direction": direction, "seed": seed,
                    "hyperband_factor": hyperband_factor, "recipe": recipe,
                    "label_fraction": label_fraction})  # fmt: skip  # one line per bad value, before anything runs
@@ -590,6 +644,9 @@ def search(
         raise ConfigError(f"fixed: {', '.join(misplaced)} is an option of another task's head, not of "
                           f"{dataset.name}'s ({dataset.task})")  # fmt: skip
     trial_recipe.validate(dataset, seed)  # refused now, not in every trial
+    k = _fold_count(cv, dataset, trial_recipe)
+    if tuner == "hyperband" and max_epochs is None:  # it sizes its brackets from a number
+        max_epochs = _default_epochs(dataset, fixed_train, k)
 
     metric, default_direction = get_task(dataset.task).objective
     metric = objective or metric
@@ -621,7 +678,8 @@ def search(
         "objective": metric,
         "direction": direction,
         "max_trials": max_trials,
-        "max_epochs": max_epochs,
+        "max_epochs": max_epochs or "auto",
+        "cv": k,
         **({"hyperband_factor": hyperband_factor} if tuner == "hyperband" else {}),
         "executions_per_trial": executions_per_trial,
         "seed": seed,
@@ -655,6 +713,8 @@ def search(
             runs_dir=project_dir / "runs",
             max_trials=None if tuner == "hyperband" else max_trials,
             progress=progress or print,
+            folds=folds.folds(dataset, k, seed) if k else [],
+            warm_start=tuner == "hyperband",
             cluster=cluster,
         )
         oracle = _oracle(
@@ -741,7 +801,7 @@ def _finish(
         for t in tuner.oracle.trials.values()
     ]
     settings = {k: v for k, v in drawn["settings"].items() if v is not None}
-    settings.update({"epochs": state.max_epochs, "seed": state.seed})
+    settings.update({"epochs": state.max_epochs, "seed": state.seed} if state.max_epochs else {"seed": state.seed})
     config = RunConfig(drawn["model"], dataset.name, dict(data_options or {}), drawn["hparams"], settings)
     recipe = state.hypermodel.recipe
     config = recipe.best_config(config, drawn, state.seed)

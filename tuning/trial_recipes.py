@@ -47,7 +47,7 @@ class Supervised:
     def validate(self, dataset: Any, seed: int) -> None:
         """Refuse data this recipe cannot use, before the first trial."""
 
-    def declare(self, hp: Any, fixed: Mapping[str, dict[str, Any]], max_epochs: int) -> dict[str, Any]:
+    def declare(self, hp: Any, fixed: Mapping[str, dict[str, Any]], max_epochs: int | None) -> dict[str, Any]:
         """The recipe's own settings declared on `hp`, as drawn: {scope: values}."""
         return {}
 
@@ -114,17 +114,17 @@ class Semi(Supervised):
         if self.unlabeled:
             semi.unlabeled_pool(dataset, self.unlabeled, seed=seed)
 
-    def declare(self, hp: Any, fixed: Mapping[str, dict[str, Any]], max_epochs: int) -> dict[str, Any]:
+    def declare(self, hp: Any, fixed: Mapping[str, dict[str, Any]], max_epochs: int | None) -> dict[str, Any]:
         from recipes.config import FinetuneConfig
         from recipes.pretext import PretrainConfig
         from tuning.space import declare
 
         with hp.name_scope("pretrain"):
-            pre = declare(hp, PretrainConfig, fixed=fixed.get("pretrain"), caps={"epochs": max_epochs},
+            pre = declare(hp, PretrainConfig, fixed=fixed.get("pretrain"), caps=_caps(["epochs"], max_epochs),
                           choices={"pretext": self.pretexts})  # fmt: skip
         with hp.name_scope("finetune"):
-            fine = declare(hp, FinetuneConfig, fixed=fixed.get("finetune"),
-                           caps={"freeze_epochs": max_epochs, "unfreeze_epochs": max_epochs})  # fmt: skip
+            caps = _caps(["freeze_epochs", "unfreeze_epochs"], max_epochs)
+            fine = declare(hp, FinetuneConfig, fixed=fixed.get("finetune"), caps=caps)
         return {"pretrain": pre, "finetune": fine}
 
     def project_suffix(self) -> list[str]:
@@ -189,6 +189,11 @@ def pretexts_for(models: list[str], pinned: str | None = None) -> tuple[str, ...
     if not common:
         raise ConfigError(f"no pretext fits all of {', '.join(models)}; search them separately")
     return tuple(common)
+
+
+def _caps(names: Sequence[str], max_epochs: int | None) -> dict[str, int]:
+    """The search's `max_epochs` as the cap of these epoch knobs (none when it has no number)."""
+    return {name: max_epochs for name in names} if max_epochs else {}
 
 
 def _log_drawn(run_id: str, drawn: dict[str, Any], scopes: Sequence[str]) -> None:
