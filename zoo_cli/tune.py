@@ -142,5 +142,6 @@ def tune(
             tracking_uri=tracking_uri,
             out_dir=Path(directory) / result.config_path.parent.name / "compare",
             include_trials=True,
+            baselines=True,  # majority and 1-NN (or the classical forecasts) on the same split, beside the models
         )
         show_comparison(console, comparison)

@@ -7,6 +7,7 @@ the report and pictures share.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -31,8 +32,9 @@ def _param_value(value: Any) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
-def _config_columns(rows: pd.DataFrame) -> list[str]:
-    """The params whose values differ between these runs (seed and derived values aside)."""
+def _config_columns(rows: pd.DataFrame, varying: bool = True) -> list[str]:
+    """The params whose values differ between these runs (with `varying` False: all of them),
+    seed and derived values aside."""
     columns = []
     for col in rows.columns:
         if not col.startswith("params."):
@@ -40,24 +42,58 @@ def _config_columns(rows: pd.DataFrame) -> list[str]:
         key = col.removeprefix("params.")
         if key in IGNORED_PARAMS or key in DATA_SUMMARY or key.startswith("protocol."):  # follows from the rest
             continue
-        if rows[col].map(_param_value).nunique() > 1:
+        if not varying or rows[col].map(_param_value).nunique() > 1:
             columns.append(col)
     return columns
 
 
 def _short_value(value: str) -> str:
-    """A param value for display: long decimals cut to 4 significant digits (1e-3, not 0.0010000000)."""
+    """A param value for display: long decimals cut to 3 significant digits (1e-3, not 0.0010000000)."""
     if re.fullmatch(r"-?\d*\.\d{5,}(e-?\d+)?|-?\d+(\.\d+)?e-?\d+", value):
-        return f"{float(value):.4g}"
+        return f"{float(value):.3g}"
     return value
 
 
-def _config_label(columns: Sequence[str], values: Sequence[str]) -> str:
-    """`units=8, learning_rate=0.001`: the differing params, prefixes dropped where unambiguous."""
+@functools.cache
+def declared_defaults(model: str) -> dict[str, str]:
+    """`{"model.units": "64", "train.learning_rate": "0.001", ...}`: a zoo model's declared
+    defaults as its runs log them (empty for a name the registry does not know: a baseline)."""
+    import zoo
+    from recipes.config import TrainConfig
+    from zoo import heads
+    from zoo.errors import UnknownModelError
+    from zoo.params import params
+
+    try:
+        spec = zoo.get_spec(model)
+    except UnknownModelError:
+        return {}
+    found = {f"model.{p.name}": str(p.default) for p in params(spec.config)}
+    for head in heads.HEADS.values():
+        found.update({f"model.{p.name}": str(p.default) for p in params(head)})
+    found.update({f"train.{p.name}": str(p.default) for p in params(TrainConfig)})
+    return found
+
+
+def _same(value: str, default: str) -> bool:
+    try:
+        return float(value) == float(default)
+    except ValueError:
+        return value == default
+
+
+def _config_label(columns: Sequence[str], values: Sequence[str], defaults: Mapping[str, str]) -> str:
+    """`units=8, learning_rate=0.01`: the params set away from the model's declared defaults
+    ("defaults" when none is), prefixes dropped where unambiguous; where the defaults are not
+    known (a baseline), every param that differs between the runs."""
     keys = [c.removeprefix("params.") for c in columns]
-    short = [k.split(".", 1)[-1] for k in keys]
-    names = [s if short.count(s) == 1 else k for k, s in zip(keys, short, strict=True)]
-    return ", ".join(f"{n}={_short_value(v)}" for n, v in zip(names, values, strict=True))
+    shown = [(k, v) for k, v in zip(keys, values, strict=True)
+             if v not in ("—", "None") and not (k in defaults and _same(v, defaults[k]))]  # fmt: skip
+    if not shown:
+        return "defaults"
+    short = [k.split(".", 1)[-1] for k, _ in shown]
+    names = [s if short.count(s) == 1 else k for (k, _), s in zip(shown, short, strict=True)]
+    return ", ".join(f"{n}={_short_value(v)}" for n, (_, v) in zip(names, shown, strict=True))
 
 
 def _status_text(counts: Mapping[str, int]) -> str:
@@ -73,8 +109,9 @@ def leaderboard(runs: pd.DataFrame, *, metric: str | None = None, higher_is_bett
     `"epochs_trained:min"`). Means and sample standard deviations are over the FINISHED runs
     that logged the metric; failed, killed and running runs are counted, never averaged.
 
-    Columns: `dataset`, `task`, `model`, `stage`, `baseline`, `config` (the params that differ
-    between this model's runs on this dataset, seed aside), `metric`, `higher_is_better`,
+    Columns: `dataset`, `task`, `model`, `stage`, `baseline`, `config` (rows split by the params
+    that differ between this model's runs on this dataset, seed aside; labelled with those set
+    away from the model's declared defaults, or "defaults"), `metric`, `higher_is_better`,
     `mean`, `std` (NaN for one run), `n`, every other `test_*` metric's mean, `param_count`,
     `train_seconds`, `epochs` (means), `runs`, one count per status, `status` (those counts as
     text), `seeds`, `run_ids`, `best_run_id`. `attrs["metrics"]` maps dataset to (metric,
@@ -100,13 +137,17 @@ def leaderboard(runs: pd.DataFrame, *, metric: str | None = None, higher_is_bett
             continue
         name, higher = objectives[dataset]
         config_cols = _config_columns(rows)
-        if not config_cols:
-            records.append(_board_row(rows, dataset, model, stage, "", name, higher))
+        defaults = declared_defaults(str(model))
+        if not config_cols:  # one configuration: what it sets away from the defaults (a zoo model's)
+            every = _config_columns(rows, varying=False)
+            first = rows.iloc[0]
+            label = _config_label(every, [_param_value(first[c]) for c in every], defaults) if defaults else ""
+            records.append(_board_row(rows, dataset, model, stage, label, name, higher))
             continue
         values = zip(*(rows[c].map(_param_value) for c in config_cols), strict=True)
         keys = pd.Series(["\x1f".join(v) for v in values], index=rows.index)
         for key, group in rows.groupby(keys, sort=True):
-            label = _config_label(config_cols, str(key).split("\x1f"))
+            label = _config_label(config_cols, str(key).split("\x1f"), defaults)
             records.append(_board_row(group, dataset, model, stage, label, name, higher))
     board = pd.DataFrame(records)
     if board.empty:
@@ -247,17 +288,61 @@ def table_rows(board: pd.DataFrame, dataset: Any) -> tuple[list[str], list[list[
 
 
 def print_leaderboard(console: Any, board: pd.DataFrame) -> None:
-    """The leaderboard as one rich table per dataset (baseline rows dimmed)."""
+    """The leaderboard as one rich table per dataset (baseline rows dimmed), made to fit a
+    120-column terminal: the task's reported test metrics only, parameters counted in k/M,
+    statuses other than FINISHED (the report and the CSV keep every column)."""
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
+    from recipes.tasks import get_task
+
+    if console.width > 120:  # a Console of its own: a table's width alone does not hold it to 120
+        from rich.console import Console
+
+        console = Console(file=console.file, width=120, soft_wrap=False, force_terminal=console.is_terminal,
+                          color_system=console.color_system)  # fmt: skip
     for dataset in board["dataset"].drop_duplicates():
         header, cells, flags = table_rows(board, dataset)
         task = board.loc[board["dataset"] == dataset, "task"].iloc[0]
-        table = Table(title=Text(f"{dataset} ({task})"))
-        for i, col in enumerate(header):
+        shown = _terminal_columns(header, get_task(task).reported)
+        if not any(_terminal_cell("status", line[header.index("status")]) for line in cells):
+            shown.remove(header.index("status"))  # every run FINISHED: n says how many
+        table = Table(title=Text(f"{dataset} ({task})"), box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for i in shown:
+            col = header[i]
             numeric = i == 0 or (i >= 3 and col != "status")
-            table.add_column(col, justify="right" if numeric else "left", overflow="fold")
+            # Figures keep their width; the model and config columns wrap at their commas.
+            table.add_column(_terminal_header(col), justify="right" if numeric else "left",
+                             no_wrap=numeric, overflow="fold", max_width=_MAX_WIDTHS.get(col))  # fmt: skip
         for line, baseline in zip(cells, flags, strict=True):
-            table.add_row(*(Text(c) for c in line), style="dim italic" if baseline else None)
+            row = [_terminal_cell(header[i], line[i]) for i in shown]
+            table.add_row(*(Text(c) for c in row), style="dim italic" if baseline else None)
         console.print(table)
+
+
+_MAX_WIDTHS = {"model": 25}  # "seasonal_naive (baseline)"; the config column gets the rest
+
+
+def _terminal_columns(header: Sequence[str], reported: Sequence[str]) -> list[int]:
+    """The columns a terminal shows: identity, objective, the task's reported test metrics, cost."""
+    keep = {"#", "model", "config", "params", "train s", "epochs", "status", *reported}
+    keep |= {f"test_{m}" for m in reported}
+    return [i for i, col in enumerate(header) if i == 3 or col in keep]
+
+
+def _terminal_header(col: str) -> str:
+    if " mean ± std" in col:
+        return col.replace(" mean ± std", "\nmean ± std")
+    if col.startswith("test_"):
+        return "test\n" + col.removeprefix("test_")
+    return {"train s": "train\ns", "status": "not\nfinished"}.get(col, col)
+
+
+def _terminal_cell(col: str, cell: str) -> str:
+    if col == "params" and cell.replace(",", "").isdigit():
+        count = int(cell.replace(",", ""))
+        return f"{count / 1e6:.1f}M" if count >= 1e6 else f"{count / 1e3:.0f}k" if count >= 1e3 else str(count)
+    if col == "status":
+        return ", ".join(part for part in cell.split(", ") if not part.endswith("FINISHED"))
+    return cell
