@@ -91,8 +91,9 @@ def render(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[st
         "",
     ]
     for dataset in sorted({d for d, _ in new}):
+        # Best mean accuracy first; ties by model name (a set's order changes with PYTHONHASHSEED).
         models = sorted({m for d, m in new if d == dataset},
-                        key=lambda m: -np.mean([r["metrics"]["accuracy"] for r in new[(dataset, m)]]))  # fmt: skip
+                        key=lambda m: (-np.mean([r["metrics"]["accuracy"] for r in new[(dataset, m)]]), m))  # fmt: skip
         nn = baselines.get((dataset, "1nn_euclidean"))
         lines += [f"## {dataset}", "", "| model | before | after | after: epochs | after: s / run |",
                   "|---|---|---|---|---|"]  # fmt: skip
