@@ -147,10 +147,7 @@ def bn_recalibrated_metrics(model: Any, dataset: Any) -> dict[str, float] | None
 def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     """Run every missing cell in order seed -> dataset -> (baselines, then models)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if args.threads > 0:
-        os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(args.threads))
-        os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(args.threads))
-    common.configure_threads(args.threads)
+    common.configure_threads(args.threads)  # before TensorFlow's first op: its pools are fixed then
     import keras
 
     import recipes

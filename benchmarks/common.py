@@ -11,7 +11,7 @@ also goes before `benchmarks/`, so `import tuning` finds the package, not `bench
 - `command_line(argv, cpus, script=...)`: the command as it was run, for the reports;
   `now()` and `provenance(...)`: the date, machine, threads and command a results line records;
   `commands_and_dates(records)`: what a report quotes of them.
-- `configure_threads`: TensorFlow's thread pools.
+- `configure_threads`: TensorFlow's thread pools, set before its runtime starts (`run_and_report` does).
 - `ACCURACY_DATASETS`, `PUBLISHED`, `SOURCES`: the accuracy benchmark's datasets and the
   published figures quoted beside it (accuracy, protocol and tuning reports).
 - The training-speed primitives that `speed.py` and its device section (`speed_device.py`)
@@ -140,6 +140,7 @@ def run_and_report(
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     if not args.report_only:
+        configure_threads(args.threads)  # before `run` starts TensorFlow: its pools are fixed then
         run(args, argv)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(render(args))
@@ -222,16 +223,36 @@ def commands_and_dates(records: Sequence[dict[str, Any]]) -> tuple[list[str], li
 
 
 def configure_threads(threads: int) -> None:
-    """Pin TensorFlow's intra- and inter-op pools (0 keeps TensorFlow's defaults; other backends: nothing)."""
-    import keras
+    """Pin TensorFlow's intra- and inter-op pools to `threads` each (0 keeps TensorFlow's defaults;
+    other Keras backends: nothing).
 
-    if keras.backend.backend() != "tensorflow":
+    TensorFlow sizes its pools once, as its runtime starts (its first op, which
+    `recipes.device.import_backend` runs), so call this before that: `run_and_report` does, before
+    a script's `run`. It sets TF_NUM_INTRAOP_THREADS and TF_NUM_INTEROP_THREADS, which TensorFlow
+    reads as it starts (the processes a benchmark starts inherit them), and where TensorFlow is
+    already imported, `tf.config.threading` too. Called after the runtime started, it raises.
+    """
+    if threads <= 0:
         return
-    import tensorflow as tf
-
-    if threads > 0:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    keras = sys.modules.get("keras")
+    backend = keras.backend.backend() if keras is not None else os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend != "tensorflow":
+        return
+    os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return  # imported and started later, with the environment above
+    threading = tf.config.threading
+    if (threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads()) == (threads,) * 2:
+        return
+    try:
+        threading.set_intra_op_parallelism_threads(threads)
+        threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError as error:
+        raise RuntimeError(
+            f"configure_threads({threads}) came after TensorFlow's runtime started (its pools are fixed then); "
+            "call it before recipes.device.import_backend or any TensorFlow op"
+        ) from error
 
 
 # ---------------------------------------------------------------------------------------------

@@ -56,7 +56,6 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
     from recipes.device import import_backend
 
     import_backend()
-    common.configure_threads(args.threads)
     cpus = common.cpus_used()
     done = _done(common.read_results(args.results))
     models = args.models or [m for m in zoo.list_models() if "forecasting" in zoo.get_spec(m).tasks]

@@ -95,7 +95,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     from recipes.device import import_backend
 
     import_backend()
-    common.configure_threads(args.threads)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     cpus = common.cpus_used()
     for address in args.datasets:

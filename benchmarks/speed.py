@@ -528,7 +528,6 @@ def measure(args: Any, argv: list[str]) -> None:
     from recipes.device import import_backend
 
     import_backend()
-    common.configure_threads(args.threads)
     cpus = common.cpus_used()
     from benchmarks.speed_device import device
 

@@ -83,3 +83,46 @@ def test_accuracy_baselines_come_from_recipes_with_the_benchmarks_fitted_on(monk
         ("majority", "train+val", {"accuracy": 0.5}),
         ("naive", "test window inputs", {"mae": 1.0}),
     ]
+
+
+# A benchmark's main as the scripts run it: `run` starts TensorFlow (import_backend runs its first
+# op), then reports the threads the process runs and whether a late configure_threads is refused.
+_THREADS_SCRIPT = """
+import argparse, os, pathlib, sys
+import benchmarks.common as common
+from recipes.device import import_backend
+
+def parse(argv):
+    parser = argparse.ArgumentParser()
+    common.output_flags(parser, pathlib.Path(sys.argv[1], "r.jsonl"), pathlib.Path(sys.argv[1], "r.md"))
+    return parser.parse_args(argv)
+
+def run(args, argv):
+    import_backend()
+    env = os.environ
+    print(env["TF_NUM_INTRAOP_THREADS"], env["TF_NUM_INTEROP_THREADS"], len(os.listdir("/proc/self/task")))
+    try:
+        common.configure_threads(args.threads + 1)
+    except RuntimeError as error:
+        print("late:", error)
+
+common.run_and_report(sys.argv[2:], parse, run, lambda args: "")
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_threads_are_set_before_tensorflow_starts(tmp_path, monkeypatch):
+    """`--threads N` sizes TensorFlow's pools although the script's `run` starts TensorFlow at once
+    (setting them after its first op raised "Intra op parallelism cannot be modified after initialization")."""
+    for name in ("KERAS_BACKEND", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    counts = {}
+    for threads in (1, 4):
+        out = subprocess.run(
+            [sys.executable, "-c", _THREADS_SCRIPT, str(tmp_path), "--threads", str(threads)],
+            cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
+        ).stdout.splitlines()  # fmt: skip
+        intra, inter, counts[threads] = out[0].split()
+        assert (intra, inter) == (str(threads), str(threads))
+        assert out[1].startswith("late: ") and "before recipes.device.import_backend" in out[1]
+    assert int(counts[4]) - int(counts[1]) >= 6  # each pool 3 threads larger: the setting took effect
