@@ -1,4 +1,4 @@
-"""Pictures a run logs: learning curves, confusion matrix, forecast against actual."""
+"""Pictures a run logs: learning curves, confusion matrix, forecast against actual, anomaly scores."""
 
 from __future__ import annotations
 
@@ -124,4 +124,48 @@ def forecast_over_history(
     ax.set_title(title)
     ax.legend(loc="upper left")
     ax.grid(alpha=0.3)
+    return _save(plt, fig, path)
+
+
+def anomaly_stream(signal: np.ndarray, scores: np.ndarray, threshold: float, truth: Any, flagged: Any, path: Path,
+                   title: str) -> Path:  # fmt: skip
+    """A scored stream: the signal with the true (red) and flagged (orange) ranges shaded, and
+    below it the score with the threshold (what an engineer or a clinician looks at).
+
+    `signal`: `(T, C)` raw values (the first channel is drawn); `scores`: `(T,)`; `truth` and
+    `flagged`: half-open `(start, stop)` step ranges.
+    """
+    plt = _pyplot()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(13, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    steps = np.arange(len(scores))
+    top.plot(steps, signal[:, 0], lw=0.6, color="tab:blue")
+    bottom.plot(steps, scores, lw=0.6, color="tab:purple", label="score")
+    bottom.axhline(threshold, color="black", ls="--", lw=0.8, label=f"threshold {threshold:.3g}")
+    for ax in (top, bottom):
+        for a, b in truth or ():
+            ax.axvspan(a, b, color="tab:red", alpha=0.25, lw=0)
+        for a, b in flagged or ():
+            ax.axvspan(a, b, color="tab:orange", alpha=0.2, lw=0)
+        ax.grid(alpha=0.3)
+    top.set_title(f"{title}: labelled anomaly (red), flagged (orange)")
+    bottom.set_xlabel("test step")
+    bottom.legend(loc="upper left")
+    return _save(plt, fig, path)
+
+
+def anomaly_collection(scores: np.ndarray, labels: Any, threshold: float, path: Path, title: str) -> Path:
+    """A scored collection: the series scores of normal and anomalous test series, and the threshold."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    groups = (
+        [("all series", scores)] if labels is None else [("normal", scores[~labels]), ("anomalous", scores[labels])]
+    )
+    bins = np.histogram_bin_edges(scores, bins=30)
+    for name, values in groups:
+        ax.hist(values, bins=bins, alpha=0.6, label=f"{name} ({len(values)})")
+    ax.axvline(threshold, color="black", ls="--", lw=0.8, label=f"threshold {threshold:.3g}")
+    ax.set_xlabel("series score (its highest step score)")
+    ax.set_ylabel("test series")
+    ax.set_title(title)
+    ax.legend()
     return _save(plt, fig, path)

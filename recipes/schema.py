@@ -19,6 +19,7 @@ SEARCH = "search"  # a search's parent run
 TRIAL = "trial"  # a search trial (chosen on validation data, never evaluated on test)
 BEST = "best"  # a search's best config retrained and evaluated on test
 BASELINE = "baseline"  # a classical baseline (`recipes.baselines`)
+DETECT = "detect"  # an anomaly detector: trained on normal data, scored on test (`recipes.anomaly`)
 COMPARE = "compare"  # a comparison report
 
 # Tag keys every run of a model carries (`identity`), and the others the recipes set.

@@ -53,6 +53,8 @@ class Task:
             return classification_metrics(y_true, y_pred)
         if self.name == "forecasting":
             return forecast_metrics(y_true, y_pred, mase_scale)
+        if self.name == "anomaly":
+            raise ConfigError("anomaly scores are step scores, not predictions: see recipes.anomaly.evaluation")
         return regression_metrics(y_true, y_pred)
 
 
@@ -68,6 +70,9 @@ TASKS = {
         Task("regression", **_VALUES),
         Task("forecasting", **_FORECASTS),
         Task("reconstruction", **_VALUES),
+        # A recipe's task, not a head: a detector's model trains under the forecasting head and
+        # is scored by `recipes.anomaly.evaluation` (per-step AUC-PR heads its reports).
+        Task("anomaly", "mse", "auc_pr", True, ("val_loss", "min"), ("auc_pr", "auc_roc", "f1", "range_f1")),
     )
 }
 

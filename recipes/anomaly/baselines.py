@@ -43,7 +43,7 @@ class AnomalyScores:
         window: The window length used.
         steps: One score per test step, float64 `(m, T)`.
         series: One score per test series (the maximum over its steps), `(m,)`.
-        normal: Scores of normal-data steps, 1-D, for thresholds (`recipes.anomaly_metrics`);
+        normal: Scores of normal-data steps, 1-D, for thresholds (`recipes.anomaly.metrics`);
             None when the data has no normal part.
         info: JSON-friendly settings.
     """
