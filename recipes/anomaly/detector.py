@@ -23,6 +23,7 @@ from recipes.anomaly import windows
 from recipes.errors import DataError
 
 SPEC_FILE, MODEL_FILE = "detector.json", "model.keras"
+CHUNK = 16384  # windows per pass of the model
 
 
 @dataclass
@@ -54,19 +55,37 @@ class Detector:
 
     def errors(self, *series: np.ndarray) -> list[np.ndarray]:
         """Per-step, per-channel errors of raw series `(T, C)` each, in error-scale units (NaN
-        where no window reaches); the windows of all of them go through the model at once."""
+        where no window reaches). Windows go through the model in batches of `CHUNK`, those of
+        many short series together, those of a long recording a chunk at a time (memory stays
+        bounded: windows are views until a chunk is predicted)."""
         cuts = [windows.cut((np.asarray(s, np.float64) - self.mean) / self.std, self.lookback, self.horizon,
                             self.mode) for s in series]  # fmt: skip
-        inputs = np.concatenate([x for x, _, _ in cuts])
-        if not len(inputs):  # every series shorter than a window
-            return [np.full(np.shape(s), np.nan) for s in series]
+        means = [windows.StepMeans(len(s), len(self.mean)) for s in series]
+        pending: list[tuple[int, slice]] = []  # (series, window rows) waiting for the next batch
+        queued = 0
+        for i, (x, _, _) in enumerate(cuts):
+            for first in range(0, len(x), CHUNK):
+                rows = slice(first, min(first + CHUNK, len(x)))
+                pending.append((i, rows))
+                queued += rows.stop - rows.start
+                if queued >= CHUNK:
+                    self._predict(pending, cuts, means)
+                    pending, queued = [], 0
+        self._predict(pending, cuts, means)
+        return [m.mean() / self.error_scale for m in means]
+
+    def _predict(self, pending: list[tuple[int, slice]], cuts: list[tuple], means: list[windows.StepMeans]) -> None:
+        """One pass of the model over the pending windows; their errors into the step means."""
+        if not pending:
+            return
+        inputs = np.concatenate([cuts[i][0][rows] for i, rows in pending])
         predicted = np.asarray(self.model.predict(inputs, batch_size=512, verbose=0), dtype=np.float64)
-        out, first = [], 0
-        for s, (x, y, starts) in zip(series, cuts, strict=True):
-            errors = np.abs(predicted[first : first + len(x)] - y)
-            out.append(windows.gather(errors, starts, len(s)) / self.error_scale)
-            first += len(x)
-        return out
+        first = 0
+        for i, rows in pending:
+            n = rows.stop - rows.start
+            _, y, starts = cuts[i]
+            means[i].add(np.abs(predicted[first : first + n] - y[rows]), starts[rows])
+            first += n
 
     def step_scores(self, *series: np.ndarray, history: np.ndarray | None = None) -> list[np.ndarray]:
         """One score per step of each raw series `(T, C)` (NaN where no window reaches).
