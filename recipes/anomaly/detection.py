@@ -100,7 +100,9 @@ def detect(
     started = time.perf_counter()
     normal = NormalSplit.of(data, cfg, lookback, seed=int(settings.get("seed", 0)))
     dataset = normal.dataset(data, cfg.mode, lookback, horizon)
-    hparams = {**({"window_norm": "mean"} if cfg.mode == "reconstruct" else {}), **dict(hparams or {})}
+    # Windows are already standardised by the normal data's statistics; normalising each window by
+    # its own level (the forecasting default) would hide a sustained shift after its first steps.
+    hparams = {"window_norm": "none", **dict(hparams or {})}
     windowing = {"mode": cfg.mode, "window": lookback, "horizon": horizon, "normal_fraction": cfg.normal_fraction}
     trained = recipes.train(model, dataset, hparams=hparams, data_options=windowing, tracking=track,
                             stage=schema.DETECT, evaluate=False, log_model=False, verbose=verbose,
@@ -118,6 +120,11 @@ def detect(
 def score(detector: Detector, data: AnomalyData) -> np.ndarray:
     """Step scores `(m, T)` of `data`'s test series; a stream's normal prefix is its history."""
     history = data.train[0] if data.kind == "stream" and data.has_normal else None
+    span = detector.lookback + (detector.horizon if detector.mode == "forecast" else 0)
+    available = data.test.shape[1] + (0 if history is None else min(len(history), detector.lookback))
+    if available < span:
+        raise DataError(f"{data.name}: its test series have {data.test.shape[1]} steps, fewer than the detector's "
+                        f"window of {span}")  # fmt: skip
     return np.stack(detector.step_scores(*data.test, history=history))
 
 
