@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from recipes.anomaly import baselines
-from recipes.anomaly import metrics
+from recipes.anomaly import baselines, metrics
 from recipes.data.anomaly import ANOMALY_DATASETS, AnomalyData, load_anomaly, ranges_of
 from recipes.errors import DataError
 
