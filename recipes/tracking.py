@@ -119,6 +119,11 @@ def check_store(uri: str, timeout: float = 5.0) -> None:
         )
 
 
+# MLflow 3's UI opens an experiment without this tag on its GenAI traces overview, empty for us;
+# with it, on the runs table (the models, their metrics, the charts).
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+
+
 def connect(uri: str | None = None, experiment: str | None = None) -> tuple[str, str]:
     """Point MLflow at the store (checked first) and make sure the experiment exists.
 
@@ -138,9 +143,11 @@ def connect(uri: str | None = None, experiment: str | None = None) -> tuple[str,
     try:
         found = mlflow.get_experiment_by_name(name)
         if found:
+            if found.tags.get(EXPERIMENT_KIND[0]) != EXPERIMENT_KIND[1]:  # made by an earlier version or by hand
+                mlflow.MlflowClient().set_experiment_tag(found.experiment_id, *EXPERIMENT_KIND)
             return uri, found.experiment_id
         try:
-            return uri, mlflow.create_experiment(name)
+            return uri, mlflow.create_experiment(name, tags=dict([EXPERIMENT_KIND]))
         except Exception:  # another process (a search's chief and workers) created it meanwhile
             found = mlflow.get_experiment_by_name(name)
             if found is None:

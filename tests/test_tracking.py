@@ -114,3 +114,21 @@ def test_the_tracking_group_is_one_record_or_its_loose_fields_never_both(tmp_pat
     with pytest.raises(ConfigError, match="give experiment inside tracking=Tracking"):
         as_tracking(child, experiment="other")
     assert Tracking(enabled=False).connect() is None
+
+
+def test_experiments_open_on_the_runs_table_in_the_mlflow_ui(tmp_path) -> None:
+    """MLflow 3.17's UI opens an experiment on its runs only when it is tagged a model-development one."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    from recipes.tracking import connect
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    _, made = connect(uri, "fresh")
+    mlflow.set_tracking_uri(uri)
+    old = mlflow.create_experiment("older")  # as an earlier version of the zoo made them
+    _, again = connect(uri, "older")
+    client = MlflowClient(uri)
+    for experiment_id in (made, again):
+        assert client.get_experiment(experiment_id).tags["mlflow.experimentKind"] == "custom_model_development"
+    assert again == old
