@@ -32,13 +32,14 @@ def signature(model: Any, input_dtype: Any, output_dtype: Any = "float32") -> An
     return ModelSignature(inputs=Schema([_spec(model.input_shape, input_dtype)]), outputs=Schema(outputs))
 
 
-def pip_requirements() -> list[str]:
-    """The pinned packages a logged model needs (passing them saves MLflow ~10 s of inference)."""
+def pip_requirements(exported: bool = False) -> list[str]:
+    """The pinned packages a logged model needs (passing them saves MLflow ~10 s of inference);
+    an exported model needs TensorFlow alone."""
     import keras
 
     import zoo
 
-    reqs = [f"keras=={keras.__version__}", f"lstm-zoo=={zoo.__version__}"]
+    reqs = [f"keras=={keras.__version__}"] + ([] if exported else [f"lstm-zoo=={zoo.__version__}"])
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -46,11 +47,16 @@ def pip_requirements() -> list[str]:
     return reqs
 
 
-def log_keras_model(net: Any, name: str, *, example: np.ndarray | None = None, input_dtype: Any = None) -> None:
+def log_keras_model(
+    net: Any, name: str, *, example: np.ndarray | None = None, input_dtype: Any = None, exported: bool = False
+) -> None:
     """Log `net` in MLflow's Keras flavour as `name` of the active run.
 
     With `example`, the signature takes its dtype and the outputs' from a prediction on it,
     and it is saved as the input example; otherwise `input_dtype` (default float32) is used.
+    With `exported`, the model is saved through Keras' `Model.export` (a TensorFlow
+    SavedModel): `mlflow.pyfunc.load_model` and `mlflow models serve` then load it in a
+    process that never imported the zoo, its custom layers included.
     """
     import keras
     import mlflow
@@ -66,8 +72,8 @@ def log_keras_model(net: Any, name: str, *, example: np.ndarray | None = None, i
             sig = signature(net, example.dtype, output.dtype)
         else:
             sig = signature(net, input_dtype or "float32")
-        mlflow.keras.log_model(net, name=name, signature=sig, input_example=example,
-                               pip_requirements=pip_requirements())  # fmt: skip
+        mlflow.keras.log_model(net, name=name, signature=sig, input_example=example, save_exported_model=exported,
+                               pip_requirements=pip_requirements(exported))  # fmt: skip
     finally:
         if interactive:
             keras.config.enable_interactive_logging()

@@ -431,10 +431,7 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         for path in artifacts.values():
             tracker.artifact(path)
         if job.log_model and not tracker.lost:
-            from recipes.model_log import log_keras_model
-
-            example = _example(dataset.test.x[:2], dataset.test.lengths, trim)
-            tracker.call(log_keras_model, net, "model", example=example)
+            tracker.call(_log_model, net, dataset, trim)
 
     return TrainResult(
         model=net,
@@ -510,6 +507,25 @@ def _fingerprint(backbone: Any) -> str:
         digest.update(weight.path.encode())
         digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)).tobytes())
     return digest.hexdigest()[:16]
+
+
+def _log_model(net: Any, dataset: Dataset, trim: bool) -> None:
+    """Log the model MLflow hands out: on raw series where it can (`recipes.serving`), exported
+    so that it loads without the zoo; else the trained model on the pipeline's inputs."""
+    import keras
+    import mlflow
+
+    from recipes import serving
+    from recipes.model_log import log_keras_model
+
+    reason = serving.servable(dataset) if keras.backend.backend() == "tensorflow" else "an export needs TensorFlow"
+    if reason is None:
+        example = serving.raw_inputs(dataset.test.x[:2], dataset)
+        log_keras_model(serving.serving_model(net, dataset), "model", example=example, exported=True)
+        mlflow.set_tag("model.inputs", "raw")
+        return
+    log_keras_model(net, "model", example=_example(dataset.test.x[:2], dataset.test.lengths, trim))
+    mlflow.set_tags({"model.inputs": "scaled", "model.inputs.why": reason})
 
 
 def _example(x: np.ndarray, lengths: np.ndarray | None, trim: bool) -> np.ndarray:

@@ -20,10 +20,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float, what: str) -> None:
+    """Wait for the event: `url` answers 200 (fail when `process` exits or `timeout` passes)."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline and process.poll() is None, f"{what} did not start"
+        time.sleep(0.3)
+
+
 @contextmanager
 def mlflow_server(root: Path, timeout: float = 90) -> Iterator[tuple[str, subprocess.Popen]]:
     """Start `mlflow server` (SQLite store and artifacts under `root`); yield its URI and process."""
-    import requests
 
     port = free_port()
     server = subprocess.Popen(
@@ -34,15 +48,7 @@ def mlflow_server(root: Path, timeout: float = 90) -> Iterator[tuple[str, subpro
     )  # fmt: skip
     uri = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if requests.get(f"{uri}/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "mlflow server did not start"
-            time.sleep(0.3)
+        wait_until_up(f"{uri}/health", server, timeout, "mlflow server")
         yield uri, server
     finally:
         if server.poll() is None:

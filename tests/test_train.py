@@ -71,12 +71,15 @@ def test_the_logged_model_loads_and_predicts_like_the_trained_one(gunpoint, stor
     import mlflow
 
     mlflow.set_tracking_uri(store)
+    from recipes.serving import raw_inputs
+
     x = gunpoint.dataset.test.x[:8]
     expected = np.asarray(gunpoint.model.predict_on_batch(x))
-    loaded = mlflow.keras.load_model(f"runs:/{gunpoint.run_id}/model")
-    np.testing.assert_allclose(np.asarray(loaded.predict_on_batch(x)), expected, rtol=1e-5, atol=1e-6)
+    raw = raw_inputs(x, gunpoint.dataset)  # the logged model takes series as the data holds them
+    exported = mlflow.keras.load_model(f"runs:/{gunpoint.run_id}/model")  # a SavedModel: Model.export's
+    np.testing.assert_allclose(np.asarray(exported.serve(raw)), expected, rtol=1e-5, atol=1e-6)
     pyfunc = mlflow.pyfunc.load_model(f"runs:/{gunpoint.run_id}/model")
-    np.testing.assert_allclose(np.asarray(pyfunc.predict(x)), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(pyfunc.predict(raw)), expected, rtol=1e-5, atol=1e-6)
     assert pyfunc.metadata.get_input_schema().inputs[0].shape == (-1, 150, 1)
 
 

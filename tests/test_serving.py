@@ -1,0 +1,92 @@
+"""The model a run hands out takes raw data and loads without the zoo: a fresh interpreter,
+and `mlflow models serve` answering HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import recipes
+from tests.servers import free_port, wait_until_up
+
+LOAD_AND_PREDICT = """
+import json, sys
+import mlflow, numpy as np
+mlflow.set_tracking_uri(sys.argv[1])
+model = mlflow.pyfunc.load_model(f"runs:/{sys.argv[2]}/model")
+raw = np.asarray(json.load(open(sys.argv[3])), dtype="float32")
+print(json.dumps({"pred": np.asarray(model.predict(raw)).tolist(),
+                  "zoo": any(m == "zoo" or m.startswith(("zoo.", "recipes")) for m in sys.modules)}))
+"""
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tracked attention_lstm (a custom layer inside) on GunPoint and a gru on airline."""
+    root = tmp_path_factory.mktemp("serving")
+    uri = f"sqlite:///{root}/mlflow.db"
+    common = {"epochs": 1, "tracking_uri": uri, "runs_dir": root / "runs", "verbose": 0}
+    clf = recipes.train("attention_lstm", "ucr:GunPoint", hparams={"units": 8}, **common)
+    fc = recipes.train("gru", "forecast:airline", hparams={"units": 8}, data_options={"horizon": 6}, **common)
+    return root, uri, clf, fc
+
+
+def _raw(result) -> np.ndarray:
+    from recipes.serving import raw_inputs
+
+    return raw_inputs(result.dataset.test.x[:5], result.dataset)
+
+
+def _in_a_fresh_interpreter(root, uri: str, run_id: str, raw: np.ndarray) -> dict:
+    (root / "raw.json").write_text(json.dumps(raw.tolist()))
+    (root / "load.py").write_text(LOAD_AND_PREDICT)
+    quiet = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, str(root / "load.py"), uri, run_id, str(root / "raw.json")], cwd=root,
+                          capture_output=True, text=True, timeout=300, env=quiet)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_logged_model_takes_raw_series_in_a_process_that_never_imports_the_zoo(trained) -> None:
+    root, uri, clf, fc = trained
+    for result in (clf, fc):
+        answer = _in_a_fresh_interpreter(root, uri, result.run_id, _raw(result))
+        assert answer["zoo"] is False
+        # The training pipeline: scaled inputs into the trained model, predictions back in data units.
+        expected = np.asarray(result.model.predict(result.dataset.test.x[:5], verbose=0))
+        if result.dataset.task == "forecasting":
+            expected = result.dataset.inverse_targets(expected)
+        np.testing.assert_allclose(np.asarray(answer["pred"]), expected, rtol=1e-4, atol=1e-4)
+    from mlflow import MlflowClient
+
+    assert MlflowClient(uri).get_run(clf.run_id).data.tags["model.inputs"] == "raw"
+
+
+def test_mlflow_models_serve_answers_invocations_with_raw_series(trained) -> None:
+    import requests
+
+    root, uri, clf, _ = trained
+    port = free_port()
+    mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
+    server = subprocess.Popen([mlflow, "models", "serve", "-m", f"runs:/{clf.run_id}/model", "--env-manager", "local",
+                               "--host", "127.0.0.1", "--port", str(port)], cwd=root, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True,
+                              env={**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": os.pathsep.join(
+                                  [os.path.dirname(sys.executable), os.environ.get("PATH", "")])})  # fmt: skip
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/ping", server, 240, "mlflow models serve")
+        raw = _raw(clf)
+        answer = requests.post(f"http://127.0.0.1:{port}/invocations", json={"inputs": raw.tolist()}, timeout=60)
+        assert answer.status_code == 200, answer.text[:2000]
+        expected = clf.model.predict(clf.dataset.test.x[:5], verbose=0)
+        np.testing.assert_allclose(np.asarray(answer.json()["predictions"]), expected, rtol=1e-4, atol=1e-4)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
