@@ -299,6 +299,8 @@ def render(records: Sequence[dict[str, Any]]) -> str:
         "- **whole run**: zoo wall / peer wall, the stricter reading: the zoo's whole default run, to",
         "  the weights it keeps and their test accuracy (`zoo acc`), against the peer's whole run.",
         "- The test split serves only these figures; nothing was chosen on it.",
+        "- One core (`taskset -c 1`, TensorFlow pools of one thread); the machine's other core ran other",
+        "  work meanwhile (test suites, other benchmarks), which slows both sides alike.",
         "",
         "## Results",
         "",
@@ -342,6 +344,15 @@ def render(records: Sequence[dict[str, Any]]) -> str:
             + (f" Seeds not measured: {', '.join(map(str, missing))}." if missing else ""),
             "",
         ]
+        own = [reached(r["peer"]["curve"], r["peer"]["accuracy"]) for r in table]
+        if all(o is not None for o in own):
+            lines += [
+                "Even against the peer's own first epoch at its final accuracy (its curve, scored every "
+                f"{PEER_EVERY} epochs: {', '.join(f'{o:.0f} s' for o in own)} by seed), the zoo took "
+                f"{statistics.mean(r['to_peer'] / o for r, o in zip(table, own, strict=True) if r['to_peer']):.2f} "
+                "of that time on the mean; but the peer has no way to stop there (no validation, no selection).",
+                "",
+            ]
     lines += ["### The curves", "", "Test accuracy by the seconds of each side's clock (scoring excluded):", ""]
     for row in table:
         lines.append(f"- seed {row['seed']}: zoo " + _points(row["zoo"]["curve"]) + "; peer "
