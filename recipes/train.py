@@ -388,6 +388,9 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
     info["dataset"] = dataset.summary()
     (run_dir / "model_spec.json").write_text(json.dumps(info, indent=2, default=str))
     artifacts["model_spec.json"] = str(run_dir / "model_spec.json")
+    from recipes import serving
+
+    artifacts[serving.SPEC_FILE] = str(serving.write_spec(dataset, run_dir))  # what `zoo predict` needs
     metrics: dict[str, float] = {}
     if job.evaluate:
         if dataset.task == "classification":

@@ -90,3 +90,29 @@ def test_mlflow_models_serve_answers_invocations_with_raw_series(trained) -> Non
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=30)
+
+
+def test_zoo_predict_gives_raw_data_the_predictions_its_run_scored(trained) -> None:
+    import pandas as pd
+
+    from tests.test_cli import AS_A_USER, ZOO
+
+    root, uri, clf, fc = trained
+    by_id = subprocess.run([ZOO, "predict", clf.run_id, "--data", "ucr:GunPoint", "--tracking-uri", uri, "--out",
+                            "p.csv"], cwd=root, capture_output=True, text=True, timeout=300, env=AS_A_USER)  # fmt: skip
+    assert by_id.returncode == 0, by_id.stderr[-3000:]
+    frame = pd.read_csv(root / "p.csv")
+    assert len(frame) == 150 and {"predicted", "p_1", "p_2", "label"} <= set(frame.columns)
+    assert f"accuracy {clf.test_metrics['accuracy']:.4f}" in by_id.stdout  # what the run scored on test
+
+    by_folder = subprocess.run([ZOO, "predict", str(fc.run_dir), "--data", "forecast:airline", "-o", "horizon=6",
+                                "--split", "val", "--out", "f.parquet"], cwd=root, capture_output=True, text=True,
+                               timeout=300, env=AS_A_USER)  # fmt: skip
+    assert by_folder.returncode == 0, by_folder.stderr[-3000:]
+    forecasts = pd.read_parquet(root / "f.parquet")
+    assert len(forecasts) == len(fc.dataset.val) and "passengers_step_6" in forecasts.columns
+    assert forecasts["passengers_step_1"].min() > 50  # data units (passengers), not scaled values
+
+    wrong = subprocess.run([ZOO, "predict", str(clf.run_dir), "--data", "ucr:ItalyPowerDemand"], cwd=root,
+                           capture_output=True, text=True, timeout=300, env=AS_A_USER)  # fmt: skip
+    assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1 and "trained on (150, 1)" in wrong.stderr
