@@ -52,14 +52,14 @@ def predict(ref: str, data: str, *, split: str = "test", tracking_uri: str | Non
     from recipes.serving import raw_inputs, serving_model
     from recipes.tasks import get_task
 
-    folder = _run_folder(ref, tracking_uri)
+    folder = run_folder(ref, tracking_uri)
     spec = json.loads((folder / "serving.json").read_text())
     dataset = load(data, **options)
     if split not in ("train", "val", "test"):
         raise DataError(f"split {split!r}: give train, val or test")
     part = getattr(dataset, split)
     _check_fits(spec, dataset, data)
-    net = _load_keras(folder / "model.keras")
+    net = load_keras(folder / "model.keras")
     raw = raw_inputs(part.x, dataset)
     pred = np.asarray(serving_model(net, spec).predict(raw, batch_size=256, verbose=0))
     metrics: dict[str, float] = {}
@@ -71,7 +71,7 @@ def predict(ref: str, data: str, *, split: str = "test", tracking_uri: str | Non
     return Prediction(_frame(spec, pred, part, dataset), metrics, spec["task"], split)
 
 
-def _run_folder(ref: str, tracking_uri: str | None) -> Path:
+def run_folder(ref: str, tracking_uri: str | None) -> Path:
     """A local folder holding the run's model and serving record (downloaded for a run id)."""
     path = Path(ref)
     if path.exists():
@@ -109,7 +109,7 @@ def _check_fits(spec: dict[str, Any], dataset: Any, data: str) -> None:
         raise DataError(f"{data} is {dataset.task} data; the model was trained for {spec['task']}")
 
 
-def _load_keras(path: Path) -> Any:
+def load_keras(path: Path) -> Any:
     import keras
 
     import zoo.layers  # noqa: F401  (the zoo's custom layers, registered for loading)

@@ -116,3 +116,22 @@ def test_zoo_predict_gives_raw_data_the_predictions_its_run_scored(trained) -> N
     wrong = subprocess.run([ZOO, "predict", str(clf.run_dir), "--data", "ucr:ItalyPowerDemand"], cwd=root,
                            capture_output=True, text=True, timeout=300, env=AS_A_USER)  # fmt: skip
     assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1 and "trained on (150, 1)" in wrong.stderr
+
+
+def test_zoo_export_writes_a_model_that_predicts_like_the_keras_one(trained) -> None:
+    from tests.test_cli import AS_A_USER, ZOO
+
+    root, uri, clf, fc = trained
+
+    def export(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([ZOO, "export", *args], cwd=root, capture_output=True, text=True, timeout=300,
+                              env=AS_A_USER)  # fmt: skip
+
+    saved = export(clf.run_id, "--format", "saved_model", "--out", "exported", "--tracking-uri", uri)
+    assert saved.returncode == 0, saved.stderr[-3000:]
+    assert "loaded back" in saved.stdout and (root / "exported" / "saved_model.pb").exists()
+    lite = export(str(fc.run_dir), "--format", "litert", "--out", "gru.tflite")  # recurrent: TF select ops
+    assert (root / "gru.tflite").exists()
+    assert lite.returncode == 0 or ("select ops" in lite.stderr and lite.returncode == 2), lite.stderr[-3000:]
+    onnx = export(str(clf.run_dir), "--format", "onnx", "--out", "x.onnx")
+    assert onnx.returncode == 2 and "pip install" in onnx.stderr and onnx.stderr.count("\n") == 1
