@@ -340,7 +340,7 @@ def log_baselines(
         if parent_run_id:
             tags["mlflow.parentRunId"] = parent_run_id
         run_id = create_run(client, experiment_id, run_name=f"{result.name} on {dataset.name}", tags=tags)
-        with closing_run(run_id):
+        with closing_run(run_id, client):
             metrics = {f"test_{k}": v for k, v in result.metrics.items()}
             metrics["train_seconds"] = result.seconds
             log_batch(client, run_id, metrics=metrics, params=params)

@@ -342,9 +342,10 @@ def outcome(end: Callable[[str], None], tag_error: Callable[[str], None] | None 
 
 
 @contextlib.contextmanager
-def closing_run(run_id: str | None) -> Iterator[None]:
+def closing_run(run_id: str | None, client: Any = None) -> Iterator[None]:
     """End run `run_id` (a client-made run: a parent, a baseline, a report) with the status its
-    block earned, a failure's reason in its `error` tag; nothing when `run_id` is None."""
+    block earned, a failure's reason in its `error` tag; nothing when `run_id` is None. Give the
+    `client` that made the run when it points at another store than the active one."""
     if run_id is None:
         yield
         return
@@ -352,7 +353,7 @@ def closing_run(run_id: str | None) -> Iterator[None]:
 
     from recipes.schema import ERROR
 
-    client = MlflowClient()
+    client = client or MlflowClient()
     with outcome(lambda status: client.set_terminated(run_id, status),
                  lambda error: log_batch(client, run_id, tags={ERROR: error})):  # fmt: skip
         yield

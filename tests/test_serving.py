@@ -69,14 +69,20 @@ def test_the_logged_model_takes_raw_series_in_a_process_that_never_imports_the_z
 
 
 def test_mlflow_models_serve_answers_invocations_with_raw_series(trained) -> None:
+    """The registered champion, served as `models:/NAME@champion`, answers HTTP with raw series."""
+    import mlflow as client_side
     import requests
 
+    from recipes.model_registry import register
+
     root, uri, clf, _ = trained
+    client_side.set_tracking_uri(uri)
+    assert register(clf.run_id, "gunpoint-served").alias == "champion"
     port = free_port()
     mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
-    server = subprocess.Popen([mlflow, "models", "serve", "-m", f"runs:/{clf.run_id}/model", "--env-manager", "local",
-                               "--host", "127.0.0.1", "--port", str(port)], cwd=root, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True,
+    server = subprocess.Popen([mlflow, "models", "serve", "-m", "models:/gunpoint-served@champion", "--env-manager",
+                               "local", "--host", "127.0.0.1", "--port", str(port)], cwd=root,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                               env={**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": os.pathsep.join(
                                   [os.path.dirname(sys.executable), os.environ.get("PATH", "")])})  # fmt: skip
     try:
@@ -135,3 +141,29 @@ def test_zoo_export_writes_a_model_that_predicts_like_the_keras_one(trained) -> 
     assert lite.returncode == 0 or ("select ops" in lite.stderr and lite.returncode == 2), lite.stderr[-3000:]
     onnx = export(str(clf.run_dir), "--format", "onnx", "--out", "x.onnx")
     assert onnx.returncode == 2 and "pip install" in onnx.stderr and onnx.stderr.count("\n") == 1
+
+
+def test_zoo_train_registers_versions_and_the_champion_follows_the_newest(tmp_path) -> None:
+    from mlflow import MlflowClient
+
+    from tests.test_cli import AS_A_USER, ZOO
+
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    argv = [ZOO, "train", "mlp", "--data", "ucr:GunPoint", "--epochs", "1", "--tracking-uri", store, "--register",
+            "gunpoint-mlp"]  # fmt: skip
+    for seed in ("0", "1"):
+        done = subprocess.run([*argv, "--seed", seed], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                              env=AS_A_USER)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert f"registered: gunpoint-mlp v{int(seed) + 1}, alias champion" in done.stdout
+    client = MlflowClient(store)
+    versions = client.search_model_versions("name = 'gunpoint-mlp'")
+    assert sorted(int(v.version) for v in versions) == [1, 2]  # the earlier champion stays a version
+    champion = client.get_model_version_by_alias("gunpoint-mlp", "champion")
+    assert int(champion.version) == 2
+    compared = subprocess.run([ZOO, "compare", "--tracking-uri", store, "--out", "cmp"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300, env=AS_A_USER)  # fmt: skip
+    assert f"champion: gunpoint-mlp v2 is run {champion.run_id} (mlp)" in compared.stdout
+    bad = subprocess.run([*argv[:-1], "bad name!"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         env=AS_A_USER)  # fmt: skip
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--register" in bad.stderr

@@ -375,3 +375,19 @@ def test_init_weights_start_a_training_from_those_weights(tmp_path) -> None:
 
 def _staged(uri: str, stage: str) -> list:
     return [run for run in _runs(uri) if run.data.tags.get("stage") == stage]
+
+
+def test_a_search_registers_its_retrained_best_as_the_new_champion(searched) -> None:
+    """Two searches of one project: versions 1 and 2 of its registered model, the champion the newest."""
+    from mlflow import MlflowClient
+
+    result, uri, _, root = searched
+    project = result.config_path.parent.name
+    assert result.registered == f"{project} v1"
+    again = tuning.search("lstm", "ucr:ItalyPowerDemand", tuner="random", max_trials=1, max_epochs=1, cv=0,
+                          fixed={"units": 8}, directory=root / "tuning", project=project, overwrite=True,
+                          tracking_uri=uri, experiment="search", progress=lambda line: None)  # fmt: skip
+    assert again.registered == f"{project} v2"
+    client = MlflowClient(uri)
+    assert client.get_model_version_by_alias(project, "champion").run_id == again.best_run_id
+    assert client.get_run(again.parent_run_id).data.tags["registered_model"] == f"{project} v2"

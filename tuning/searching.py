@@ -56,6 +56,7 @@ class SearchResult:
         trials: Per trial: id, status, model, objective value, MLflow run id.
         model: The retrained best `keras.Model`.
         recipe_settings: With the semi recipe: the best "pretrain" and "finetune" settings.
+        registered: "NAME vN": the Model Registry version (alias "champion") the best became.
     """
 
     model_name: str
@@ -71,6 +72,7 @@ class SearchResult:
     trials: list[dict[str, Any]] = field(default_factory=list)
     model: Any = None
     recipe_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    registered: str | None = None
 
 
 @dataclass
@@ -258,6 +260,7 @@ class _Search:
     progress: Callable[[str], None]
     folds: list[Any] = field(default_factory=list)  # K-fold datasets; empty: rank on the carved split
     warm_start: bool = False  # Hyperband: a promoted trial continues from its earlier round's weights
+    register: str | None = None  # the registered model the retrained best becomes a version of
     cluster: distributed.Cluster | None = None
     started: float = field(default_factory=time.monotonic)
     done: int = 0
@@ -553,6 +556,7 @@ def search(
     tracking_uri: str | None = None,
     experiment: str | None = None,
     retrain_best: bool = True,
+    register: bool | str = True,
     progress: Callable[[str], None] | None = None,
     role: str | None = None,
     oracle_address: str | None = None,
@@ -592,6 +596,9 @@ def search(
         tracking_uri: MLflow store (default MLFLOW_TRACKING_URI, else sqlite:///mlflow.db).
         experiment: MLflow experiment (default "lstm-zoo").
         retrain_best: Retrain the best configuration with `max_epochs` and evaluate it on test.
+        register: Register the retrained best's model in the MLflow Model Registry as a new
+            version with alias "champion" (earlier versions stay): under this name, or the
+            search's project name when True; False: do not.
         progress: Called with one line per finished trial (default: print).
         role: "chief" or "worker" for keras-tuner's distributed mode (default: from
             KERASTUNER_TUNER_ID / KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT, else one process).
@@ -655,6 +662,11 @@ def search(
 
     parts = [*names[:4], dataset.name.replace(":", "_").replace("/", "_"), tuner, *trial_recipe.project_suffix()]
     project = project or "-".join(parts)[:100]
+    registered_name = (project if register is True else register or None) if tracking else None
+    if registered_name:
+        from recipes.model_registry import check_name
+
+        check_name(registered_name)
     directory = Path(directory)
     project_dir = directory / project
     if overwrite and project_dir.exists():
@@ -715,6 +727,7 @@ def search(
             progress=progress or print,
             folds=folds.folds(dataset, k, seed) if k else [],
             warm_start=tuner == "hyperband",
+            register=registered_name,
             cluster=cluster,
         )
         oracle = _oracle(
@@ -821,9 +834,18 @@ def _finish(
             evaluate=True,
         )
         test_metrics, best_run_id, model = result.test_metrics, result.run_id, result.model
+    registered = None
     if state.tracking.enabled and state.parent_run_id:
         _record_best(state.parent_run_id, best, drawn, test_metrics, best_run_id, config_path, state.objective,
                      recipe.scopes)  # fmt: skip
+        if state.register and best_run_id:
+            from mlflow import MlflowClient
+
+            from recipes.model_registry import register
+
+            version = register(best_run_id, state.register)
+            registered = f"{version.name} v{version.version}"
+            log_batch(MlflowClient(), state.parent_run_id, tags={"registered_model": registered})
     return SearchResult(
         model_name=drawn["model"],
         hparams=drawn["hparams"],
@@ -838,6 +860,7 @@ def _finish(
         trials=listing,
         model=model,
         recipe_settings={scope: drawn[scope] for scope in recipe.scopes},
+        registered=registered,
     )
 
 

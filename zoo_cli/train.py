@@ -33,6 +33,8 @@ from zoo_cli.options import key_values, train_options
 @click.option("--runs-dir", type=click.Path(file_okay=False), help="Local run folders [default: ./runs].")
 @click.option("--fresh", is_flag=True, help="Start over instead of resuming a killed run of the same settings.")
 @click.option("--no-tracking", is_flag=True, help="Do not log to MLflow (local files only).")
+@click.option("--register", "register_name", metavar="NAME",
+              help="Register the model in the Model Registry: a new version of NAME, alias champion.")  # fmt: skip
 @click.option("--backbone", "backbone_ref", metavar="PATH|URI",
               help="Start from a pretrained encoder: encoder.keras, a run folder, or runs:/<id>/encoder.")  # fmt: skip
 @click.option(
@@ -54,6 +56,7 @@ def train(
     runs_dir: str | None,
     fresh: bool,
     no_tracking: bool,
+    register_name: str | None,
     backbone_ref: str | None,
     freeze_backbone: bool,
     unfreeze_epochs: int,
@@ -92,6 +95,12 @@ def train(
     )
 
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    if register_name:
+        from recipes.model_registry import check_name
+
+        check_name(register_name)
+        if no_tracking:
+            raise ConfigError("--register needs MLflow tracking: drop --no-tracking")
     from recipes import train as run_training
     from recipes.tracking import Tracking
 
@@ -123,6 +132,12 @@ def train(
         click.echo("interrupted: the MLflow run is marked KILLED; run the same command again to resume", err=True)
         sys.exit(EXIT_INTERRUPTED)
     _report(console, result)
+    if register_name and result.run_id and not result.tracking_lost:
+        from recipes.model_registry import register
+
+        version = register(result.run_id, register_name)
+        console.print(f"registered: {version.name} v{version.version}, alias champion; serve it: mlflow models "
+                      f"serve -m models:/{version.name}@champion --env-manager local", markup=False)  # fmt: skip
 
 
 def _supervised_config(path: str | None) -> Any:

@@ -39,6 +39,10 @@ from zoo_cli.options import config_options, key_values
 @click.option("--worker-timeout", type=float, metavar="SECONDS",
               help="Silence after which a worker, or the chief, counts as lost [default: 300].")  # fmt: skip
 @click.option("--unlabeled", help="semi: pretraining pool sources, as for zoo pretrain.")
+@click.option("--register", "register_name", metavar="NAME",
+              help="Register the retrained best as a new version of NAME with alias champion [default: the "
+                   "search's project name].")  # fmt: skip
+@click.option("--no-register", is_flag=True, help="Do not register the retrained best in the Model Registry.")
 def tune(
     models: str,
     data: str,
@@ -55,6 +59,8 @@ def tune(
     worker_id: str | None,
     worker_timeout: float | None,
     unlabeled: str | None,
+    register_name: str | None,
+    no_register: bool,
     **search_settings: Any,
 ) -> None:
     """Search models' hyperparameters with keras-tuner; every trial is an MLflow run.
@@ -100,6 +106,7 @@ def tune(
             worker_id=worker_id,
             worker_timeout=worker_timeout,
             unlabeled=unlabeled,
+            register=False if no_register else (register_name or True),
             **{k: v for k, v in search_settings.items() if v is not None},
         )
     except KeyboardInterrupt:
@@ -133,6 +140,10 @@ def tune(
         console.print(f"MLflow search run {result.parent_run_id} in {uri}")
         if uri.startswith("sqlite:"):
             console.print(f"open it with: mlflow ui --backend-store-uri {uri}")
+    if result.registered:
+        name = result.registered.rsplit(" v", 1)[0]
+        console.print(f"registered: {result.registered}, alias champion; serve it: mlflow models serve -m "
+                      f"models:/{name}@champion --env-manager local", markup=False)  # fmt: skip
     if then_compare and result.parent_run_id:
         from recipes.compare import compare as run_comparison
 

@@ -140,7 +140,19 @@ def compare(
         )
     notes += [f"left out: {n} {reason}" for reason, n in runs.attrs["left_out"].items() if reason != "comparison runs"]
     board = leaderboard(runs, metric=metric)
+    notes += _champions(runs)
     if board.attrs["dropped"]:
         notes.append(f"left out (no run logged the metric): {', '.join(board.attrs['dropped'])}")
     result = report(runs, board, out_dir, top=top, log_run=log_run)
     return Comparison(runs=runs, board=board, report=result, notes=notes)
+
+
+def _champions(runs: pd.DataFrame) -> list[str]:
+    """A note per compared run that a registered model's `champion` alias points at."""
+    from recipes.model_registry import champions
+
+    if runs.empty or "run_id" not in runs:
+        return []
+    found = champions(runs["run_id"], runs.attrs.get("tracking_uri"))
+    models = dict(zip(runs["run_id"], runs["model"] if "model" in runs else runs["run_id"], strict=True))
+    return [f"champion: {label} is run {run_id} ({models[run_id]})" for run_id, label in found.items()]

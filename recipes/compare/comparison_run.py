@@ -37,7 +37,7 @@ def _log_comparison(
             best.append(f"{dataset}: best {top['model']} {metric} {top['mean']:.4g} (n={top['n']})")
     tags["mlflow.note.content"] = "Comparison of " + str(attrs.get("label", target)) + "\n\n" + "\n".join(best)
     run_id = create_run(client, experiment_id, run_name=f"compare {target}", tags=tags)
-    with closing_run(run_id):
+    with closing_run(run_id, client):
         metrics = sorted({f"{m}:{'max' if h else 'min'}" for m, h in board.attrs.get("metrics", {}).values()})
         log_batch(client, run_id, params={"compare.metric": ", ".join(metrics)})
         for path in files.values():

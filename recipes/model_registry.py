@@ -1,0 +1,65 @@
+"""The MLflow Model Registry for what the zoo trains: a run's logged `model` as a new version of
+a registered model, the newest chosen one under the alias `champion` (earlier champions stay
+as versions), and which compared runs are champions.
+
+    >>> register(run_id, "gunpoint-classifier")            # zoo train --register NAME
+    ModelVersion(name="gunpoint-classifier", version=3, alias="champion")
+    >>> champions([run_id, ...])                             # {run_id: "gunpoint-classifier v3"}
+
+Serve the champion with `mlflow models serve -m models:/NAME@champion --env-manager local`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from zoo.errors import ConfigError
+
+CHAMPION = "champion"
+_NAME = re.compile(r"^[\w.\-]{1,200}$")
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A registered model version."""
+
+    name: str
+    version: int
+    alias: str | None
+
+
+def check_name(name: str) -> str:
+    """A registered-model name MLflow and a `models:/NAME@alias` URI both take (one line otherwise)."""
+    if not _NAME.match(name):
+        raise ConfigError(f"--register {name!r}: use letters, digits, '.', '_' and '-' (at most 200)")
+    return name
+
+
+def register(run_id: str, name: str, *, alias: str | None = CHAMPION, artifact: str = "model") -> Registered:
+    """Register run `run_id`'s logged `artifact` as a new version of `name`; point `alias` at it."""
+    import mlflow
+
+    check_name(name)
+    # runs:/ resolves to the run's logged model (MLflow 3 keeps it outside the run's artifacts).
+    version = mlflow.register_model(f"runs:/{run_id}/{artifact}", name)
+    if alias:
+        mlflow.MlflowClient().set_registered_model_alias(name, alias, version.version)
+    return Registered(name, int(version.version), alias)
+
+
+def champions(run_ids: Iterable[str], tracking_uri: str | None = None) -> dict[str, str]:
+    """Run id -> "NAME vN" for the runs some registered model's `champion` alias points at."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    wanted, found = set(run_ids), {}
+    for model in client.search_registered_models():
+        version = model.aliases.get(CHAMPION) if isinstance(model.aliases, dict) else None
+        if version is None:
+            continue
+        run_id = client.get_model_version(model.name, version).run_id
+        if run_id in wanted:
+            found[run_id] = f"{model.name} v{version}"
+    return found
