@@ -104,9 +104,11 @@ def test_tune_takes_every_flag_and_compare_ranks_its_trials(tmp_path) -> None:
     _zoo("tune", "--models", "lstm", "--data", "forecast:airline", "-o", "horizon=6", "--tuner", "random",
          "--max-trials", "2", "--max-epochs", "1", "--executions-per-trial", "1", "--objective", "val_loss",
          "--direction", "min", "--fixed", "units=8", "--seed", "1", "--directory", "searches", "--project", "p",
-         "--overwrite", "--no-compare", *_store(tmp_path), "--experiment", EXPERIMENT, cwd=tmp_path)  # fmt: skip
+         "--overwrite", "--no-compare", "--register", "tuned-airline", *_store(tmp_path), "--experiment", EXPERIMENT,
+         cwd=tmp_path)  # fmt: skip
     [search] = _runs(tmp_path, stage="search")
     assert (tmp_path / "searches" / "p" / "best.yaml").exists()
+    assert search.data.tags["registered_model"] == "tuned-airline v1"
     assert len(_runs(tmp_path, stage="trial")) == 2
 
     compared = _zoo("compare", "--parent", search.info.run_id, "--metric", "val_loss", "--out", "cmp",
@@ -116,10 +118,11 @@ def test_tune_takes_every_flag_and_compare_ranks_its_trials(tmp_path) -> None:
 
 def test_a_hyperband_search_takes_its_reduction_factor(tmp_path) -> None:
     _zoo("tune", "--models", "gru", "--data", "ucr:ItalyPowerDemand", "--tuner", "hyperband", "--max-epochs", "2",
-         "--cv", "0", "--hyperband-factor", "2", "--fixed", "units=4", "--no-compare", "--directory", "searches",
-         *_store(tmp_path), "--experiment", EXPERIMENT, cwd=tmp_path)  # fmt: skip
+         "--cv", "0", "--hyperband-factor", "2", "--no-register", "--fixed", "units=4", "--no-compare",
+         "--directory", "searches", *_store(tmp_path), "--experiment", EXPERIMENT, cwd=tmp_path)  # fmt: skip
     [search] = _runs(tmp_path, stage="search")
     assert search.info.status == "FINISHED" and search.data.params["hyperband_factor"] == "2"
+    assert "registered_model" not in search.data.tags
     rounds = {t.data.tags.get("tuner.round") for t in _runs(tmp_path, stage="trial")}
     assert rounds == {"0", "1"}  # factor 2 over 2 epochs: a first round of 1 epoch, then the survivors' second
 
