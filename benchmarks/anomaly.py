@@ -212,7 +212,7 @@ def _oneclass(runner: Runner) -> None:
     addresses = [f"anomaly:ucr:{name}/normal={label}" for name in args.datasets
                  for label in load_anomaly(f"anomaly:ucr:{name}").info["classes"]]  # fmt: skip
     for address in addresses:
-        _baseline_cells(runner, "oneclass", address, seeds)
+        _baseline_cells(runner, "oneclass", address, args.seeds)  # cheap: every seed, whatever the detectors run
     for seed in seeds:
         for address in addresses:
             for model in models:
@@ -332,12 +332,14 @@ def _ib16_section(records: list[dict[str, Any]]) -> list[str]:
     for r in rows:
         (detectors[(r["name"], r["mode"])] if r["kind"] == "detector" else base[r["name"]]).append(r)
     window = next((r["window"] for r in rows), None)
+    steps = next((r["test_steps"] for r in rows if "test_steps" in r), "the")
     lines = ["", f"## InternalBleeding16 (stream; window {window})", "",
              "UCR hit: the highest step score within 100 steps of the labelled range, per seed (✓/✗) and",
              "the count over the seeds run. Other figures: mean ± std over the seeds (one run for the",
              "deterministic baselines). F1 and range F1 at the threshold fitted on normal scores (POT,",
              "risk 1e-3). Detect s: the whole recipe (train, calibrate, score); score s: scoring the",
-             "7,500 test steps again with the trained detector.", "",
+             f"{steps} test steps again with the trained detector. "
+             "Baseline seconds: scoring and thresholding.", "",
              "| detector | mode | UCR hit (seeds) | AUC-PR | AUC-ROC | F1 | range F1 | UCR distance | detect s | "
              "score s |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
 
@@ -400,7 +402,10 @@ def _oneclass_section(records: list[dict[str, Any]]) -> list[str]:
              "Cells: series AUC-ROC, mean over the seeds run (n in the seeds column); `mean`: over the",
              "classes, counted only where a row has every class. The baselines use the same default",
              "window; isolation forest is averaged over its seeds. The \"best\" rows are picked on these",
-             "test figures to check the issue's target only; no default was chosen on them."]  # fmt: skip
+             "test figures to check the issue's target only; no default was chosen on them. In forecast",
+             "mode the first `window` steps of each test series have no window before them and are not",
+             "scored (a series' score is the highest of its other steps). s/run: seconds per detector",
+             "(train, calibrate, score the test split) or per baseline (score and threshold)."]  # fmt: skip
     by_set: dict[str, list] = defaultdict(list)
     for r in rows:
         by_set[r["dataset"].split(":")[2].split("/")[0]].append(r)
@@ -412,8 +417,8 @@ def _oneclass_section(records: list[dict[str, Any]]) -> list[str]:
             cells[row][r["dataset"].split("normal=")[1]].append(r)
         window = sorted({r["window"] for r in set_rows if "window" in r})
         lines += ["", f"### {name} (window {', '.join(str(w) for w in window)}; classes {', '.join(classes)})", "",
-                  "| detector | mode | seeds | " + " | ".join(f"normal={c}" for c in classes) + " | mean |",
-                  "|---|---|---|" + "---:|" * (len(classes) + 1)]  # fmt: skip
+                  "| detector | mode | seeds | " + " | ".join(f"normal={c}" for c in classes) + " | mean | s/run |",
+                  "|---|---|---|" + "---:|" * (len(classes) + 2)]  # fmt: skip
         means: dict[tuple, float] = {}
         ordered = sorted(cells, key=lambda k: (k[2] == "baseline", k[0], k[1]))
         for row in ordered:
@@ -429,7 +434,9 @@ def _oneclass_section(records: list[dict[str, Any]]) -> list[str]:
             seeds_text = ",".join(map(str, seeds)) + (f" (n={'/'.join(map(str, sorted(counts)))})" if seeds else "")
             shown = " | ".join("—" if v is None else f"{v:.3f}" for v in values)
             mean = f"{means[row]:.3f}" if complete else "—"
-            lines.append(f"| {label} | {row[1]} | {seeds_text or '—'} | {shown} | {mean} |")
+            runs = [r for c in classes for r in per_class.get(c, [])]
+            seconds = np.mean([r.get("detect_seconds", r.get("seconds", np.nan)) for r in runs])
+            lines.append(f"| {label} | {row[1]} | {seeds_text or '—'} | {shown} | {mean} | {seconds:.1f} |")
         zoo = {k: v for k, v in means.items() if k[2] == "detector"}
         base = {k: v for k, v in means.items() if k[2] == "baseline"}
         if zoo and base:
@@ -437,7 +444,7 @@ def _oneclass_section(records: list[dict[str, Any]]) -> list[str]:
             holds = "holds" if zoo[best] >= base[best_base] else "does not hold"
             lines += ["", f"**Target \"mean AUC-ROC of the best zoo detector ≥ the best baseline's\": {holds}** "
                           f"({best[0]} {best[1]} {zoo[best]:.3f} vs "
-                          f" {best_base[0]} {base[best_base]:.3f})."]  # fmt: skip
+                          f"{best_base[0]} {base[best_base]:.3f})."]  # fmt: skip
     return lines
 
 
@@ -457,17 +464,20 @@ def _scaling_section(records: list[dict[str, Any]]) -> list[str]:
              "The IB16 test series tiled to each length and scored by `Detector.step_scores` in a fresh",
              "process (after an untimed warm-up on 1,000 points). Peak RSS: the process's maximum",
              "resident set (`getrusage`), including TensorFlow and the loaded model (`RSS before`: after",
-             "loading and the warm-up, before scoring).", "",
-             "| points | score s | µs / point | RSS before MiB | peak RSS MiB | non-finite steps |",
-             "|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+             "loading and the warm-up, before scoring; `scoring peak`: the peak RSS while scoring, the",
+             "kernel's high-water mark reset just before it). The first `window` steps of each stream",
+             "have no window (no normal history is given here) and stay unscored (non-finite).", "",
+             "| points | score s | µs / point | RSS before MiB | scoring peak RSS MiB | process peak RSS MiB | "
+             "non-finite steps |", "|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     good = []
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['length']:,} | failed: {r['error'][:160]} | | | | |")
+            lines.append(f"| {r['length']:,} | failed: {r['error'][:160]} | | | | | |")
             continue
         good.append(r)
         lines.append(f"| {r['length']:,} | {r['score_seconds']:.2f} | {1e6 * r['score_seconds'] / r['length']:.1f} | "
-                     f"{r['rss_before_mb']:.0f} | {r['peak_rss_mb']:.0f} | {r['nonfinite_steps']} |")  # fmt: skip
+                     f"{r['rss_before_mb']:.0f} | {_mb(r.get('scoring_peak_rss_mb'))} | {r['peak_rss_mb']:.0f} | "
+                     f"{r['nonfinite_steps']} |")  # fmt: skip
     if len(good) >= 2:
         x = np.log10([r["length"] for r in good])
         y = np.log10([r["score_seconds"] for r in good])
@@ -479,6 +489,10 @@ def _scaling_section(records: list[dict[str, Any]]) -> list[str]:
                       + (f", {slope_big:.2f} from 10^4 up" if slope_big is not None else "")
                       + " (1 = linear)."]  # fmt: skip
     return lines
+
+
+def _mb(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
 
 
 def _failures(records: list[dict[str, Any]]) -> list[str]:
@@ -507,7 +521,16 @@ def render(all_records: list[dict[str, Any]]) -> str:
     else:
         commands = []
         lines += ["", "No results yet."]
-    lines += _ib16_section(records) + _oneclass_section(records) + _scaling_section(records) + _failures(records)
+    body = _ib16_section(records) + _oneclass_section(records) + _scaling_section(records) + _failures(records)
+    verdicts, heading = [], ""
+    for line in body:
+        if line.startswith("#"):
+            heading = line.lstrip("# ").split(" (")[0]
+        elif line.startswith("**Target"):
+            verdicts.append(f"- {heading}: {line.split(' Best zoo detector')[0]}")
+    if verdicts:
+        lines += ["", "## Summary", "", *verdicts]
+    lines += body
     lines += ["", "## Commands", "", *[f"    {c}" for c in commands]]
     return "\n".join(lines) + "\n"
 
