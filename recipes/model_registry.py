@@ -37,6 +37,11 @@ def check_name(name: str) -> str:
     return name
 
 
+def name_from(text: str) -> str:
+    """A valid registered-model name made from `text` (a search's project name)."""
+    return re.sub(r"[^\w.\-]+", "-", text).strip("-")[:200] or "zoo-model"
+
+
 def register(run_id: str, name: str, *, alias: str | None = CHAMPION, artifact: str = "model") -> Registered:
     """Register run `run_id`'s logged `artifact` as a new version of `name`; point `alias` at it."""
     import mlflow

@@ -49,7 +49,7 @@ def predict(ref: str, data: str, *, split: str = "test", tracking_uri: str | Non
         DataError: the run or the data cannot be used (one line: what, where, how to fix).
     """
     from recipes.data import load
-    from recipes.serving import raw_inputs, serving_model
+    from recipes.serving import raw_inputs, scaler_of, serving_model
     from recipes.tasks import get_task
 
     folder = run_folder(ref, tracking_uri)
@@ -60,15 +60,16 @@ def predict(ref: str, data: str, *, split: str = "test", tracking_uri: str | Non
     part = getattr(dataset, split)
     _check_fits(spec, dataset, data)
     net = load_keras(folder / "model.keras")
-    raw = raw_inputs(part.x, dataset)
+    raw = raw_inputs(part.x, dataset) if scaler_of(dataset) is not None else part.x  # unscaled data is raw
     pred = np.asarray(serving_model(net, spec).predict(raw, batch_size=256, verbose=0))
+    labels = _labels_as_trained(spec, dataset, part, data)
     metrics: dict[str, float] = {}
-    if part.y is not None and len(part.y) and (part.y >= 0).all():
-        truth = part.y if spec["task"] == "classification" else dataset.inverse_targets(part.y)
+    if labels is not None:
+        truth = labels if spec["task"] == "classification" else dataset.inverse_targets(labels)
         from recipes.forecasting import mase_scale_of
 
         metrics = get_task(spec["task"]).scores(truth, pred, mase_scale=mase_scale_of(dataset))
-    return Prediction(_frame(spec, pred, part, dataset), metrics, spec["task"], split)
+    return Prediction(_frame(spec, pred, labels, part, dataset), metrics, spec["task"], split)
 
 
 def run_folder(ref: str, tracking_uri: str | None) -> Path:
@@ -107,6 +108,27 @@ def _check_fits(spec: dict[str, Any], dataset: Any, data: str) -> None:
                         f"{tuple(want)} ({spec['dataset']})")  # fmt: skip
     if spec["task"] != dataset.task:
         raise DataError(f"{data} is {dataset.task} data; the model was trained for {spec['task']}")
+    if spec["task"] == "forecasting" and (spec["horizon"], spec["target_names"]) != (
+        dataset.horizon,
+        dataset.target_names,
+    ):
+        raise DataError(f"{data}: forecasts {dataset.horizon} steps of {dataset.target_names}; the model forecasts "
+                        f"{spec['horizon']} of {spec['target_names']} (give -o horizon=... / target=...)")  # fmt: skip
+
+
+def _labels_as_trained(spec: dict[str, Any], dataset: Any, part: Any, data: str) -> np.ndarray | None:
+    """The split's labels, class indices renumbered by name into the model's classes (None without labels)."""
+    if part.y is None or not len(part.y) or (part.y < 0).any():
+        return None
+    if spec["task"] != "classification" or not spec["class_names"]:
+        return part.y
+    trained = {name: i for i, name in enumerate(spec["class_names"])}
+    names = dataset.class_names or [str(i) for i in range(int(part.y.max()) + 1)]
+    unknown = sorted({names[i] for i in part.y.astype(int)} - set(trained))
+    if unknown:
+        raise DataError(f"{data}: labels {', '.join(unknown)} are not classes the model knows "
+                        f"({', '.join(spec['class_names'])})")  # fmt: skip
+    return np.asarray([trained[names[i]] for i in part.y.astype(int)])
 
 
 def load_keras(path: Path) -> Any:
@@ -117,7 +139,7 @@ def load_keras(path: Path) -> Any:
     return keras.models.load_model(path)
 
 
-def _frame(spec: dict[str, Any], pred: np.ndarray, part: Any, dataset: Any) -> Any:
+def _frame(spec: dict[str, Any], pred: np.ndarray, labels: np.ndarray | None, part: Any, dataset: Any) -> Any:
     """One row per example (classification) or forecast window (forecasting)."""
     import pandas as pd
 
@@ -126,8 +148,8 @@ def _frame(spec: dict[str, Any], pred: np.ndarray, part: Any, dataset: Any) -> A
         frame = pd.DataFrame({"predicted": [names[i] for i in pred.argmax(1)]})
         for i, name in enumerate(names):
             frame[f"p_{name}"] = pred[:, i]
-        if part.y is not None and (part.y >= 0).all():
-            frame["label"] = [names[i] for i in part.y.astype(int)]
+        if labels is not None:
+            frame["label"] = [names[i] for i in labels.astype(int)]
         return frame
     targets = spec["target_names"] or [f"target_{i}" for i in range(pred.shape[-1])]
     frame = pd.DataFrame(index=range(len(pred)))

@@ -11,6 +11,7 @@ import pytest
 
 from recipes.anomaly import windows
 from recipes.anomaly.detector import Detector
+from recipes.errors import DataError
 from tests.test_cli import AS_A_USER, ZOO
 
 TINY = {"units": 8}
@@ -71,6 +72,10 @@ def test_detect_finds_the_burst_and_the_saved_detector_scores_alike(tmp_path) ->
     again = load_detector(str(result.run_dir))
     assert isinstance(again, Detector) and again.threshold == result.detector.threshold
     np.testing.assert_allclose(score(again, data), result.steps, rtol=1e-5)
+    swapped = dataclasses.replace(data, train=data.train[..., ::-1], test=data.test[..., ::-1], channels=("b", "a"))
+    np.testing.assert_allclose(score(again, swapped), result.steps, rtol=1e-5)  # channels matched by name
+    with pytest.raises(DataError, match="trained on a, b"):
+        score(again, dataclasses.replace(data, channels=("a", "c")))
 
     shuffled = np.random.default_rng(1).permutation(data.step_labels[0])[None]
     relabelled = dataclasses.replace(data, step_labels=shuffled)
@@ -155,6 +160,7 @@ def test_zoo_detect_reconstructs_a_collection_with_a_quantile_threshold(tmp_path
     [
         ([], "no normal data to learn from"),  # no normal segment marked
         (["-o", "normal_until=600", "--window", "700"], "too few for windows of 700"),
+        (["-o", "normal_until=600", "--select-on", "train"], "must stay out of its training"),
         (["-o", "normal_until=600", "--nan"], "is NaN; fill or drop that row"),
     ],
 )

@@ -119,6 +119,18 @@ def test_zoo_predict_gives_raw_data_the_predictions_its_run_scored(trained) -> N
     assert len(forecasts) == len(fc.dataset.val) and "passengers_step_6" in forecasts.columns
     assert forecasts["passengers_step_1"].min() > 50  # data units (passengers), not scaled values
 
+    from recipes.serving import raw_inputs
+
+    twos = clf.dataset.test.y == 1  # class "2": a file holding only it numbers it 0 on its own
+    x, y = raw_inputs(clf.dataset.test.x[twos], clf.dataset), np.array(["2"] * twos.sum())
+    other = np.where(np.arange(len(y)) % 2, "2", "9")  # the file's own classes ("2", "9") number "2" as 0
+    np.savez(root / "twos.npz", x_train=x, y_train=other, x_test=x, y_test=y)
+    renamed = subprocess.run([ZOO, "predict", str(clf.run_dir), "--data", f"file:{root / 'twos.npz'}", "-o",
+                              "scale=false", "--out", "twos.csv"], cwd=root, capture_output=True, text=True,
+                             timeout=300, env=AS_A_USER)  # fmt: skip
+    assert renamed.returncode == 0, renamed.stderr[-3000:]
+    assert set(pd.read_csv(root / "twos.csv")["label"].astype(str)) == {"2"}  # labels matched by class name
+
     wrong = subprocess.run([ZOO, "predict", str(clf.run_dir), "--data", "ucr:ItalyPowerDemand"], cwd=root,
                            capture_output=True, text=True, timeout=300, env=AS_A_USER)  # fmt: skip
     assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1 and "trained on (150, 1)" in wrong.stderr

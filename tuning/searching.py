@@ -662,11 +662,11 @@ def search(
 
     parts = [*names[:4], dataset.name.replace(":", "_").replace("/", "_"), tuner, *trial_recipe.project_suffix()]
     project = project or "-".join(parts)[:100]
-    registered_name = (project if register is True else register or None) if tracking else None
-    if registered_name:
-        from recipes.model_registry import check_name
+    registered_name = None
+    if tracking and register:
+        from recipes.model_registry import check_name, name_from
 
-        check_name(registered_name)
+        registered_name = name_from(project) if register is True else check_name(register)
     directory = Path(directory)
     project_dir = directory / project
     if overwrite and project_dir.exists():

@@ -17,6 +17,7 @@ flag what does not fit.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ from recipes.anomaly.detector import Detector
 from recipes.anomaly.evaluation import Threshold, evaluate, fit_threshold
 from recipes.data.anomaly import AnomalyData
 from recipes.errors import DataError
-from recipes.tracking import Tracking, as_tracking
+from recipes.tracking import Tracking, as_tracking, closing_run
+from zoo.errors import ConfigError
 
 
 @dataclass
@@ -86,7 +88,8 @@ def detect(
         **settings: Training settings (`recipes.config.TrainConfig`: steps, epochs, seed, ...).
 
     Raises:
-        ConfigError, DataError: bad input, one line each, before any training.
+        ConfigError, DataError: bad input, one line each, before any training (a failure after it
+            ends the run FAILED with its reason).
     """
     import recipes
     from recipes.anomaly import runs
@@ -95,6 +98,10 @@ def detect(
     cfg = config if isinstance(config, DetectConfig) else detect_config(config)
     data = load_anomaly(data) if isinstance(data, str) else data
     lookback, horizon = _windows(cfg, data)
+    _check_scorable(data, lookback + (horizon if cfg.mode == "forecast" else 0), lookback)
+    if settings.setdefault("select_on", "val") != "val":
+        raise ConfigError("select_on: a detector stops early on held-out normal windows, which then fit its "
+                          "threshold; they must stay out of its training (select_on val)")  # fmt: skip
     track = as_tracking(tracking)
     track = track.under(tags={**track.tags, schema.TASK: TASK})
     started = time.perf_counter()
@@ -107,25 +114,51 @@ def detect(
     trained = recipes.train(model, dataset, hparams=hparams, data_options=windowing, tracking=track,
                             stage=schema.DETECT, evaluate=False, log_model=False, verbose=verbose,
                             **settings)  # fmt: skip
-    detector, fitted = _calibrated(trained.model, data, cfg, lookback, horizon, normal, model)
-    steps = score(detector, data)
-    result = DetectResult(detector, data, steps, fitted, evaluate(data, steps, detector.threshold),
-                          trained.run_id, trained.run_dir, time.perf_counter() - started)  # fmt: skip
-    runs.record(result, cfg)
+    with closing_run(trained.run_id):  # a failure from here on ends the run FAILED, with its reason
+        detector, fitted = _calibrated(trained.model, data, cfg, lookback, horizon, normal, model)
+        steps = score(detector, data)
+        result = DetectResult(detector, data, steps, fitted, evaluate(data, steps, detector.threshold),
+                              trained.run_id, trained.run_dir, time.perf_counter() - started)  # fmt: skip
+        runs.record(result, cfg)
     if baselines:
         result.baselines = runs.baseline_runs(data, cfg, lookback, track)
     return result
 
 
 def score(detector: Detector, data: AnomalyData) -> np.ndarray:
-    """Step scores `(m, T)` of `data`'s test series; a stream's normal prefix is its history."""
-    history = data.train[0] if data.kind == "stream" and data.has_normal else None
+    """Step scores `(m, T)` of `data`'s test series; a stream's normal prefix is its history.
+
+    Channels are matched by name (reordered when the data has them in another order).
+    """
+    data = _in_channel_order(data, detector.channels)
     span = detector.lookback + (detector.horizon if detector.mode == "forecast" else 0)
-    available = data.test.shape[1] + (0 if history is None else min(len(history), detector.lookback))
+    _check_scorable(data, span, detector.lookback)
+    return np.stack(detector.step_scores(*data.test, history=_history(data)))
+
+
+def _history(data: AnomalyData) -> np.ndarray | None:
+    """A stream's normal prefix, when its test part follows it (steps before the first scored one)."""
+    return data.train[0] if data.kind == "stream" and data.has_normal and "test_offset" in data.info else None
+
+
+def _check_scorable(data: AnomalyData, span: int, lookback: int) -> None:
+    """Refuse test series shorter than a window (with a stream's history before them), in one line."""
+    history = _history(data)
+    available = data.test.shape[1] + (0 if history is None else min(len(history), lookback))
     if available < span:
-        raise DataError(f"{data.name}: its test series have {data.test.shape[1]} steps, fewer than the detector's "
-                        f"window of {span}")  # fmt: skip
-    return np.stack(detector.step_scores(*data.test, history=history))
+        raise DataError(f"{data.name}: its test series have {data.test.shape[1]} steps, fewer than a window of "
+                        f"{span}; give --window smaller")  # fmt: skip
+
+
+def _in_channel_order(data: AnomalyData, channels: tuple[str, ...]) -> AnomalyData:
+    """`data` with its channels in the detector's order; one line when they are not the same set."""
+    if tuple(data.channels) == tuple(channels):
+        return data
+    if sorted(data.channels) != sorted(channels):
+        raise DataError(f"{data.name}: channels {', '.join(data.channels)}; the detector was trained on "
+                        f"{', '.join(channels)}")  # fmt: skip
+    order = [list(data.channels).index(c) for c in channels]
+    return dataclasses.replace(data, train=data.train[..., order], test=data.test[..., order], channels=channels)
 
 
 def _windows(cfg: DetectConfig, data: AnomalyData) -> tuple[int, int]:
@@ -155,7 +188,9 @@ class NormalSplit:
         series = list(data.train)
         if len(series) == 1:
             cut = round(len(series[0]) * (1 - cfg.normal_fraction))
-            fit, held = series[0][:cut], series[0][max(0, cut - lookback) :]
+            # A forecast's held-out windows need `lookback` steps of context before the cut.
+            context = lookback if cfg.mode == "forecast" else 0
+            fit, held = series[0][:cut], series[0][max(0, cut - context) :]
             if min(len(fit), len(held)) < 2 * lookback:
                 raise DataError(f"{data.name}: {len(series[0])} normal steps are too few for windows of "
                                 f"{lookback} (give --window smaller, or more normal data)")  # fmt: skip

@@ -99,23 +99,26 @@ def baseline_runs(data: AnomalyData, cfg: DetectConfig, window: int, track: Trac
         value = threshold.value if threshold else float("inf")
         found[method] = evaluate(data, scored.steps, value)
         if track.enabled:
-            _log_baseline(data, method, window, found[method], time.perf_counter() - started, track)
+            rule = f"{cfg.threshold}@{cfg.risk:g}"
+            _log_baseline(data, method, window, rule, found[method], time.perf_counter() - started, track)
     return found
 
 
-def _log_baseline(data: AnomalyData, method: str, window: int, metrics: dict[str, float], seconds: float,
-                  track: Tracking) -> None:  # fmt: skip
+def _log_baseline(data: AnomalyData, method: str, window: int, threshold: str, metrics: dict[str, float],
+                  seconds: float, track: Tracking) -> None:  # fmt: skip
     from mlflow import MlflowClient
 
     from recipes.tracking import closing_run, create_run, environment_tags, find_run, log_batch
 
     experiment_id = track.connect()
-    key = {schema.STAGE: schema.BASELINE, schema.MODEL: method, schema.DATASET: data.name, "window": str(window)}
-    if find_run(experiment_id, **key):
+    key = {schema.STAGE: schema.BASELINE, schema.MODEL: method, schema.DATASET: data.name, "window": str(window),
+           "threshold": threshold}  # fmt: skip
+    if find_run(experiment_id, **key):  # logged before with the same window and threshold rule
         return
     client = MlflowClient()
     tags = {**environment_tags(), **schema.identity(model=method, family="baseline", task=TASK, dataset=data.name,
-                                                    stage=schema.BASELINE, seed=0), "window": str(window)}  # fmt: skip
+                                                    stage=schema.BASELINE, seed=0), "window": str(window),
+            "threshold": threshold}  # fmt: skip
     if track.parent_run_id:
         tags[schema.PARENT] = track.parent_run_id
     run_id = create_run(client, experiment_id, run_name=f"{method} on {data.name}", tags=tags)
