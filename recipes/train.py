@@ -414,6 +414,12 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
                                                    run_dir / "forecast_over_history.png", title)  # fmt: skip
                 artifacts["forecast_over_history.png"] = str(path)
         (run_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=2))
+        from recipes.model_card import write_card
+
+        inputs = "raw" if serving.servable(dataset) is None else "scaled"
+        card = write_card(run_dir, model=name, dataset=dataset, hparams=resolved, settings=cfg.__dict__,
+                          metrics=metrics, inputs=inputs)  # fmt: skip
+        artifacts["model_card.md"] = str(card)
         # Provenance and preprocessing (scaler statistics, the vocabulary): what serving needs.
         (run_dir / "dataset_info.json").write_text(json.dumps(dataset.info, indent=1, default=str))
         artifacts["dataset_info.json"] = str(run_dir / "dataset_info.json")

@@ -179,3 +179,16 @@ def test_zoo_train_registers_versions_and_the_champion_follows_the_newest(tmp_pa
     bad = subprocess.run([*argv[:-1], "bad name!"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
                          env=AS_A_USER)  # fmt: skip
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--register" in bad.stderr
+
+
+def test_each_run_carries_a_model_card_with_the_baselines_beside_its_metrics(trained) -> None:
+    from mlflow import MlflowClient
+
+    _, uri, clf, fc = trained
+    card = (clf.run_dir / "model_card.md").read_text()
+    headline = f"| **attention_lstm** | {clf.test_metrics['accuracy']:.4g}"
+    for words in ("# attention_lstm on ucr:GunPoint", "`units` = 8", "majority (baseline)", "1nn_euclidean (baseline)",
+                  headline, "raw inputs", "Intended use"):  # fmt: skip
+        assert words in card, words
+    assert "naive (baseline)" in (fc.run_dir / "model_card.md").read_text()
+    assert "model_card.md" in {a.path for a in MlflowClient(uri).list_artifacts(clf.run_id)}
