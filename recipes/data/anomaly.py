@@ -332,7 +332,7 @@ def _normal_option(name: str, tail: str, options: Mapping[str, Any]) -> str | No
 
 
 def _load_file(address: str, path_text: str, options: Mapping[str, Any]) -> AnomalyData:
-    from recipes.data.files import _column, _numeric, _read_table
+    from recipes.data.files import numeric_values, read_table, table_column
     from recipes.data.prepare import Options
 
     opts = Options(address, options, FILE_OPTIONS)
@@ -341,16 +341,16 @@ def _load_file(address: str, path_text: str, options: Mapping[str, Any]) -> Anom
         raise DataError(f"{address}: anomaly files are .csv or .parquet (one row a step), not '{path.suffix}'")
     if not path.is_file():
         raise DataError(f"{address}: no such file {path}")
-    frame = _read_table(address, path)
+    frame = read_table(address, path)
     frame.columns = [str(c) for c in frame.columns]
     if len(frame) == 0:
         raise DataError(f"{address}: the file has no rows")
     label = opts.str("label", "is_anomaly" if "is_anomaly" in frame.columns else None)
     split = opts.str("split", "split" if "split" in frame.columns else None)
     values = _value_columns(address, frame, opts.list("features", None), {label, split})
-    x = _numeric(address, frame, values)
-    y = None if label is None else _flags(address, _column(address, frame, label, "label"), label)
-    is_train = _train_rows(address, frame, opts, split, _column)
+    x = numeric_values(address, frame, values)
+    y = None if label is None else _flags(address, table_column(address, frame, label, "label"), label)
+    is_train = _train_rows(address, frame, opts, split, table_column)
     if y is not None and (y & is_train).any():
         row = int(np.flatnonzero(y & is_train)[0])
         raise DataError(f"{address}: row {row} is in the normal part but labelled anomalous; fix {label} or the split")

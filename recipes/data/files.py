@@ -195,7 +195,8 @@ def _load_ts(address: str, path: pathlib.Path, opts: Options, info: dict, *, see
     )
 
 
-def _read_table(address: str, path: pathlib.Path) -> Any:
+def read_table(address: str, path: pathlib.Path) -> Any:
+    """A .csv or .parquet file as a pandas frame (one line when it cannot be read)."""
     import pandas as pd
 
     try:
@@ -207,7 +208,8 @@ def _read_table(address: str, path: pathlib.Path) -> Any:
         raise DataError(f"{address}: cannot read {path.name}: {first}") from None
 
 
-def _column(address: str, frame: Any, name: str, role: str) -> Any:
+def table_column(address: str, frame: Any, name: str, role: str) -> Any:
+    """Column `name` of `frame` (its `role` in the message), or one line with close matches."""
     if name not in frame.columns:
         columns = [str(c) for c in frame.columns]
         raise DataError(
@@ -217,7 +219,7 @@ def _column(address: str, frame: Any, name: str, role: str) -> Any:
     return frame[name]
 
 
-def _numeric(address: str, frame: Any, columns: list[str], allow_nan: bool = False) -> np.ndarray:
+def numeric_values(address: str, frame: Any, columns: list[str], allow_nan: bool = False) -> np.ndarray:
     """The columns as float64 `(rows, columns)`, naming the first non-numeric or missing cell."""
     import pandas as pd
 
@@ -244,7 +246,7 @@ def _split_of_rows(address: str, frame: Any, opts: Options) -> np.ndarray | None
     name = opts.str("split", None)
     if name is None:
         return None
-    values = _column(address, frame, name, "split").astype(str).str.strip().str.lower()
+    values = table_column(address, frame, name, "split").astype(str).str.strip().str.lower()
     bad = ~values.isin(list(SPLIT_VALUES))
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -255,7 +257,7 @@ def _split_of_rows(address: str, frame: Any, opts: Options) -> np.ndarray | None
 def _load_table(
     address: str, path: pathlib.Path, opts: Options, info: dict, *, seed: int, val_fraction: float
 ) -> Dataset:
-    frame = _read_table(address, path)
+    frame = read_table(address, path)
     frame.columns = [str(c) for c in frame.columns]
     if len(frame) == 0:
         raise DataError(f"{address}: {path.name} has no rows")
@@ -263,7 +265,7 @@ def _load_table(
     if task == "forecasting":
         return _load_forecasting_table(address, frame, opts, info, val_fraction=val_fraction)
     label = opts.str("label", "label")
-    labels = _column(address, frame, label, "label")
+    labels = table_column(address, frame, label, "label")
     split_col = opts.str("split", None)
     row_split = _split_of_rows(address, frame, opts)
     id_col, time_col = opts.str("id", None), opts.str("time", None)
@@ -274,20 +276,20 @@ def _load_table(
     if not features:
         raise DataError(f"{address}: no feature columns besides {', '.join(sorted(used))}")
     for name in features:
-        _column(address, frame, name, "feature")
+        table_column(address, frame, name, "feature")
     if id_col is None:  # wide: one row per series, one column per step
         info["layout"] = "wide: one row per series, columns are time steps"
-        values = _numeric(address, frame, features)
+        values = numeric_values(address, frame, features)
         series = [row[:, None] for row in values.astype(np.float32)]
         y_all = labels.to_numpy()
     else:  # long: one row per step
         info["layout"] = "long: one row per step, grouped by id"
-        ids = _column(address, frame, id_col, "id")
+        ids = table_column(address, frame, id_col, "id")
         if time_col is not None:
-            order = np.argsort(_numeric(address, frame, [time_col])[:, 0], kind="stable")
+            order = np.argsort(numeric_values(address, frame, [time_col])[:, 0], kind="stable")
             frame, labels, ids = frame.iloc[order], labels.iloc[order], ids.iloc[order]
             row_split = None if row_split is None else row_split[order]
-        values = _numeric(address, frame, features).astype(np.float32)
+        values = numeric_values(address, frame, features).astype(np.float32)
         codes, uniques = _factorize(ids.to_numpy())
         series, y_list, split_list = [], [], []
         equal = opts.bool("equal_length", False)
@@ -355,7 +357,7 @@ def _load_forecasting_table(address: str, frame: Any, opts: Options, info: dict,
     time_col = opts.str("time", None)
     times = None
     if time_col is not None:
-        column = _column(address, frame, time_col, "time")
+        column = table_column(address, frame, time_col, "time")
         frame = frame.iloc[np.argsort(column.to_numpy(), kind="stable")]
         times = [str(t) for t in frame[time_col].tolist()]
     candidates = [c for c in frame.columns if c != time_col]
@@ -367,10 +369,10 @@ def _load_forecasting_table(address: str, frame: Any, opts: Options, info: dict,
         targets = candidates
     features = features or candidates
     for name in [*targets, *features]:
-        _column(address, frame, name, "target" if name in targets else "feature")
+        table_column(address, frame, name, "target" if name in targets else "feature")
     columns = list(dict.fromkeys([*targets, *features]))
     interpolate_nan = opts.bool("interpolate", False)
-    values = _numeric(address, frame, columns, allow_nan=interpolate_nan)
+    values = numeric_values(address, frame, columns, allow_nan=interpolate_nan)
     if interpolate_nan and np.isnan(values).any():
         values, filled = interpolate(values)
         info["preprocessing"] = {"interpolated_points": filled}
