@@ -1,11 +1,14 @@
-"""A trained run's serving model (raw series in, `recipes.serving`) exported through Keras 3's own
-`Model.export`, loaded back and checked to predict what the Keras model predicts.
+"""A trained run's serving model (raw series or raw strings in, `recipes.serving`) exported
+through Keras 3's own `Model.export`, loaded back and checked to predict what the Keras model
+predicts.
 
     >>> export("runs/gru-ucr_GunPoint-1a2b3c", "saved_model", "export/gunpoint")
 
 Formats: `saved_model` (a TensorFlow SavedModel: `tf.saved_model.load(path).serve(x)`),
-`litert` (a `.tflite` file for TensorFlow Lite / LiteRT interpreters), `onnx` (needs the
-`tf2onnx` and `onnx` packages, which the zoo does not install: one line says so).
+`litert` (a `.tflite` file for TensorFlow Lite / LiteRT interpreters; recurrent layers and a
+text model's string ops need TensorFlow's select ops), `onnx` (needs the `tf2onnx` and `onnx`
+packages, which the zoo does not install: one line says so; a text model's `TextVectorization`
+has string ops that tf2onnx maps only to onnxruntime-extensions' custom ops: one line says so).
 """
 
 from __future__ import annotations
@@ -48,12 +51,16 @@ def export(ref: str, fmt: str, out: str | Path, *, tracking_uri: str | None = No
 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}{did_you_mean(fmt, FORMATS)}; formats: {', '.join(FORMATS)}")
+    folder = run_folder(ref, tracking_uri)
+    spec = json.loads((folder / "serving.json").read_text())
+    if fmt == "onnx" and spec.get("input_kind") == "tokens":
+        raise ConfigError("--format onnx: a text model carries its TextVectorization, whose string ops (regex "
+                          "replace, split) tf2onnx turns only into onnxruntime-extensions' custom ops, not standard "
+                          "ONNX; use --format saved_model")  # fmt: skip
     missing = [p for p in NEEDS.get(fmt, ()) if importlib.util.find_spec(p) is None]
     if missing:
         names = ", ".join(missing)
         raise ConfigError(f"--format {fmt} needs {names}, not installed here: pip install {' '.join(missing)}")
-    folder = run_folder(ref, tracking_uri)
-    spec = json.loads((folder / "serving.json").read_text())
     model = serving_model(load_keras(folder / "model.keras"), spec)
     out = Path(out)
     if fmt == "litert" and out.suffix != ".tflite":
@@ -67,10 +74,25 @@ def export(ref: str, fmt: str, out: str | Path, *, tracking_uri: str | None = No
 
 
 def _batch(spec: dict[str, Any], n: int = 8) -> np.ndarray:
-    """Raw series shaped and scaled like the training data (a check batch, no real data needed)."""
+    """Raw inputs like the training data's (a check batch, no real data needed): series shaped
+    and scaled like them, NaN-padded to lengths that vary where theirs did; or texts of words
+    from the vocabulary, one of them empty."""
+    rng = np.random.default_rng(0)
+    if spec.get("input_kind") == "tokens":
+        from recipes.serving import decoded_texts
+
+        ids = rng.integers(0, len(spec["vocabulary"]), size=(n, spec["sequence_length"]))
+        ids[0] = 0
+        return decoded_texts(ids, spec["vocabulary"])
     mean, std = (np.asarray(spec["scaler"][k], dtype=np.float32) for k in ("mean", "std"))
-    noise = np.random.default_rng(0).normal(size=(n, *spec["input_shape"])).astype(np.float32)
-    return noise * std + mean
+    steps = spec.get("max_length") or spec["input_shape"][0]
+    batch = rng.normal(size=(n, steps, len(mean))).astype(np.float32) * std + mean
+    if spec.get("variable_length"):
+        from recipes.serving import RAW_PAD
+
+        for row, length in enumerate(np.linspace(1, steps, n).astype(int)):
+            batch[row, length:] = RAW_PAD
+    return batch
 
 
 def _litert(path: Path, batch: np.ndarray) -> np.ndarray:
@@ -83,19 +105,24 @@ def _litert(path: Path, batch: np.ndarray) -> np.ndarray:
         warnings.simplefilter("ignore")
         interpreter = tf.lite.Interpreter(model_path=str(path))
     (given,), (taken,) = interpreter.get_input_details(), interpreter.get_output_details()
+    rows, shape = [], None
     try:
-        interpreter.allocate_tensors()
+        for row in batch:
+            value = np.asarray([row.encode()], dtype=object) if isinstance(row, str) else row[None]
+            if shape != value.shape:  # the first row, or a series length the interpreter has not sized
+                interpreter.resize_tensor_input(given["index"], value.shape)
+                interpreter.allocate_tensors()
+                shape = value.shape
+            interpreter.set_tensor(given["index"], value)
+            interpreter.invoke()
+            rows.append(interpreter.get_tensor(taken["index"])[0])
     except RuntimeError as err:
         if "Flex" not in str(err):
             raise
         raise DataError(f"{path} is written, but it needs TensorFlow's select ops (the Flex delegate: recurrent "
-                        "layers), which this LiteRT interpreter lacks, so it was not checked; use --format "
-                        "saved_model, or a runtime linked with the select ops") from None  # fmt: skip
-    rows = []
-    for row in batch:
-        interpreter.set_tensor(given["index"], row[None])
-        interpreter.invoke()
-        rows.append(interpreter.get_tensor(taken["index"])[0])
+                        "layers, a text model's string ops), which this LiteRT interpreter lacks, so it was not "
+                        "checked; use --format saved_model, or a runtime linked with the select ops"
+                        ) from None  # fmt: skip
     return np.stack(rows)
 
 

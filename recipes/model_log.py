@@ -4,10 +4,13 @@ Call it inside `recipes.tracking.tracked_run`:
 
     >>> log_keras_model(net, "model", example=x[:2])
     >>> log_keras_model(encoder, "encoder", input_dtype="int32")
+    >>> log_text_model(serving, "model", example=np.array(["a fine film"], dtype=object))
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -58,15 +61,12 @@ def log_keras_model(
     SavedModel): `mlflow.pyfunc.load_model` and `mlflow models serve` then load it in a
     process that never imported the zoo, its custom layers included.
     """
-    import keras
     import mlflow
 
     from recipes.mlflow_fixes import apply
 
     apply()
-    interactive = keras.config.is_interactive_logging_enabled()
-    keras.config.disable_interactive_logging()  # MLflow predicts the example: no progress bar
-    try:
+    with _no_progress_bar():  # MLflow predicts the example
         if example is not None:
             output = np.asarray(net.predict_on_batch(example))
             sig = signature(net, example.dtype, output.dtype)
@@ -74,6 +74,44 @@ def log_keras_model(
             sig = signature(net, input_dtype or "float32")
         mlflow.keras.log_model(net, name=name, signature=sig, input_example=example, save_exported_model=exported,
                                pip_requirements=pip_requirements(exported))  # fmt: skip
+
+
+@contextmanager
+def _no_progress_bar() -> Iterator[None]:
+    import keras
+
+    interactive = keras.config.is_interactive_logging_enabled()
+    keras.config.disable_interactive_logging()
+    try:
+        yield
     finally:
         if interactive:
             keras.config.enable_interactive_logging()
+
+
+def log_text_model(net: Any, name: str, *, example: np.ndarray) -> None:
+    """Log `net`, a Keras model on raw strings (`recipes.serving`), as `name` of the active run.
+
+    It is exported through Keras' `Model.export` (a TensorFlow SavedModel) and logged with a
+    small pyfunc wrapper (`recipes/text_pyfunc.py`, a "model from code" that imports no zoo
+    code): MLflow's Keras flavour builds its export signature from MLflow's tensor types,
+    which hold no strings. The signature takes one column of strings; `example` (strings) is
+    the input example.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+
+    output = np.asarray(net.predict_on_batch(example))
+    sig = ModelSignature(inputs=Schema([ColSpec("string")]), outputs=Schema([_spec(net.output_shape, output.dtype)]))
+    code = Path(__file__).with_name("text_pyfunc.py")
+    with tempfile.TemporaryDirectory(prefix="zoo-text-model-") as folder:
+        exported = str(Path(folder) / "saved_model")
+        net.export(exported, format="tf_saved_model", verbose=False)
+        with _no_progress_bar():
+            mlflow.pyfunc.log_model(name=name, python_model=str(code), artifacts={"saved_model": exported},
+                                    signature=sig, input_example=[str(t) for t in example],
+                                    pip_requirements=pip_requirements(exported=True))  # fmt: skip

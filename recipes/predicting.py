@@ -1,13 +1,16 @@
-"""Predictions of a trained run on data: raw series in, class names and probabilities, or
-forecasts in data units, out; scored when the data has labels.
+"""Predictions of a trained run on data: raw series or raw texts in, class names and
+probabilities, or forecasts in data units, out; scored when the data has labels.
 
     >>> found = predict("runs/gru-ucr_GunPoint-1a2b3c", "file:new_series.csv")   # or an MLflow run id
     >>> found.frame.head(), found.metrics
+    >>> predict(text_run, "file:reviews.txt")       # a text model: a text a line (or a table's text column)
 
 The run's `model.keras` is wrapped as its logged model is (`recipes.serving`): the train-fitted
-scaler in front, forecasts put back in data units. The data is read by the project's loaders,
-which scale it with its own statistics; that scaling is undone first, so the model always
-sees the values as the data holds them.
+scaler (or the vocabulary) in front, forecasts put back in data units. Series are read by the
+project's loaders, which scale them with their own statistics; that scaling (and the padding
+of variable-length series) is undone first, so the model always sees the values as the data
+holds them. Texts are read as strings (`recipes.predicting_text`), never through a vocabulary
+of their own.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 from recipes.errors import DataError
 
 RUN_FILES = ("model.keras", "serving.json")
+SPLITS = ("train", "val", "test")
 
 
 @dataclass
@@ -30,7 +34,8 @@ class Prediction:
 
     Attributes:
         frame: One row per example (classification: `predicted`, `p_<class>`, `label` when
-            known) or per forecast window (`step_1..H` per target, `actual_step_k` when known).
+            known, `text` for a text model) or per forecast window (`step_1..H` per target,
+            `actual_step_k` when known).
         metrics: The task's test metrics when the data has labels, else empty.
         task: The run's task.
         split: The split predicted.
@@ -42,34 +47,67 @@ class Prediction:
     split: str = "test"
 
 
+@dataclass
+class Given:
+    """The raw inputs to predict, their labels as the model numbers them (None without), and
+    for series the split and dataset they came from."""
+
+    inputs: np.ndarray
+    labels: np.ndarray | None
+    part: Any = None
+    dataset: Any = None
+
+
 def predict(ref: str, data: str, *, split: str = "test", tracking_uri: str | None = None, **options: Any) -> Prediction:
     """Predict `data`'s `split` with the run `ref` (a run folder, or an MLflow run id).
+
+    A text model takes `text:NAME` (its split) or `file:` texts (every row, `recipes.predicting_text`).
 
     Raises:
         DataError: the run or the data cannot be used (one line: what, where, how to fix).
     """
-    from recipes.data import load
-    from recipes.serving import raw_inputs, scaler_of, serving_model
-    from recipes.tasks import get_task
+    from recipes.serving import serving_model
 
     folder = run_folder(ref, tracking_uri)
     spec = json.loads((folder / "serving.json").read_text())
-    dataset = load(data, **options)
-    if split not in ("train", "val", "test"):
+    if spec["not_servable"]:
+        raise DataError(f"the run's model cannot take raw data: {spec['not_servable']}")
+    if split not in SPLITS:
         raise DataError(f"split {split!r}: give train, val or test")
-    part = getattr(dataset, split)
-    _check_fits(spec, dataset, data)
     net = load_keras(folder / "model.keras")
-    raw = raw_inputs(part.x, dataset) if scaler_of(dataset) is not None else part.x  # unscaled data is raw
-    pred = np.asarray(serving_model(net, spec).predict(raw, batch_size=256, verbose=0))
-    labels = _labels_as_trained(spec, dataset, part, data)
-    metrics: dict[str, float] = {}
-    if labels is not None:
-        truth = labels if spec["task"] == "classification" else dataset.inverse_targets(labels)
-        from recipes.forecasting import mase_scale_of
+    if spec.get("input_kind") == "tokens":
+        from recipes.predicting_text import read_texts
 
-        metrics = get_task(spec["task"]).scores(truth, pred, mase_scale=mase_scale_of(dataset))
-    return Prediction(_frame(spec, pred, labels, part, dataset), metrics, spec["task"], split)
+        texts, names = read_texts(data, split, options)
+        given = Given(texts, None if names is None else as_trained(spec, names, data))
+    else:
+        given = _series(spec, net, data, split, options)
+    pred = np.asarray(serving_model(net, spec).predict(given.inputs, batch_size=256, verbose=0))
+    return Prediction(_frame(spec, pred, given), _scores(spec, given, pred), spec["task"], split)
+
+
+def _series(spec: dict[str, Any], net: Any, data: str, split: str, options: dict[str, Any]) -> Given:
+    """The split's series as the data holds them (NaN after each variable-length series' end)."""
+    from recipes.data import load
+    from recipes.serving import raw_inputs
+
+    dataset = load(data, **options)
+    part = getattr(dataset, split)
+    _check_fits(spec, net, dataset, data)
+    labels = _labels_as_trained(spec, dataset, part, data)
+    return Given(raw_inputs(part.x, dataset, part.lengths), labels, part, dataset)
+
+
+def _scores(spec: dict[str, Any], given: Given, pred: np.ndarray) -> dict[str, float]:
+    if given.labels is None:
+        return {}
+    from recipes.forecasting import mase_scale_of
+    from recipes.tasks import get_task
+
+    if spec["task"] == "classification":
+        return get_task("classification").scores(given.labels, pred)
+    truth = given.dataset.inverse_targets(given.labels)
+    return get_task(spec["task"]).scores(truth, pred, mase_scale=mase_scale_of(given.dataset))
 
 
 def run_folder(ref: str, tracking_uri: str | None) -> Path:
@@ -98,16 +136,21 @@ def run_folder(ref: str, tracking_uri: str | None) -> Path:
     return where
 
 
-def _check_fits(spec: dict[str, Any], dataset: Any, data: str) -> None:
-    """The data's series must have the shape the model was trained on (one line otherwise)."""
-    if spec["not_servable"]:
-        raise DataError(f"the run's model cannot take raw data: {spec['not_servable']}")
-    want, got = spec["input_shape"], list(dataset.input_shape())
-    if want != got:
-        raise DataError(f"{data}: series of shape {tuple(got)} (steps, channels); the model was trained on "
-                        f"{tuple(want)} ({spec['dataset']})")  # fmt: skip
+def _check_fits(spec: dict[str, Any], net: Any, dataset: Any, data: str) -> None:
+    """The data's series must be what the model was trained on (one line otherwise): the same
+    channels, the same length for a model trained on equal-length series, no longer than a
+    fixed-length model's input for one trained on variable-length series."""
     if spec["task"] != dataset.task:
         raise DataError(f"{data} is {dataset.task} data; the model was trained for {spec['task']}")
+    want, got = spec["input_shape"], list(dataset.input_shape())
+    if not spec.get("variable_length") and want != got:
+        raise DataError(f"{data}: series of shape {_shape(dataset)} (steps, channels); the model was trained on "
+                        f"{tuple(want)} ({spec['dataset']})")  # fmt: skip
+    longest = net.input_shape[1]
+    if want[-1] != got[-1] or (longest is not None and dataset.max_length > longest):
+        steps = f"up to {longest}" if longest else "any number of"
+        raise DataError(f"{data}: series of shape {_shape(dataset)} (steps, channels); the model takes {want[-1]} "
+                        f"channels and {steps} steps ({spec['dataset']})")  # fmt: skip
     if spec["task"] == "forecasting" and (spec["horizon"], spec["target_names"]) != (
         dataset.horizon,
         dataset.target_names,
@@ -116,19 +159,31 @@ def _check_fits(spec: dict[str, Any], dataset: Any, data: str) -> None:
                         f"{spec['horizon']} of {spec['target_names']} (give -o horizon=... / target=...)")  # fmt: skip
 
 
+def _shape(dataset: Any) -> tuple:
+    """(steps, channels), steps as "7-29" where lengths vary."""
+    lengths = [s.lengths for s in (dataset.train, dataset.val, dataset.test) if s.lengths is not None and len(s)]
+    steps = f"{min(v.min() for v in lengths)}-{dataset.max_length}" if lengths else dataset.max_length
+    return (steps, dataset.num_features) if lengths else tuple(dataset.input_shape())
+
+
 def _labels_as_trained(spec: dict[str, Any], dataset: Any, part: Any, data: str) -> np.ndarray | None:
     """The split's labels, class indices renumbered by name into the model's classes (None without labels)."""
     if part.y is None or not len(part.y) or (part.y < 0).any():
         return None
     if spec["task"] != "classification" or not spec["class_names"]:
         return part.y
-    trained = {name: i for i, name in enumerate(spec["class_names"])}
     names = dataset.class_names or [str(i) for i in range(int(part.y.max()) + 1)]
-    unknown = sorted({names[i] for i in part.y.astype(int)} - set(trained))
+    return as_trained(spec, [names[i] for i in part.y.astype(int)], data)
+
+
+def as_trained(spec: dict[str, Any], labels: list[str], data: str) -> np.ndarray:
+    """Label names as the model's class indices (one line for a label the model does not know)."""
+    trained = {name: i for i, name in enumerate(spec["class_names"])}
+    unknown = sorted(set(labels) - set(trained))
     if unknown:
         raise DataError(f"{data}: labels {', '.join(unknown)} are not classes the model knows "
                         f"({', '.join(spec['class_names'])})")  # fmt: skip
-    return np.asarray([trained[names[i]] for i in part.y.astype(int)])
+    return np.asarray([trained[name] for name in labels])
 
 
 def load_keras(path: Path) -> Any:
@@ -139,7 +194,7 @@ def load_keras(path: Path) -> Any:
     return keras.models.load_model(path)
 
 
-def _frame(spec: dict[str, Any], pred: np.ndarray, labels: np.ndarray | None, part: Any, dataset: Any) -> Any:
+def _frame(spec: dict[str, Any], pred: np.ndarray, given: Given) -> Any:
     """One row per example (classification) or forecast window (forecasting)."""
     import pandas as pd
 
@@ -148,9 +203,17 @@ def _frame(spec: dict[str, Any], pred: np.ndarray, labels: np.ndarray | None, pa
         frame = pd.DataFrame({"predicted": [names[i] for i in pred.argmax(1)]})
         for i, name in enumerate(names):
             frame[f"p_{name}"] = pred[:, i]
-        if labels is not None:
-            frame["label"] = [names[i] for i in labels.astype(int)]
+        if given.labels is not None:
+            frame["label"] = [names[i] for i in given.labels.astype(int)]
+        if given.part is None:  # texts: each beside its prediction
+            frame["text"] = given.inputs
         return frame
+    return _forecast_frame(spec, pred, given.part, given.dataset)
+
+
+def _forecast_frame(spec: dict[str, Any], pred: np.ndarray, part: Any, dataset: Any) -> Any:
+    import pandas as pd
+
     targets = spec["target_names"] or [f"target_{i}" for i in range(pred.shape[-1])]
     frame = pd.DataFrame(index=range(len(pred)))
     first = dataset.info.get("preprocessing", {}).get("first_target", {}).get(split_name(dataset, part))
@@ -167,4 +230,4 @@ def _frame(spec: dict[str, Any], pred: np.ndarray, labels: np.ndarray | None, pa
 
 def split_name(dataset: Any, part: Any) -> str | None:
     """Which of the dataset's splits `part` is."""
-    return next((name for name in ("train", "val", "test") if getattr(dataset, name) is part), None)
+    return next((name for name in SPLITS if getattr(dataset, name) is part), None)

@@ -519,18 +519,22 @@ def _fingerprint(backbone: Any) -> str:
 
 
 def _log_model(net: Any, dataset: Dataset, trim: bool) -> None:
-    """Log the model MLflow hands out: on raw series where it can (`recipes.serving`), exported
-    so that it loads without the zoo; else the trained model on the pipeline's inputs."""
+    """Log the model MLflow hands out: on raw series or raw strings where it can
+    (`recipes.serving`), exported so that it loads without the zoo; else the trained model on
+    the pipeline's inputs."""
     import keras
     import mlflow
 
     from recipes import serving
-    from recipes.model_log import log_keras_model
+    from recipes.model_log import log_keras_model, log_text_model
 
     reason = serving.servable(dataset) if keras.backend.backend() == "tensorflow" else "an export needs TensorFlow"
     if reason is None:
-        example = serving.raw_inputs(dataset.test.x[:2], dataset)
-        log_keras_model(serving.serving_model(net, dataset), "model", example=example, exported=True)
+        model, example = serving.serving_model(net, dataset), serving.example_inputs(dataset)
+        if dataset.input_kind == "tokens":
+            log_text_model(model, "model", example=example)
+        else:
+            log_keras_model(model, "model", example=example, exported=True)
         mlflow.set_tag("model.inputs", "raw")
         return
     log_keras_model(net, "model", example=_example(dataset.test.x[:2], dataset.test.lengths, trim))

@@ -19,9 +19,12 @@ LOAD_AND_PREDICT = """
 import json, sys
 import mlflow, numpy as np
 mlflow.set_tracking_uri(sys.argv[1])
-model = mlflow.pyfunc.load_model(f"runs:/{sys.argv[2]}/model")
-raw = np.asarray(json.load(open(sys.argv[3])), dtype="float32")
-print(json.dumps({"pred": np.asarray(model.predict(raw)).tolist(),
+answers = []
+for run_id, given in json.load(open(sys.argv[2])):
+    model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+    raw = given if isinstance(given[0], str) else np.asarray(given, dtype="float32")  # texts, or series
+    answers.append(np.asarray(model.predict(raw)).tolist())
+print(json.dumps({"preds": answers,
                   "zoo": any(m == "zoo" or m.startswith(("zoo.", "recipes")) for m in sys.modules)}))
 """
 
@@ -43,11 +46,13 @@ def _raw(result) -> np.ndarray:
     return raw_inputs(result.dataset.test.x[:5], result.dataset)
 
 
-def _in_a_fresh_interpreter(root, uri: str, run_id: str, raw: np.ndarray) -> dict:
-    (root / "raw.json").write_text(json.dumps(raw.tolist()))
+def _in_a_fresh_interpreter(root, uri: str, jobs: list) -> dict:
+    """`jobs`: (run id, raw inputs) pairs, each predicted by the run's logged model in one new process."""
+    given = [(run_id, raw if isinstance(raw, list) else raw.tolist()) for run_id, raw in jobs]
+    (root / "raw.json").write_text(json.dumps(given))
     (root / "load.py").write_text(LOAD_AND_PREDICT)
     quiet = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, str(root / "load.py"), uri, run_id, str(root / "raw.json")], cwd=root,
+    done = subprocess.run([sys.executable, str(root / "load.py"), uri, str(root / "raw.json")], cwd=root,
                           capture_output=True, text=True, timeout=300, env=quiet)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -55,14 +60,14 @@ def _in_a_fresh_interpreter(root, uri: str, run_id: str, raw: np.ndarray) -> dic
 
 def test_the_logged_model_takes_raw_series_in_a_process_that_never_imports_the_zoo(trained) -> None:
     root, uri, clf, fc = trained
-    for result in (clf, fc):
-        answer = _in_a_fresh_interpreter(root, uri, result.run_id, _raw(result))
-        assert answer["zoo"] is False
+    answer = _in_a_fresh_interpreter(root, uri, [(result.run_id, _raw(result)) for result in (clf, fc)])
+    assert answer["zoo"] is False
+    for result, pred in zip((clf, fc), answer["preds"], strict=True):
         # The training pipeline: scaled inputs into the trained model, predictions back in data units.
         expected = np.asarray(result.model.predict(result.dataset.test.x[:5], verbose=0))
         if result.dataset.task == "forecasting":
             expected = result.dataset.inverse_targets(expected)
-        np.testing.assert_allclose(np.asarray(answer["pred"]), expected, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(np.asarray(pred), expected, rtol=1e-4, atol=1e-4)
     from mlflow import MlflowClient
 
     assert MlflowClient(uri).get_run(clf.run_id).data.tags["model.inputs"] == "raw"
@@ -192,3 +197,100 @@ def test_each_run_carries_a_model_card_with_the_baselines_beside_its_metrics(tra
         assert words in card, words
     assert "naive (baseline)" in (fc.run_dir / "model_card.md").read_text()
     assert "model_card.md" in {a.path for a in MlflowClient(uri).list_artifacts(clf.run_id)}
+
+
+@pytest.fixture(scope="module")
+def unequal(trained):
+    """A gru on JapaneseVowels (7-29 steps of 12 channels) and one on a slice of rotten tomatoes,
+    with the slice's raw test texts (in `trained`'s store)."""
+    import dataclasses
+
+    from recipes.data import load
+    from recipes.data.text import raw_texts
+
+    root, uri = trained[:2]
+    common = {"epochs": 1, "tracking_uri": uri, "runs_dir": root / "runs", "verbose": 0}
+    vowels = recipes.train("gru", "ucr:JapaneseVowels", hparams={"units": 8}, **common)
+    full = load("text:rotten_tomatoes", max_tokens=1000, sequence_length=16)
+    sizes = {"train": 256, "val": 64, "test": 64}
+    parts = {k: getattr(full, k).take(np.arange(n)) for k, n in sizes.items()}
+    small = dataclasses.replace(full, unlabeled=None, **parts)
+    text = recipes.train("gru", small, hparams={"units": 8, "embedding_dim": 8}, **common)
+    return root, uri, vowels, text, raw_texts(full)["test"][: sizes["test"]]
+
+
+def _through_the_pipeline(result) -> np.ndarray:
+    """Test predictions as training made them: the data pipeline's batches (cut to their longest
+    example) into the trained model."""
+    from recipes.data.pipeline import make_dataset
+
+    return np.asarray(result.model.predict(make_dataset(result.dataset.test, batch_size=256, trim=True), verbose=0))
+
+
+def test_text_and_variable_length_models_take_raw_strings_and_nan_padded_series(unequal) -> None:
+    """In a process that never imports the zoo: texts as written, series of 7-29 steps NaN-padded
+    on the right, or one series at its own length; the predictions training made."""
+    from mlflow import MlflowClient
+
+    from recipes.serving import raw_inputs
+
+    root, uri, vowels, text, texts = unequal
+    test = vowels.dataset.test
+    series = raw_inputs(test.x, vowels.dataset, test.lengths)
+    assert np.isnan(series).any() and not np.isnan(series[0, : test.lengths[0]]).any()
+    jobs = [(text.run_id, list(texts)), (vowels.run_id, series), (vowels.run_id, series[:1, : test.lengths[0]])]
+    answer = _in_a_fresh_interpreter(root, uri, jobs)
+    assert answer["zoo"] is False
+    as_trained = [_through_the_pipeline(text), _through_the_pipeline(vowels)]
+    np.testing.assert_allclose(answer["preds"][0], as_trained[0], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(answer["preds"][1], as_trained[1], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(answer["preds"][2], as_trained[1][:1], rtol=1e-4, atol=1e-5)
+    tags = [MlflowClient(uri).get_run(r.run_id).data.tags for r in (text, vowels)]
+    assert [t["model.inputs"] for t in tags] == ["raw", "raw"]
+
+
+def test_zoo_predict_takes_a_file_of_texts_and_unequal_series(unequal) -> None:
+    import pandas as pd
+
+    from recipes.errors import DataError
+    from recipes.predicting import predict
+    from tests.test_cli import AS_A_USER, ZOO
+
+    root, uri, vowels, text, texts = unequal
+    names = text.dataset.class_names
+    pd.DataFrame({"review": texts, "label": [names[i] for i in text.dataset.test.y]}).to_csv(root / "r.csv")
+    done = subprocess.run([ZOO, "predict", text.run_id, "--data", f"file:{root / 'r.csv'}", "-o", "text=review",
+                           "--tracking-uri", uri, "--out", "t.csv"], cwd=root, capture_output=True, text=True,
+                          timeout=300, env=AS_A_USER)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"accuracy {text.test_metrics['accuracy']:.4f}" in done.stdout  # what the run scored on its test texts
+    frame = pd.read_csv(root / "t.csv", keep_default_na=False)
+    assert list(frame["text"]) == texts and {"predicted", "p_fresh", "p_rotten", "label"} <= set(frame.columns)
+
+    (root / "r.txt").write_text("\n".join(["a triumph of acting", "", "dull, dull, dull"]))
+    lines = predict(str(text.run_dir), f"file:{root / 'r.txt'}")
+    assert len(lines.frame) == 3 and not lines.metrics and lines.frame[["p_fresh", "p_rotten"]].notna().all().all()
+    found = predict(str(vowels.run_dir), "ucr:JapaneseVowels")  # series padded after scaling, unscaled again
+    assert found.metrics["accuracy"] == pytest.approx(vowels.test_metrics["accuracy"])
+    with pytest.raises(DataError, match=r"^ucr:GunPoint: series of shape \(150, 1\) .* takes 12 channels"):
+        predict(str(vowels.run_dir), "ucr:GunPoint")
+    with pytest.raises(DataError, match=r"^ucr:GunPoint: a text model predicts text:NAME, or file:PATH"):
+        predict(str(text.run_dir), "ucr:GunPoint")
+
+
+def test_text_and_variable_length_models_export_and_say_which_formats_cannot_hold_them(unequal) -> None:
+    from recipes.errors import DataError
+    from recipes.exporting import TOLERANCE, export
+    from zoo.errors import ConfigError
+
+    root, _, vowels, text, _ = unequal
+    for result in (text, vowels):  # string ops and NaN padding, loaded back by TensorFlow alone
+        assert export(str(result.run_dir), "saved_model", root / f"{result.run_id}-saved").max_difference <= TOLERANCE
+    try:
+        export(str(text.run_dir), "litert", root / "text.tflite")
+    except DataError as err:
+        assert "select ops" in str(err) and "\n" not in str(err)
+    assert (root / "text.tflite").exists()
+    with pytest.raises(ConfigError, match=r"^--format onnx: a text model carries its TextVectorization") as onnx:
+        export(str(text.run_dir), "onnx", root / "text.onnx")
+    assert "\n" not in str(onnx.value)
