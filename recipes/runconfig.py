@@ -12,8 +12,10 @@ from typing import Any
 from recipes.config import check_keys
 from zoo.errors import ConfigError
 
-RECIPES = ("supervised", "semi")
-_MAPPINGS = ("data_options", "hparams", "train", "pretrain", "finetune")
+COMMANDS = {"supervised": "zoo train", "semi": "zoo semi", "detect": "zoo detect"}  # recipe -> what replays it
+RECIPES = tuple(COMMANDS)
+_MAPPINGS = ("data_options", "hparams", "train", "pretrain", "finetune", "detect")
+_OWN = {"semi": ("label_fraction", "unlabeled", "pretrain", "finetune"), "detect": ("detect",)}  # recipe-only keys
 
 
 @dataclass
@@ -31,6 +33,7 @@ class RunConfig:
         label_fraction, unlabeled: semi: the labelled share and the pretraining pool's
             sources, as `--unlabeled` takes them ("train,unlabeled").
         pretrain, finetune: semi: `PretrainConfig` and `FinetuneConfig` fields.
+        detect: "detect" (an anomaly detector, `zoo detect`): `DetectConfig` fields.
     """
 
     model: str | None = None
@@ -46,6 +49,7 @@ class RunConfig:
     unlabeled: str | None = None
     pretrain: dict[str, Any] = field(default_factory=dict)
     finetune: dict[str, Any] = field(default_factory=dict)
+    detect: dict[str, Any] = field(default_factory=dict)
 
     def to_yaml(self, path: str | os.PathLike) -> Path:
         """Write the settings that are set (in field order) to `path`."""
@@ -86,13 +90,23 @@ class RunConfig:
             raise ConfigError(f"{where}: recipe {config.recipe!r} must be one of {', '.join(RECIPES)}")
         for key, allowed in _section_keys().items():
             check_keys(f"{where}: {key}", getattr(config, key), allowed)
-        semi_only = [k for k in ("label_fraction", "unlabeled", "pretrain", "finetune") if doc.get(k)]
-        if config.recipe == "supervised" and semi_only:
-            raise ConfigError(f"{where}: {', '.join(semi_only)} belong to the semi recipe; add 'recipe: semi'")
+        for recipe, keys in _OWN.items():
+            misplaced = [k for k in keys if doc.get(k)]
+            if config.recipe != recipe and misplaced:
+                raise ConfigError(f"{where}: {', '.join(misplaced)} belong to the {recipe} recipe; add "
+                                  f"'recipe: {recipe}'")  # fmt: skip
         return config
+
+    def expect(self, recipe: str, path: str | os.PathLike | None) -> RunConfig:
+        """This config, which `recipe`'s command runs; else one line naming the command that does."""
+        if self.recipe != recipe:
+            raise ConfigError(f"--config {path} is a {self.recipe} run (recipe: {self.recipe}): run it with "
+                              f"{COMMANDS[self.recipe]} --config {path}")  # fmt: skip
+        return self
 
 
 def _section_keys() -> dict[str, tuple[str, ...]]:
+    from recipes.anomaly.config import DetectConfig
     from recipes.config import TRAIN_KEYS, FinetuneConfig
     from recipes.pretext import PretrainConfig
 
@@ -100,4 +114,5 @@ def _section_keys() -> dict[str, tuple[str, ...]]:
         "train": TRAIN_KEYS,
         "pretrain": tuple(f.name for f in dataclasses.fields(PretrainConfig)),
         "finetune": tuple(f.name for f in dataclasses.fields(FinetuneConfig)),
+        "detect": tuple(f.name for f in dataclasses.fields(DetectConfig)),
     }

@@ -174,3 +174,70 @@ def test_zoo_detect_refuses_bad_input_in_one_line(tmp_path, options, words) -> N
     result = subprocess.run([ZOO, "detect", "gru", "--data", address, *options, "--no-tracking"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120, env=AS_A_USER)  # fmt: skip
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and words in result.stderr, result.stderr
+
+
+def test_zoo_tune_searches_a_detector_on_normal_data_and_its_best_replays(tmp_path) -> None:
+    """`zoo tune --task anomaly`: trials ranked by the held-out normal windows' loss, the best
+    retrained as a detector beside its baselines, its best.yaml replayed by `zoo detect --config`."""
+    from mlflow import MlflowClient
+
+    address = _stream_csv(tmp_path / "pump.csv")
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    common = ["--tracking-uri", store, "--experiment", "tune"]
+    searched = subprocess.run([ZOO, "tune", "--models", "gru,lstm", "--data", address, "-o", "normal_until=600",
+                               "--task", "anomaly", "--fixed", "detect.window=25", "--fixed", "units=8", "--fixed",
+                               "steps=40", "--tuner", "random", "--max-trials", "2", "--directory", "t", *common],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=600, env=AS_A_USER)  # fmt: skip
+    assert searched.returncode == 0, searched.stderr[-3000:]
+    assert "zoo detect --config" in searched.stdout and "zoo detect --model" in searched.stdout
+
+    client = MlflowClient(store)
+    runs = client.search_runs([client.get_experiment_by_name("tune").experiment_id])
+    [parent] = [r for r in runs if r.data.tags["stage"] == "search"]
+    assert parent.info.status == "FINISHED" and parent.data.tags["task"] == "anomaly"
+    trials = sorted((r for r in runs if r.data.tags["stage"] == "trial"), key=lambda r: int(r.data.tags["trial_id"]))
+    assert [r.data.tags["model"] for r in trials][:1] == ["gru"]  # the first trial: gru's defaults
+    assert all(r.data.tags["task"] == "anomaly" and "test_auc_pr" not in r.data.metrics for r in trials)
+    best_loss = min(r.data.metrics["best_val_loss"] for r in trials)  # held-out normal windows: no label read
+    assert parent.data.metrics["best_val_loss"] == pytest.approx(best_loss)
+    [best] = [r for r in runs if r.data.tags["stage"] == "best"]
+    assert best.info.status == "FINISHED" and "test_auc_pr" in best.data.metrics
+    assert best.data.params["detect.window"] == "25" and best.data.params["model.window_norm"] == "none"
+    baselines = [r for r in runs if r.data.tags["stage"] == "baseline"]
+    assert len(baselines) == 3 and {r.data.tags["mlflow.parentRunId"] for r in baselines} == {parent.info.run_id}
+    assert not client.search_registered_models()  # a detector is a run folder, not a registered model
+
+    [config] = (tmp_path / "t").glob("*/best.yaml")
+    refused = subprocess.run([ZOO, "train", "--config", str(config)], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=120, env=AS_A_USER)  # fmt: skip
+    said = f"error: --config {config} is a detect run (recipe: detect): run it with zoo detect --config {config}"
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [said]
+    replay = ["--no-tracking", "--no-baselines", "--runs-dir", "replay"]
+    replayed = subprocess.run([ZOO, "detect", "--config", str(config), *replay], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=300, env=AS_A_USER)  # fmt: skip
+    assert replayed.returncode == 0, replayed.stderr[-3000:]
+    [spec] = (tmp_path / "replay").glob("*/detector/detector.json")
+    assert '"lookback": 25' in spec.read_text() and "threshold" in replayed.stdout
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"task": "classification"}, ["anomaly data trains a detector", "zoo tune --task anomaly"]),
+        ({"recipe": "semi"}, ["recipe semi", "normal data alone"]),
+        ({"register": "pumps"}, ["register", "zoo detect --model"]),
+        ({"fixed": {"detect.windw": 9}}, ["detect.windw", "did you mean: detect.window"]),
+        ({"fixed": {"detect.window": 2000}}, ["fewer than a window", "detect.window=N"]),
+    ],
+)
+def test_bad_detector_search_input_is_refused_up_front(kwargs, words, tmp_path) -> None:
+    import tuning
+    from zoo.errors import ZooError
+
+    address = _stream_csv(tmp_path / "pump.csv")
+    args = {"tracking": False, "directory": tmp_path, "data_options": {"normal_until": 600}, **kwargs}
+    with pytest.raises(ZooError) as info:
+        tuning.search("gru", address, **args)
+    assert "\n" not in str(info.value)
+    for word in words:
+        assert word in str(info.value), str(info.value)

@@ -230,7 +230,7 @@ def test_a_semi_search_tunes_the_recipe_and_shares_pretrainings(tmp_path) -> Non
     refused = subprocess.run([ZOO, "train", "--config", str(result.config_path)], capture_output=True, text=True,
                              env=AS_A_USER, timeout=120)  # fmt: skip
     assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
-        f"error: --config {result.config_path} is a semi-supervised run (recipe: semi): run it with "
+        f"error: --config {result.config_path} is a semi run (recipe: semi): run it with "
         f"zoo semi --config {result.config_path}"
     ]
     replay = subprocess.run([ZOO, "semi", "--config", str(result.config_path), *store], capture_output=True,

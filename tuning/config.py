@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from recipes.tasks import TASKS
 from zoo.params import Choice, Float, Int, hp, make_config
 
 TUNERS = ("hyperband", "bayesian", "random", "grid")
@@ -56,6 +57,14 @@ class SearchConfig:
     )
     label_fraction: float = hp(
         1.0, Float(0.0, 1.0), tune=False, doc="semi: share of the train/val labels kept, in (0, 1]"
+    )
+    task: str | None = hp(
+        None,
+        Choice(tuple(TASKS)),
+        tune=False,
+        doc="the task searched for [default: the data's]; anomaly (the default for an anomaly: address): each trial "
+        "trains a detector's model on normal windows, ranked by the held-out normal windows' loss (no label read), "
+        "and the best becomes a detector with its threshold (pin its windows with --fixed detect.KEY=V)",
     )
 
     def check(self) -> str | None:

@@ -31,7 +31,7 @@ from tuning import distributed
 from tuning.config import search_config
 from tuning.errors import SearchError
 from tuning.space import declare
-from tuning.trial_recipes import RECIPES, Supervised, get_recipe
+from tuning.trial_recipes import RECIPES, Supervised, get_recipe, task_of
 from zoo import heads
 from zoo.errors import ConfigError, ZooError, did_you_mean
 
@@ -52,11 +52,14 @@ class SearchResult:
         best_trial_id: keras-tuner's id of the best trial.
         parent_run_id: The search's MLflow run.
         best_run_id: The MLflow run of the retrained best model.
-        config_path: A YAML file that `zoo train --config` reproduces the best model from.
+        config_path: A YAML file the recipe's command reproduces the best from (`zoo train
+            --config`, `zoo semi --config`, `zoo detect --config`).
         trials: Per trial: id, status, model, objective value, MLflow run id.
         model: The retrained best `keras.Model`.
-        recipe_settings: With the semi recipe: the best "pretrain" and "finetune" settings.
+        recipe_settings: The recipe's own settings of the best: semi's "pretrain" and
+            "finetune", detect's "detect" (windows and threshold rule).
         registered: "NAME vN": the Model Registry version (alias "champion") the best became.
+        recipe: The trial recipe ("supervised", "semi", "detect").
     """
 
     model_name: str
@@ -73,6 +76,7 @@ class SearchResult:
     model: Any = None
     recipe_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     registered: str | None = None
+    recipe: str = "supervised"
 
 
 @dataclass
@@ -117,15 +121,16 @@ def split_fixed(
     import zoo
     from zoo.params import params
 
-    owners = {scope: other.name for other in RECIPES.values() for scope in other.scopes}
+    owners = {scope: other for other in RECIPES.values() for scope in other.scopes}
     scoped: dict[str, dict[str, Any]] = {scope: {} for scope in recipe.scopes}
     rest = {}
     for key, value in fixed.items():
         scope, _, name = key.partition(".")
         if scope in owners and name:
             if scope not in recipe.scopes:
-                raise ConfigError(f"fixed: {key} is a setting of the {owners[scope]} recipe; search it with "
-                                  f"recipe='{owners[scope]}' (zoo tune --recipe {owners[scope]})")  # fmt: skip
+                owner = owners[scope]
+                raise ConfigError(f"fixed: {key} is a setting of the {owner.name} recipe; it is chosen by "
+                                  f"{owner.chosen_by}")  # fmt: skip
             scoped[scope][name] = value
         else:
             rest[key] = value
@@ -565,6 +570,7 @@ def search(
     recipe: str = "supervised",
     label_fraction: float = 1.0,
     unlabeled: Sequence[str] | str | None = None,
+    task: str | None = None,
 ) -> SearchResult | WorkerResult:
     """Search the hyperparameters of one or several zoo models on a dataset.
 
@@ -614,22 +620,28 @@ def search(
             as "pretrain.KEY" / "finetune.KEY" in `fixed`. Hyperband does not apply to it.
         label_fraction: Semi recipe: the share of train/val labels kept (stratified by `seed`).
         unlabeled: Semi recipe: the pretraining pool's sources (see `recipes.semi.unlabeled_pool`).
+        task: The task searched for (default: the data's). "anomaly" (the default for an
+            `anomaly:` address) searches a detector: trials train on the normal windows and
+            are ranked by the held-out normal windows' loss; the best is retrained by
+            `recipes.anomaly.detect` (threshold, test scores, baselines). Pin its windows as
+            "detect.KEY" in `fixed` (e.g. detect.window, detect.mode).
 
     Returns:
         A `SearchResult`, or for a worker a `WorkerResult`.
     """
     import zoo
-    from recipes.data import Dataset, load
     from recipes.device import import_backend
 
     search_config({"tuner": tuner, "max_trials": max_trials, "max_epochs": max_epochs, "cv": cv, "objective": objective,
                    "executions_per_trial": executions_per_trial, "direction": direction, "seed": seed,
-                   "hyperband_factor": hyperband_factor, "recipe": recipe,
-                   "label_fraction": label_fraction})  # fmt: skip  # one line per bad value, before anything runs
-    trial_recipe = get_recipe(recipe, label_fraction, unlabeled)
+                   "hyperband_factor": hyperband_factor, "recipe": recipe, "label_fraction": label_fraction,
+                   "task": task})  # fmt: skip  # one line per bad value, before anything runs
+    task = task or task_of(data)
+    trial_recipe = get_recipe(recipe, label_fraction, unlabeled, task)
     cluster = distributed.resolve(role, oracle_address, worker_id, worker_timeout)
     names = resolve_models(models)
-    fixed_train, fixed_model, fixed_recipe = split_fixed(names, dict(fixed or {}), trial_recipe)
+    pinned = {**trial_recipe.pins, **dict(fixed or {})}
+    fixed_train, fixed_model, fixed_recipe = split_fixed(names, pinned, trial_recipe)
     trial_recipe.check(tuner, names, fixed_recipe)
     for key in ("epochs", "seed"):
         if key in fixed_train:
@@ -641,7 +653,10 @@ def search(
 
         _, experiment_id = connect(tracking_uri, experiment)
     import_backend()
-    dataset = data if isinstance(data, Dataset) else load(data, seed=seed, **dict(data_options or {}))
+    dataset = trial_recipe.load(data, seed, data_options or {})
+    if task and (trial_recipe.task or dataset.task) != task:
+        raise ConfigError(f"task {task}: {dataset.name} is a {dataset.task} dataset; give a {task} dataset "
+                          f"or drop --task")  # fmt: skip
     for name in names:
         spec = zoo.get_spec(name)
         if dataset.task not in spec.tasks or dataset.input_kind not in spec.inputs:
@@ -655,7 +670,7 @@ def search(
     if tuner == "hyperband" and max_epochs is None:  # it sizes its brackets from a number
         max_epochs = _default_epochs(dataset, fixed_train, k)
 
-    metric, default_direction = get_task(dataset.task).objective
+    metric, default_direction = get_task(trial_recipe.task or dataset.task).objective
     metric = objective or metric
     if direction is None:
         direction = default_direction if objective is None else ("max" if "accuracy" in metric else "min")
@@ -663,7 +678,10 @@ def search(
     parts = [*names[:4], dataset.name.replace(":", "_").replace("/", "_"), tuner, *trial_recipe.project_suffix()]
     project = project or "-".join(parts)[:100]
     registered_name = None
-    if tracking and register:
+    if isinstance(register, str) and not trial_recipe.registers:
+        raise ConfigError(f"register: the {trial_recipe.name} recipe's best is a run folder, not an MLflow model; "
+                          "drop --register (zoo detect --model RUN scores new data)")  # fmt: skip
+    if tracking and register and trial_recipe.registers:
         from recipes.model_registry import check_name, name_from
 
         registered_name = name_from(project) if register is True else check_name(register)
@@ -681,8 +699,8 @@ def search(
         "objective": f"{metric} ({direction})",
         "models": ",".join(names),
         "dataset": dataset.name,
-        "task": dataset.task,
-        "recipe": recipe,
+        "task": trial_recipe.task or dataset.task,
+        "recipe": trial_recipe.name,
     }
     settings = {
         "tuner": tuner,
@@ -837,7 +855,7 @@ def _finish(
     registered = None
     if state.tracking.enabled and state.parent_run_id:
         _record_best(state.parent_run_id, best, drawn, test_metrics, best_run_id, config_path, state.objective,
-                     recipe.scopes)  # fmt: skip
+                     recipe)  # fmt: skip
         if state.register and best_run_id:
             from mlflow import MlflowClient
 
@@ -861,6 +879,7 @@ def _finish(
         model=model,
         recipe_settings={scope: drawn[scope] for scope in recipe.scopes},
         registered=registered,
+        recipe=recipe.name,
     )
 
 
@@ -888,7 +907,7 @@ def _record_best(
     best_run_id: str | None,
     config_path: Path,
     objective: tuple[str, str],
-    scopes: Sequence[str] = (),
+    recipe: Supervised,
 ) -> None:
     """The parent run gets the best trial: id, values, objective, test metrics, model."""
     import tempfile
@@ -900,7 +919,7 @@ def _record_best(
     values = {"best.model": drawn["model"]}
     values.update({f"best.model.{k}": v for k, v in drawn["hparams"].items()})
     values.update({f"best.train.{k}": v for k, v in drawn["settings"].items() if v is not None})
-    for scope in scopes:  # the recipe's own settings
+    for scope in recipe.scopes:  # the recipe's own settings
         values.update({f"best.{scope}.{k}": v for k, v in drawn[scope].items()})
     existing = client.get_run(parent).data.params
     params = {k: v for k, v in values.items() if k not in existing}
@@ -909,7 +928,7 @@ def _record_best(
     log_batch(client, parent, metrics=metrics, params=params, tags=tags)
     client.log_artifact(parent, str(config_path))
     key = f"best_{objective[0]}"
-    if best_run_id and key not in client.get_run(best_run_id).data.metrics:
+    if best_run_id and recipe.registers and key not in client.get_run(best_run_id).data.metrics:
         # Retrained on train + val (a small set), it has no validation score of its own: it ranks
         # beside its trial by the score that chose it.
         log_batch(client, best_run_id, metrics={key: best.score})

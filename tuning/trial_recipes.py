@@ -8,6 +8,10 @@ options and the data before any trial (`check`, `validate`), trains one drawn co
 - `Semi`: a trial pretrains an encoder, then fine-tunes it on a share of the labels; the
   pretext, its settings and the unfreeze schedule are searched too, and trials that differ
   only in fine-tuning share one pretraining (replayed by `zoo semi --config`).
+- `Detect`: the search of an anomaly detector (`--task anomaly`, an `anomaly:` address): a
+  trial trains the detector's model on the normal windows and is ranked by its loss on the
+  held-out normal windows (no label is read); the best becomes a detector with its threshold
+  (`recipes.anomaly.detect`, replayed by `zoo detect --config`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ class Supervised:
 
     name = "supervised"
     scopes: tuple[str, ...] = ()  # the recipe's own settings, pinned as "SCOPE.KEY"
+    chosen_by = "the default"  # how a user picks this recipe
+    task: str | None = None  # the task its runs are tagged with (None: the data's)
+    registers = True  # its retrained best logs an MLflow model (the Model Registry can take it)
+    pins: dict[str, Any] = {}  # model hyperparameters it fixes unless the user pins them
 
     def __init__(self, label_fraction: float = 1.0, unlabeled: Sequence[str] | str | None = None) -> None:
         if isinstance(unlabeled, str):
@@ -43,6 +51,12 @@ class Supervised:
         """Refuse options this recipe does not take (one line), before anything runs."""
         if self.label_fraction != 1.0 or self.unlabeled:
             raise ConfigError("label_fraction and unlabeled are settings of the semi recipe (recipe='semi')")
+
+    def load(self, data: Any, seed: int, options: Mapping[str, Any]) -> Any:
+        """The search's dataset: `data` itself, or the one its address names."""
+        from recipes.data import Dataset, load
+
+        return data if isinstance(data, Dataset) else load(data, seed=seed, **dict(options))
 
     def validate(self, dataset: Any, seed: int) -> None:
         """Refuse data this recipe cannot use, before the first trial."""
@@ -85,6 +99,7 @@ class Semi(Supervised):
 
     name = "semi"
     scopes = ("pretrain", "finetune")
+    chosen_by = "--recipe semi"
 
     def __init__(self, label_fraction: float = 1.0, unlabeled: Sequence[str] | str | None = None) -> None:
         super().__init__(label_fraction, unlabeled)
@@ -162,14 +177,103 @@ class Semi(Supervised):
                                    finetune=drawn["finetune"])  # fmt: skip
 
 
-RECIPES: dict[str, type[Supervised]] = {"supervised": Supervised, "semi": Semi}
+class Detect(Supervised):
+    """A trial trains an anomaly detector's model on the normal data's windows, ranked by its
+    loss on the held-out normal windows; the retrained best is a whole detector."""
+
+    name = "detect"
+    scopes = ("detect",)
+    chosen_by = "--task anomaly, or an anomaly: address"
+    task = "anomaly"
+    registers = False  # a detector is its model, windows, normalisation and threshold: a run folder
+    pins = {"window_norm": "none"}  # recipes.anomaly.detection.MODEL_DEFAULTS
+
+    def __init__(self, label_fraction: float = 1.0, unlabeled: Sequence[str] | str | None = None) -> None:
+        super().__init__(label_fraction, unlabeled)
+        self.config: Any = None
+        self.data: Any = None  # the AnomalyData the windows come from
+        self.options: dict[str, Any] = {}  # how the windows were cut, logged as data options
+
+    def check(self, tuner: str, models: list[str], fixed: Mapping[str, dict[str, Any]]) -> None:
+        from recipes.anomaly.config import DetectConfig, detect_config
+        from recipes.config import check_keys
+        from zoo.params import params
+
+        super().check(tuner, models, fixed)
+        check_keys("fixed", {f"detect.{k}": v for k, v in fixed["detect"].items()},
+                   tuple(f"detect.{p.name}" for p in params(DetectConfig)))  # fmt: skip
+        self.config = detect_config(fixed["detect"])
+
+    def load(self, data: Any, seed: int, options: Mapping[str, Any]) -> Any:
+        """The normal windows every trial trains on (`recipes.anomaly.detection.normal_windows`)."""
+        from recipes.anomaly.detection import normal_windows
+        from recipes.data.anomaly import load_anomaly
+
+        self.data = load_anomaly(data, **dict(options)) if isinstance(data, str) else data
+        windows = normal_windows(self.data, self.config, seed)
+        self.options = windows.options
+        resolved = {
+            "window": windows.lookback,
+            **({"horizon": windows.horizon} if self.config.mode == "forecast" else {}),
+        }
+        self.config = dataclasses.replace(self.config, **resolved)  # the best's config replays the same windows
+        return windows.dataset
+
+    def declare(self, hp: Any, fixed: Mapping[str, dict[str, Any]], max_epochs: int | None) -> dict[str, Any]:
+        """The windows and threshold rule are the search's, the same in every trial (losses on
+        other windows could not be compared): recorded, not searched."""
+        return {"detect": {k: v for k, v in dataclasses.asdict(self.config).items() if v is not None}}
+
+    def project_suffix(self) -> list[str]:
+        return [self.config.mode]
+
+    def settings(self) -> dict[str, Any]:
+        return {"recipe": self.name, **{f"detect.{k}": v for k, v in dataclasses.asdict(self.config).items()}}
+
+    def fit(self, drawn: dict[str, Any], dataset: Any, tracking: Any, **run: Any) -> Any:
+        """A trial: `recipes.train` on the windows. The retrained best (stage "best"): `detect`,
+        which also fits the threshold, scores the test part and logs the baselines beside it."""
+        import recipes
+        from recipes import schema
+        from recipes.anomaly import detect
+
+        tracking = tracking.under(tags={**tracking.tags, schema.TASK: self.task})
+        if run["stage"] != schema.BEST:
+            return recipes.train(drawn["model"], dataset, hparams=drawn["hparams"], data_options=self.options,
+                                 tracking=tracking, **{**run, "log_model": False, "pictures": False})  # fmt: skip
+        for key in ("log_model", "evaluate", "pictures"):
+            run.pop(key)
+        return detect(drawn["model"], self.data, config=self.config, hparams=drawn["hparams"], tracking=tracking,
+                      baselines=True, **run)  # fmt: skip
+
+    def best_config(self, config: Any, drawn: dict[str, Any], seed: int) -> Any:
+        return dataclasses.replace(config, recipe=self.name, detect=drawn["detect"])
 
 
-def get_recipe(name: str, label_fraction: float = 1.0, unlabeled: Sequence[str] | str | None = None) -> Supervised:
-    """The recipe called `name`, with its options; a one-line ConfigError for an unknown name."""
+RECIPES: dict[str, type[Supervised]] = {"supervised": Supervised, "semi": Semi, "detect": Detect}
+
+
+def get_recipe(
+    name: str, label_fraction: float = 1.0, unlabeled: Sequence[str] | str | None = None, task: str | None = None
+) -> Supervised:
+    """The recipe called `name` (for task "anomaly": the detect recipe), with its options; a
+    one-line ConfigError for an unknown name or a recipe the task does not take."""
+    if task == Detect.task:
+        if name not in ("supervised", Detect.name):
+            raise ConfigError(f"recipe {name}: an anomaly detector learns from normal data alone; drop --recipe")
+        name = Detect.name
     if name not in RECIPES:
         raise ConfigError(f"unknown recipe {name!r}{did_you_mean(name, RECIPES)}; valid: {', '.join(RECIPES)}")
     return RECIPES[name](label_fraction, unlabeled)
+
+
+def task_of(data: Any) -> str | None:
+    """The task an address or a data record implies on its own: "anomaly" for `anomaly:` data."""
+    from recipes.data.anomaly import AnomalyData
+
+    if isinstance(data, AnomalyData) or (isinstance(data, str) and data.strip().lower().startswith("anomaly:")):
+        return Detect.task
+    return None
 
 
 def pretexts_for(models: list[str], pinned: str | None = None) -> tuple[str, ...]:

@@ -18,9 +18,11 @@ from zoo_cli.options import config_options, key_values, train_options
 
 @cli.command()
 @click.argument("model", required=False)
-@click.option("--data", required=True,
+@click.option("--data",
               help="anomaly:InternalBleeding16, anomaly:ucr:NAME[/normal=LABEL] or anomaly:file:PATH (a .csv / "
                    ".parquet with value columns, optional is_anomaly, normal_until=N or a split column).")  # fmt: skip
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="A detector's run config (an anomaly search's best.yaml); flags override it.")  # fmt: skip
 @click.option("--model", "trained", metavar="RUN_ID|PATH",
               help="Score --data with a detector trained before (a detect run's id, or its run folder).")  # fmt: skip
 @click.option("--data-option", "-o", "data_pairs", multiple=True, metavar="KEY=VALUE",
@@ -39,7 +41,8 @@ from zoo_cli.options import config_options, key_values, train_options
 @click.option("--no-tracking", is_flag=True, help="Do not log to MLflow (local files only).")
 def detect(
     model: str | None,
-    data: str,
+    data: str | None,
+    config_path: str | None,
     trained: str | None,
     data_pairs: tuple[str, ...],
     hp_pairs: tuple[str, ...],
@@ -62,13 +65,23 @@ def detect(
       zoo detect gru --data anomaly:ucr:GunPoint/normal=1 --mode reconstruct
       zoo detect lstm --data anomaly:file:pump.csv -o normal_until=5000 --window 128
       zoo detect --model RUN_ID --data anomaly:file:new.csv
+      zoo detect --config tuning_runs/SEARCH/best.yaml
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    from recipes.runconfig import RunConfig
+
+    doc = RunConfig.from_yaml(config_path).expect("detect", config_path) if config_path else RunConfig(recipe="detect")
+    model, data = model or (None if trained else doc.model), data or doc.data
     if bool(model) == bool(trained):
         raise ConfigError("zoo detect takes a MODEL to train, or --model RUN_ID|PATH to score with, not both")
-    detect_settings = {k: settings.pop(k) for k in _detect_fields() if k in settings}
-    options = key_values(data_pairs, "--data-option")
+    if not data:
+        raise ConfigError("zoo detect needs --data (on the command line or in --config)")
+    given = {k: settings.pop(k) for k in _detect_fields() if k in settings}
+    detect_settings = {**doc.detect, **{k: v for k, v in given.items() if v is not None}}
+    settings = {**doc.train, **{k: v for k, v in settings.items() if v is not None}}
+    options = {**doc.data_options, **key_values(data_pairs, "--data-option")}
+    experiment, tracking_uri = experiment or doc.experiment, tracking_uri or doc.tracking_uri
     from recipes.data.anomaly import load_anomaly
     from recipes.device import import_backend
 
@@ -84,10 +97,10 @@ def detect(
     tracking = Tracking(enabled=not no_tracking, uri=tracking_uri, experiment=experiment, runs_dir=runs_dir)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        result = run_detection(model, anomaly_data, config={k: v for k, v in detect_settings.items() if v is not None},
-                               hparams=key_values(hp_pairs, "--hp"), tracking=tracking, baselines=baselines,
-                               verbose=2 if not sys.stdout.isatty() else 1,
-                               **{k: v for k, v in settings.items() if v is not None})  # fmt: skip
+        hparams = {**doc.hparams, **key_values(hp_pairs, "--hp")}
+        verbose = 2 if not sys.stdout.isatty() else 1
+        result = run_detection(model, anomaly_data, config=detect_settings, hparams=hparams, tracking=tracking,
+                               baselines=baselines, verbose=verbose, **settings)  # fmt: skip
     except KeyboardInterrupt:
         click.echo("interrupted: the MLflow run is marked KILLED; run the same command again to resume", err=True)
         sys.exit(EXIT_INTERRUPTED)

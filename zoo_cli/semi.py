@@ -33,12 +33,7 @@ def _semi_config(path: str | None) -> Any:
 
     if not path:
         return RunConfig(recipe="semi")
-    doc = RunConfig.from_yaml(path)
-    if doc.recipe != "semi":
-        raise ConfigError(
-            f"--config {path} is a supervised run (no 'recipe: semi'): run it with zoo train --config {path}"
-        )
-    return doc
+    return RunConfig.from_yaml(path).expect("semi", path)
 
 
 def _common_semi(fn: Any) -> Any:

@@ -144,11 +144,7 @@ def _supervised_config(path: str | None) -> Any:
     """`--config`'s record (an empty one without it), which must be a supervised run's."""
     from recipes.runconfig import RunConfig
 
-    doc = RunConfig.from_yaml(path) if path else RunConfig()
-    if doc.recipe == "semi":
-        raise ConfigError(f"--config {path} is a semi-supervised run (recipe: semi): run it with "
-                          f"zoo semi --config {path}")  # fmt: skip
-    return doc
+    return RunConfig.from_yaml(path).expect("supervised", path) if path else RunConfig()
 
 
 def _finetuning(

@@ -76,6 +76,7 @@ def tune(
       zoo tune --models lstm,gru --data ucr:GunPoint --role chief --oracle-address 0.0.0.0:8000
       zoo tune --models lstm,gru --data ucr:GunPoint --role worker --oracle-address chief-host:8000
       zoo tune --models lstm --data ucr:GunPoint --recipe semi --label-fraction 0.1 --tuner random
+      zoo tune --models lstm,gru,cnn_lstm --data anomaly:InternalBleeding16 --task anomaly --max-trials 6
     """
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -129,10 +130,11 @@ def tune(
     for key, value in result.test_metrics.items():
         table.add_row(f"test {key}", f"{value:.4f}")
     console.print(table)
-    if result.recipe_settings:
-        console.print(f"reproduce it: zoo semi --config {result.config_path}")
-    else:
-        console.print(f"reproduce it: zoo train --config {result.config_path}")
+    from recipes.runconfig import COMMANDS
+
+    console.print(f"reproduce it: {COMMANDS[result.recipe]} --config {result.config_path}")
+    if result.recipe == "detect" and result.best_run_id:
+        console.print(f"score new data with it: zoo detect --model {result.best_run_id} --data ...")
     if result.parent_run_id:
         from recipes.tracking import resolve_uri
 

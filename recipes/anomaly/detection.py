@@ -35,6 +35,11 @@ from recipes.errors import DataError
 from recipes.tracking import Tracking, as_tracking, closing_run
 from zoo.errors import ConfigError
 
+# Windows are already standardised by the normal data's statistics; normalising each window by its
+# own level (the forecasting head's default) would hide a sustained shift after its first steps.
+MODEL_DEFAULTS = {"window_norm": "none"}
+SMALLER = "give a smaller window (--window N; in a search --fixed detect.window=N)"
+
 
 @dataclass
 class DetectResult:
@@ -62,6 +67,16 @@ class DetectResult:
     seconds: float
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)
 
+    @property
+    def model(self) -> Any:
+        """The detector's Keras model (what a search's result holds, as for a training)."""
+        return self.detector.model
+
+    @property
+    def test_metrics(self) -> dict[str, float]:
+        """The test metrics, by the name a training's result gives them."""
+        return self.metrics
+
 
 def detect(
     model: str,
@@ -72,6 +87,7 @@ def detect(
     tracking: bool | Tracking = True,
     baselines: bool = False,
     verbose: int | str = 0,
+    stage: str = schema.DETECT,
     **settings: Any,
 ) -> DetectResult:
     """Train zoo model `model` as a detector on `data`'s normal part and score its test part.
@@ -85,6 +101,7 @@ def detect(
         baselines: Also score the classical baselines on the same data and windows, each
             logged as a run (`stage=baseline`) beside the detector's.
         verbose: Keras fit verbosity.
+        stage: The run's stage tag (a search's retrained best is "best").
         **settings: Training settings (`recipes.config.TrainConfig`: steps, epochs, seed, ...).
 
     Raises:
@@ -97,25 +114,19 @@ def detect(
 
     cfg = config if isinstance(config, DetectConfig) else detect_config(config)
     data = load_anomaly(data) if isinstance(data, str) else data
-    lookback, horizon = _windows(cfg, data)
-    _check_scorable(data, lookback + (horizon if cfg.mode == "forecast" else 0), lookback)
     if settings.setdefault("select_on", "val") != "val":
         raise ConfigError("select_on: a detector stops early on held-out normal windows, which then fit its "
                           "threshold; they must stay out of its training (select_on val)")  # fmt: skip
     track = as_tracking(tracking)
     track = track.under(tags={**track.tags, schema.TASK: TASK})
     started = time.perf_counter()
-    normal = NormalSplit.of(data, cfg, lookback, seed=int(settings.get("seed", 0)))
-    dataset = normal.dataset(data, cfg.mode, lookback, horizon)
-    # Windows are already standardised by the normal data's statistics; normalising each window by
-    # its own level (the forecasting default) would hide a sustained shift after its first steps.
-    hparams = {"window_norm": "none", **dict(hparams or {})}
-    windowing = {"mode": cfg.mode, "window": lookback, "horizon": horizon, "normal_fraction": cfg.normal_fraction}
-    trained = recipes.train(model, dataset, hparams=hparams, data_options=windowing, tracking=track,
-                            stage=schema.DETECT, evaluate=False, log_model=False, verbose=verbose,
-                            **settings)  # fmt: skip
+    normal = normal_windows(data, cfg, seed=int(settings.get("seed", 0)))
+    trained = recipes.train(model, normal.dataset, hparams={**MODEL_DEFAULTS, **dict(hparams or {})},
+                            data_options=normal.options, tracking=track, stage=stage, evaluate=False,
+                            log_model=False, verbose=verbose, **settings)  # fmt: skip
+    lookback, horizon, split = normal.lookback, normal.horizon, normal.split
     with closing_run(trained.run_id):  # a failure from here on ends the run FAILED, with its reason
-        detector, fitted = _calibrated(trained.model, data, cfg, lookback, horizon, normal, model)
+        detector, fitted = _calibrated(trained.model, data, cfg, lookback, horizon, split, model)
         steps = score(detector, data)
         result = DetectResult(detector, data, steps, fitted, evaluate(data, steps, detector.threshold),
                               trained.run_id, trained.run_dir, time.perf_counter() - started)  # fmt: skip
@@ -123,6 +134,31 @@ def detect(
     if baselines:
         result.baselines = runs.baseline_runs(data, cfg, lookback, track)
     return result
+
+
+@dataclass
+class NormalWindows:
+    """What a detector's model trains on: the normal data's windows as a forecasting `Dataset`
+    (standardised; validation is the held-out normal part), and how they were cut."""
+
+    dataset: Any
+    split: NormalSplit
+    lookback: int
+    horizon: int
+    options: dict[str, Any]  # logged as the run's data options
+
+
+def normal_windows(data: AnomalyData, cfg: DetectConfig, seed: int) -> NormalWindows:
+    """The windows `detect` trains on (a search's trials train on the same ones).
+
+    Raises:
+        DataError: no normal part, or series too short for the windows (one line).
+    """
+    lookback, horizon = _windows(cfg, data)
+    _check_scorable(data, lookback + (horizon if cfg.mode == "forecast" else 0), lookback)
+    split = NormalSplit.of(data, cfg, lookback, seed=seed)
+    options = {"mode": cfg.mode, "window": lookback, "horizon": horizon, "normal_fraction": cfg.normal_fraction}
+    return NormalWindows(split.dataset(data, cfg.mode, lookback, horizon), split, lookback, horizon, options)
 
 
 def score(detector: Detector, data: AnomalyData) -> np.ndarray:
@@ -147,7 +183,7 @@ def _check_scorable(data: AnomalyData, span: int, lookback: int) -> None:
     available = data.test.shape[1] + (0 if history is None else min(len(history), lookback))
     if available < span:
         raise DataError(f"{data.name}: its test series have {data.test.shape[1]} steps, fewer than a window of "
-                        f"{span}; give --window smaller")  # fmt: skip
+                        f"{span}; {SMALLER}")  # fmt: skip
 
 
 def _in_channel_order(data: AnomalyData, channels: tuple[str, ...]) -> AnomalyData:
@@ -193,7 +229,7 @@ class NormalSplit:
             fit, held = series[0][:cut], series[0][max(0, cut - context) :]
             if min(len(fit), len(held)) < 2 * lookback:
                 raise DataError(f"{data.name}: {len(series[0])} normal steps are too few for windows of "
-                                f"{lookback} (give --window smaller, or more normal data)")  # fmt: skip
+                                f"{lookback} ({SMALLER}, or more normal data)")  # fmt: skip
             return cls([fit], [held])
         order = np.random.default_rng(seed).permutation(len(series))
         n_held = max(1, round(len(series) * cfg.normal_fraction))
@@ -211,7 +247,7 @@ class NormalSplit:
         train, val = split(self.fit), split(self.held)
         if not len(train) or not len(val):
             raise DataError(f"{data.name}: its normal series are shorter than a window of {lookback + horizon} steps; "
-                            "give --window smaller")  # fmt: skip
+                            f"{SMALLER}")  # fmt: skip
         info = {"anomaly": data.summary(), "windows": {"mode": mode, "lookback": lookback, "horizon": horizon}}
         return Dataset(name=data.name, task="forecasting", input_kind="series", train=train, val=val,
                        test=val.take(np.arange(0)), target_names=list(data.channels),

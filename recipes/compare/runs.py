@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recipes import schema
+from recipes.anomaly.config import TASK as ANOMALY
 from recipes.tracking import DEFAULT_EXPERIMENT
 from zoo.errors import ConfigError, did_you_mean
 
@@ -223,7 +224,8 @@ def add_baselines(runs: pd.DataFrame) -> list[str]:
     from zoo.errors import ZooError
 
     attrs = runs.attrs
-    models = runs[~runs["baseline"].astype(bool) & runs["dataset"].notna()]
+    # A detector's baselines are logged by the detection itself, on its windows and threshold rule.
+    models = runs[~runs["baseline"].astype(bool) & runs["dataset"].notna() & (runs["task"] != ANOMALY)]
     seen: dict[tuple, tuple[str, int, float, dict[str, Any]]] = {}
     for _, run in models.iterrows():
         params = {k.removeprefix("params."): v for k, v in run.items() if k.startswith("params.")}

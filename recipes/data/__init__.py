@@ -88,6 +88,9 @@ def load(
     scheme = scheme.strip().lower()
     name = name.strip()
     address = f"{scheme}:{name}"
+    if scheme == "anomaly":
+        raise DataError(f"{address}: anomaly data trains a detector on its normal part: zoo detect MODEL --data "
+                        f"{address} (a search: zoo tune --task anomaly)")  # fmt: skip
     if scheme not in SCHEMES:
         raise DataError(
             f"unknown dataset source '{scheme}:' in '{address}'{did_you_mean(scheme, SCHEMES)}; "
