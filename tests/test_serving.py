@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -73,6 +75,25 @@ def test_the_logged_model_takes_raw_series_in_a_process_that_never_imports_the_z
     assert MlflowClient(uri).get_run(clf.run_id).data.tags["model.inputs"] == "raw"
 
 
+@contextmanager
+def _served(root, uri: str, model: str) -> Iterator[str]:
+    """`mlflow models serve -m MODEL` on 127.0.0.1, up; yields its /invocations address."""
+    port = free_port()
+    mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
+    server = subprocess.Popen([mlflow, "models", "serve", "-m", model, "--env-manager", "local", "--host",
+                               "127.0.0.1", "--port", str(port)], cwd=root,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                              env={**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": os.pathsep.join(
+                                  [os.path.dirname(sys.executable), os.environ.get("PATH", "")])})  # fmt: skip
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/ping", server, 240, "mlflow models serve")
+        yield f"http://127.0.0.1:{port}/invocations"
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+
+
 def test_mlflow_models_serve_answers_invocations_with_raw_series(trained) -> None:
     """The registered champion, served as `models:/NAME@champion`, answers HTTP with raw series."""
     import mlflow as client_side
@@ -83,24 +104,12 @@ def test_mlflow_models_serve_answers_invocations_with_raw_series(trained) -> Non
     root, uri, clf, _ = trained
     client_side.set_tracking_uri(uri)
     assert register(clf.run_id, "gunpoint-served").alias == "champion"
-    port = free_port()
-    mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
-    server = subprocess.Popen([mlflow, "models", "serve", "-m", "models:/gunpoint-served@champion", "--env-manager",
-                               "local", "--host", "127.0.0.1", "--port", str(port)], cwd=root,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                              env={**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": os.pathsep.join(
-                                  [os.path.dirname(sys.executable), os.environ.get("PATH", "")])})  # fmt: skip
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/ping", server, 240, "mlflow models serve")
+    with _served(root, uri, "models:/gunpoint-served@champion") as invocations:
         raw = _raw(clf)
-        answer = requests.post(f"http://127.0.0.1:{port}/invocations", json={"inputs": raw.tolist()}, timeout=60)
+        answer = requests.post(invocations, json={"inputs": raw.tolist()}, timeout=60)
         assert answer.status_code == 200, answer.text[:2000]
         expected = clf.model.predict(clf.dataset.test.x[:5], verbose=0)
         np.testing.assert_allclose(np.asarray(answer.json()["predictions"]), expected, rtol=1e-4, atol=1e-4)
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
 
 
 def test_zoo_predict_gives_raw_data_the_predictions_its_run_scored(trained) -> None:
@@ -247,6 +256,19 @@ def test_text_and_variable_length_models_take_raw_strings_and_nan_padded_series(
     np.testing.assert_allclose(answer["preds"][2], as_trained[1][:1], rtol=1e-4, atol=1e-5)
     tags = [MlflowClient(uri).get_run(r.run_id).data.tags for r in (text, vowels)]
     assert [t["model.inputs"] for t in tags] == ["raw", "raw"]
+
+
+def test_mlflow_models_serve_answers_invocations_with_raw_strings(unequal) -> None:
+    import requests
+
+    root, uri, _, text, texts = unequal
+    with _served(root, uri, f"runs:/{text.run_id}/model") as invocations:
+        as_list = requests.post(invocations, json={"inputs": texts[:5]}, timeout=60)
+        records = requests.post(invocations, json={"dataframe_records": [{"text": t} for t in texts[:5]]}, timeout=60)
+    expected = _through_the_pipeline(text)[:5]
+    for answer in (as_list, records):
+        assert answer.status_code == 200, answer.text[:2000]
+        np.testing.assert_allclose(np.asarray(answer.json()["predictions"]), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_zoo_predict_takes_a_file_of_texts_and_unequal_series(unequal) -> None:
