@@ -84,12 +84,12 @@ def _batch(spec: dict[str, Any], n: int = 8) -> np.ndarray:
         ids = rng.integers(0, len(spec["vocabulary"]), size=(n, spec["sequence_length"]))
         ids[0] = 0
         return decoded_texts(ids, spec["vocabulary"])
-    mean, std = (np.asarray(spec["scaler"][k], dtype=np.float32) for k in ("mean", "std"))
+    from recipes.serving import RAW_PAD, input_stats
+
+    mean, std = input_stats(spec)
     steps = spec.get("max_length") or spec["input_shape"][0]
     batch = rng.normal(size=(n, steps, len(mean))).astype(np.float32) * std + mean
     if spec.get("variable_length"):
-        from recipes.serving import RAW_PAD
-
         for row, length in enumerate(np.linspace(1, steps, n).astype(int)):
             batch[row, length:] = RAW_PAD
     return batch

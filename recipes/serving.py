@@ -5,7 +5,8 @@ forecasts, scaled targets), or token ids from a vocabulary adapted on train. A c
 logged model should not have to know that: the serving model wraps the trained one behind
 the data pipeline's own steps, as layers, and shares its weights (training is unchanged):
 
-- equal-length series: a `Normalization` layer holding the train statistics;
+- equal-length series: a `Normalization` layer holding the train statistics (mean 0, std 1
+  for data trained unscaled);
 - variable-length series: `RawSeriesScaler` (`recipes.serving_layers`): the caller pads with
   NaN on the right (or sends one series at its own length); the series are scaled, then
   padded with `PAD_VALUE` to the training length, as the data pipeline does, so the net's
@@ -51,8 +52,6 @@ def servable(dataset: Dataset) -> str | None:
     if dataset.input_kind == "tokens":
         known = "vocabulary" in dataset.info and "sequence_length" in dataset.info
         return None if known else "the data records no vocabulary"
-    if scaler_of(dataset) is None:
-        return "the data records no input scaler"
     return None
 
 
@@ -83,7 +82,7 @@ def _series_front(net: Any, spec: dict[str, Any]) -> tuple[Any, Any]:
     """Raw series in; scaled (and, for variable lengths, padded as in training) out."""
     import keras
 
-    mean, std = (np.asarray(spec["scaler"][k], dtype=np.float32) for k in ("mean", "std"))
+    mean, std = input_stats(spec)
     if not spec.get("variable_length"):
         raw = keras.Input(shape=net.input_shape[1:], dtype="float32", name="series")
         return raw, keras.layers.Normalization(mean=mean, variance=np.square(std), name="input_scaler")(raw)
@@ -92,6 +91,14 @@ def _series_front(net: Any, spec: dict[str, Any]) -> tuple[Any, Any]:
     length = net.input_shape[1] or spec["max_length"]  # a fixed-length net, or the training arrays' length
     raw = keras.Input(shape=(None, net.input_shape[-1]), dtype="float32", name="series")
     return raw, RawSeriesScaler(mean, std, length, name="input_scaler")(raw)
+
+
+def input_stats(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The per-channel (mean, std) a run's series were scaled with; (0, 1) for unscaled data."""
+    if spec["scaler"]:
+        return tuple(np.asarray(spec["scaler"][k], dtype=np.float32) for k in ("mean", "std"))
+    channels = spec["input_shape"][-1]
+    return np.zeros(channels, dtype=np.float32), np.ones(channels, dtype=np.float32)
 
 
 def _text_front(spec: dict[str, Any]) -> tuple[Any, Any]:
