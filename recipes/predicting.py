@@ -140,6 +140,8 @@ def _check_fits(spec: dict[str, Any], net: Any, dataset: Any, data: str) -> None
     """The data's series must be what the model was trained on (one line otherwise): the same
     channels, the same length for a model trained on equal-length series, no longer than a
     fixed-length model's input for one trained on variable-length series."""
+    if dataset.input_kind != "series":
+        raise DataError(f"{data} holds texts; the model takes series ({spec['dataset']})")
     if spec["task"] != dataset.task:
         raise DataError(f"{data} is {dataset.task} data; the model was trained for {spec['task']}")
     want, got = spec["input_shape"], list(dataset.input_shape())
