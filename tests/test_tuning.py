@@ -391,3 +391,37 @@ def test_a_search_registers_its_retrained_best_as_the_new_champion(searched) -> 
     client = MlflowClient(uri)
     assert client.get_model_version_by_alias(project, "champion").run_id == again.best_run_id
     assert client.get_run(again.parent_run_id).data.tags["registered_model"] == f"{project} v2"
+
+
+def test_progress_reports_each_trainings_epochs_plain_when_piped_and_as_bars_on_a_terminal(tmp_path) -> None:
+    """Piped: a line per finished trial and at each quarter of a training's epochs (folds named);
+    on a terminal: the trial lines above bars of the trials and the running training's epochs."""
+    import io
+    import re
+
+    from rich.console import Console
+
+    from tuning.progress import PlainProgress, RichProgress
+
+    lines: list[str] = []
+    common = {"tuner": "random", "max_trials": 1, "max_epochs": 4, "fixed": {"units": 8}, "tracking": False}
+    piped = PlainProgress(lines.append)
+    tuning.search("lstm", "ucr:ItalyPowerDemand", cv=2, directory=tmp_path / "plain", progress=piped, **common)
+    for fold in (1, 2):
+        epochs = [line for line in lines if line.startswith(f"  trial 1 of 1 (lstm), fold {fold} of 2: epoch ")]
+        assert [line.split("epoch ")[1].split(",")[0] for line in epochs] == ["1/4", "2/4", "3/4"], lines
+        assert all("val_accuracy" in line and "s left in it" in line for line in epochs)
+    assert any(line.startswith("trial 1 of 1 (0, lstm): val_accuracy=") for line in lines)
+    assert [line.split(":")[0] for line in lines if "retrained" in line] == ["  the best (lstm), retrained"] * 3
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    bars = RichProgress(console, trials=1)
+    try:
+        tuning.search("lstm", "ucr:ItalyPowerDemand", cv=0, directory=tmp_path / "bars", progress=bars, **common)
+    finally:
+        bars.close()
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())  # the terminal's control codes out
+    assert "trial 1 of 1 (0, lstm): val_accuracy=" in shown, shown
+    assert bars.bars.tasks[0].completed == 1  # the trials bar
+    assert bars.bars.tasks[1].completed == bars.bars.tasks[1].total == 4  # the last training's epochs

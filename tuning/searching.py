@@ -30,6 +30,7 @@ from recipes.tracking import Tracking, closing_run, create_run, find_run, log_ba
 from tuning import distributed
 from tuning.config import search_config
 from tuning.errors import SearchError
+from tuning.progress import Progress, as_progress, epoch_callback
 from tuning.space import declare
 from tuning.trial_recipes import RECIPES, Supervised, get_recipe, task_of
 from zoo import heads
@@ -262,7 +263,7 @@ class _Search:
     tracking: Tracking  # the search's: nests trials under its parent run
     runs_dir: Path
     max_trials: int | None
-    progress: Callable[[str], None]
+    progress: Progress
     folds: list[Any] = field(default_factory=list)  # K-fold datasets; empty: rank on the carved split
     warm_start: bool = False  # Hyperband: a promoted trial continues from its earlier round's weights
     register: str | None = None  # the registered model the retrained best becomes a version of
@@ -289,14 +290,26 @@ class _Search:
             if key in hp.values:
                 tags[key.replace("/", ".")] = str(hp.values[key])
         scores = []
+        label = self._label(trial, drawn["model"])
         for execution in range(self.executions):
             for fold, data in enumerate(self.folds or [self.dataset]):
                 part = {"execution": str(execution), **({"fold": str(fold)} if self.folds else {})}
-                scores.append(self._score(trial, drawn, data, {**tags, **part}, execution))
+                which = [f"fold {fold + 1} of {len(self.folds)}"] if self.folds else []
+                which += [f"execution {execution + 1} of {self.executions}"] if self.executions > 1 else []
+                shown = ", ".join([label, *which])
+                scores.append(self._score(trial, drawn, data, {**tags, **part}, execution, shown))
         self.values[trial.trial_id] = float(sum(scores) / len(scores))
         return {self.objective[0]: self.values[trial.trial_id]}
 
-    def _score(self, trial: Any, drawn: dict[str, Any], data: Any, tags: dict[str, str], execution: int) -> float:
+    def _label(self, trial: Any, model: str) -> str:
+        """How progress names a trial: "trial 3 of 12 (gru)" (a worker: by its id)."""
+        if self.cluster is not None:
+            return f"trial {trial.trial_id} ({model})"
+        total = f" of {self.max_trials}" if self.max_trials else ""
+        return f"trial {self.done + 1}{total} ({model})"
+
+    def _score(self, trial: Any, drawn: dict[str, Any], data: Any, tags: dict[str, str], execution: int,
+               label: str) -> float:  # fmt: skip
         """One training of the trial (one execution, one fold): its best objective value."""
         import recipes
 
@@ -313,8 +326,8 @@ class _Search:
                         "initial_epoch": str(hp.get("tuner/initial_epoch", 0))}  # fmt: skip
         try:
             result = self.fit(drawn, epochs=epochs, seed=self.seed + execution, stage=schema.TRIAL, tags=tags,
-                              runs_dir=runs_dir, evaluate=False, data=data,
-                              init_weights=init)  # fmt: skip
+                              runs_dir=runs_dir, evaluate=False, data=data, init_weights=init,
+                              callbacks=[epoch_callback(label, self.progress.epoch)])  # fmt: skip
         except recipes.TrainingError as err:  # its run is already FAILED, with the reason
             raise kt.errors.FailedTrialError(str(err)) from None
         except ZooError as err:  # refused before its run began (e.g. series too short for it)
@@ -342,6 +355,7 @@ class _Search:
         evaluate: bool,
         data: Any = None,
         init_weights: Path | None = None,
+        callbacks: Sequence[Any] = (),
     ) -> Any:
         """One training of the drawn values by the search's recipe (on `data`, a fold, or the
         search's dataset); `recipes.train`'s result."""
@@ -354,7 +368,8 @@ class _Search:
             given["init_weights"] = init_weights
         recipe = self.hypermodel.recipe
         return recipe.fit(drawn, data or self.dataset, tracking, **given, epochs=epochs, seed=seed, stage=stage,
-                          verbose=0, log_model=evaluate, evaluate=evaluate, pictures=evaluate)  # fmt: skip
+                          verbose=0, log_model=evaluate, evaluate=evaluate, pictures=evaluate,
+                          callbacks=list(callbacks))  # fmt: skip
 
     def _record_refused(self, drawn: dict[str, Any], tags: dict[str, str], err: Exception) -> None:
         """A trial the recipe refused still gets its MLflow run: FAILED, with values and reason."""
@@ -398,7 +413,7 @@ class _Search:
         best = "-" if self.best is None else f"{self.best:.4f}"
         elapsed = time.monotonic() - self.started
         if self.cluster is not None and self.cluster.role == "worker":  # the chief counts the search's trials
-            self.progress(
+            self.progress.trial_done(
                 f"{self.cluster.tuner_id}: trial {trial.trial_id} ({model}): {shown}; {self.done} run here, "
                 f"best here {best}; {elapsed / 60:.1f} min elapsed"
             )
@@ -407,7 +422,7 @@ class _Search:
         left = ""
         if self.max_trials and self.done < self.max_trials:  # trials so far as the measure of the rest
             left = f", about {elapsed / self.done * (self.max_trials - self.done) / 60:.1f} min left"
-        self.progress(
+        self.progress.trial_done(
             f"trial {self.done}{total} ({trial.trial_id}, {model}{where}): {shown}; best so far {best}; "
             f"{elapsed / 60:.1f} min elapsed{left}"
         )
@@ -415,10 +430,10 @@ class _Search:
     def lost(self, worker: str, trial: Any, silent: float, fails: bool) -> None:
         """The chief lost a worker: say so, and close the MLflow run it left RUNNING."""
         if trial is None:
-            self.progress(f"worker {worker} silent for {silent:.0f} s: dropped (it held no trial)")
+            self.progress.line(f"worker {worker} silent for {silent:.0f} s: dropped (it held no trial)")
             return
         fate = "is FAILED (the last of several workers lost in it)" if fails else "goes back to the queue"
-        self.progress(f"worker {worker} silent for {silent:.0f} s: dropped; its trial {trial.trial_id} {fate}")
+        self.progress.line(f"worker {worker} silent for {silent:.0f} s: dropped; its trial {trial.trial_id} {fate}")
         if not self.tracking.enabled or not self.parent_run_id:
             return
         from mlflow import MlflowClient
@@ -562,7 +577,7 @@ def search(
     experiment: str | None = None,
     retrain_best: bool = True,
     register: bool | str = True,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | Callable[[str], None] | None = None,
     role: str | None = None,
     oracle_address: str | None = None,
     worker_id: str | None = None,
@@ -605,7 +620,9 @@ def search(
         register: Register the retrained best's model in the MLflow Model Registry as a new
             version with alias "champion" (earlier versions stay): under this name, or the
             search's project name when True; False: do not.
-        progress: Called with one line per finished trial (default: print).
+        progress: A `tuning.progress.Progress` (`PlainProgress`: a line per trial and at each
+            quarter of a training's epochs; `RichProgress`: bars on a terminal), or a callable
+            given one line per finished trial (default: print).
         role: "chief" or "worker" for keras-tuner's distributed mode (default: from
             KERASTUNER_TUNER_ID / KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT, else one process).
             The chief serves the oracle and records the best; workers run the trials.
@@ -742,7 +759,7 @@ def search(
             tracking=Tracking(enabled=tracking, uri=tracking_uri, experiment=experiment, parent_run_id=parent_run_id),
             runs_dir=project_dir / "runs",
             max_trials=None if tuner == "hyperband" else max_trials,
-            progress=progress or print,
+            progress=as_progress(progress, metric),
             folds=folds.folds(dataset, k, seed) if k else [],
             warm_start=tuner == "hyperband",
             register=registered_name,
@@ -775,7 +792,7 @@ def search(
                 on_trial_end=state.report,
                 on_lost=state.lost,
                 check_failures=check_failures,
-                progress=state.progress,
+                progress=state.progress.line,
             )
         return _finish(state, tuner_obj, names, dataset, project_dir, retrain_best, data_options)
 
@@ -788,8 +805,8 @@ def _work(state: _Search, cluster: distributed.Cluster, oracle: Any, directory: 
         tuner_obj = _tuner_class(kt.Tuner)(
             search=state, oracle=oracle, hypermodel=state.hypermodel, directory=str(directory), project_name=project
         )
-        distributed.pace_idle(tuner_obj.oracle, cluster.heartbeat, state.progress)
-        state.progress(f"{cluster.tuner_id}: asking the chief on {cluster.address} for trials")
+        distributed.pace_idle(tuner_obj.oracle, cluster.heartbeat, state.progress.line)
+        state.progress.line(f"{cluster.tuner_id}: asking the chief on {cluster.address} for trials")
         try:
             tuner_obj.search(verbose=0)
         except grpc.RpcError as err:
@@ -850,6 +867,7 @@ def _finish(
             stage=schema.BEST,
             tags={"trial_id": best.trial_id},
             evaluate=True,
+            callbacks=[epoch_callback(f"the best ({drawn['model']}), retrained", state.progress.epoch)],
         )
         test_metrics, best_run_id, model = result.test_metrics, result.run_id, result.model
     registered = None

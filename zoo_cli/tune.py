@@ -90,6 +90,7 @@ def tune(
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     console = make_console()
+    progress = _progress(console, search_settings)
     try:
         result = tuning.search(
             models,
@@ -101,7 +102,7 @@ def tune(
             overwrite=overwrite,
             tracking_uri=tracking_uri,
             experiment=experiment,
-            progress=lambda line: console.print(line, markup=False),
+            progress=progress,
             role=role,
             oracle_address=oracle_address,
             worker_id=worker_id,
@@ -111,8 +112,11 @@ def tune(
             **{k: v for k, v in search_settings.items() if v is not None},
         )
     except KeyboardInterrupt:
+        progress.close()
         click.echo("interrupted: run the same command again to resume the search", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    finally:
+        progress.close()
     if isinstance(result, tuning.WorkerResult):
         done = sum(t["score"] is not None for t in result.trials)
         console.print(f"{result.worker_id}: the search is over; this worker ran {len(result.trials)} trials "
@@ -158,3 +162,15 @@ def tune(
             baselines=True,  # majority and 1-NN (or the classical forecasts) on the same split, beside the models
         )
         show_comparison(console, comparison)
+
+
+def _progress(console: Any, settings: dict[str, Any]) -> Any:
+    """Bars of the trials and of the running training's epochs on a terminal; plain lines (a line
+    per trial, and at each quarter of a training's epochs) when piped."""
+    from tuning.config import search_config
+    from tuning.progress import PlainProgress, RichProgress
+
+    if console.is_terminal:
+        cfg = search_config({k: v for k, v in settings.items() if v is not None})
+        return RichProgress(console, None if cfg.tuner == "hyperband" else cfg.max_trials)  # Hyperband sizes itself
+    return PlainProgress(lambda line: console.print(line, markup=False))
