@@ -104,8 +104,12 @@ def test_every_trial_is_a_run_nested_under_the_search(searched) -> None:
     assert best.data.metrics["test_accuracy"] == pytest.approx(result.test_metrics["accuracy"])
     assert parent.data.metrics["test_accuracy"] == pytest.approx(result.test_metrics["accuracy"])
     assert parent.data.params["best.model"] == "lstm" == result.model_name
-    names = {a.path for a in MlflowClient(uri).list_artifacts(result.parent_run_id)}
-    assert {"model", "best.yaml"} <= names
+    assert "best.yaml" in {a.path for a in client.list_artifacts(result.parent_run_id)}
+    # The search's run shows the best's logged model (its Models column), the one its best run logged.
+    [shown] = client.get_run(result.parent_run_id).outputs.model_outputs
+    [logged] = client.get_run(best.info.run_id).outputs.model_outputs
+    assert shown.model_id == logged.model_id
+    assert client.get_logged_model(shown.model_id).source_run_id == best.info.run_id
     assert len(lines) == 4 and lines[-1].startswith("trial 4 of 4") and "best so far" in lines[-1]
 
 

@@ -928,9 +928,7 @@ def _record_best(
     recipe: Supervised,
 ) -> None:
     """The parent run gets the best trial: id, values, objective, test metrics, model."""
-    import tempfile
 
-    import mlflow
     from mlflow import MlflowClient
 
     client = MlflowClient()
@@ -946,10 +944,20 @@ def _record_best(
     log_batch(client, parent, metrics=metrics, params=params, tags=tags)
     client.log_artifact(parent, str(config_path))
     key = f"best_{objective[0]}"
-    if best_run_id and recipe.registers and key not in client.get_run(best_run_id).data.metrics:
+    if best_run_id and key not in client.get_run(best_run_id).data.metrics:
         # Retrained on train + val (a small set), it has no validation score of its own: it ranks
         # beside its trial by the score that chose it.
         log_batch(client, best_run_id, metrics={key: best.score})
-        with tempfile.TemporaryDirectory() as tmp:
-            local = mlflow.artifacts.download_artifacts(f"runs:/{best_run_id}/model", dst_path=tmp)
-            client.log_artifacts(parent, local, "model")
+    if best_run_id and recipe.registers:
+        _link_model(client, best_run_id, parent)
+
+
+def _link_model(client: Any, source: str, parent: str) -> None:
+    """The logged model of run `source` as an output of run `parent` too (the runs table's
+    Models column of the search shows it; `models:/MODEL_ID` loads it)."""
+    from mlflow.entities import LoggedModelOutput
+
+    outputs = client.get_run(source).outputs
+    models = list(outputs.model_outputs) if outputs else []
+    if models:
+        client.log_outputs(parent, [LoggedModelOutput(m.model_id, step=m.step) for m in models])
