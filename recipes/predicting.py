@@ -170,9 +170,13 @@ def _shape(dataset: Any) -> tuple:
 
 def _labels_as_trained(spec: dict[str, Any], dataset: Any, part: Any, data: str) -> np.ndarray | None:
     """The split's labels, class indices renumbered by name into the model's classes (None without labels)."""
-    if part.y is None or not len(part.y) or (part.y < 0).any():
+    if part.y is None or not len(part.y):
         return None
-    if spec["task"] != "classification" or not spec["class_names"]:
+    if spec["task"] != "classification":
+        return part.y  # values (scaled targets may be negative)
+    if (part.y < 0).any():  # -1: unlabelled
+        return None
+    if not spec["class_names"]:
         return part.y
     names = dataset.class_names or [str(i) for i in range(int(part.y.max()) + 1)]
     return as_trained(spec, [names[i] for i in part.y.astype(int)], data)
@@ -197,7 +201,7 @@ def load_keras(path: Path) -> Any:
 
 
 def _frame(spec: dict[str, Any], pred: np.ndarray, given: Given) -> Any:
-    """One row per example (classification) or forecast window (forecasting)."""
+    """One row per example (classification, regression) or forecast window (forecasting)."""
     import pandas as pd
 
     if spec["task"] == "classification":
@@ -210,7 +214,21 @@ def _frame(spec: dict[str, Any], pred: np.ndarray, given: Given) -> Any:
         if given.part is None:  # texts: each beside its prediction
             frame["text"] = given.inputs
         return frame
+    if pred.ndim == 2:  # regression: one value per target
+        return _values_frame(spec, pred, given.part, given.dataset)
     return _forecast_frame(spec, pred, given.part, given.dataset)
+
+
+def _values_frame(spec: dict[str, Any], pred: np.ndarray, part: Any, dataset: Any) -> Any:
+    import pandas as pd
+
+    targets = spec["target_names"] or [f"target_{i}" for i in range(pred.shape[-1])]
+    frame = pd.DataFrame({name: pred[:, t] for t, name in enumerate(targets)})
+    truth = None if part.y is None else dataset.inverse_targets(np.asarray(part.y).reshape(len(pred), -1))
+    for t, name in enumerate(targets):
+        if truth is not None:
+            frame[f"{name}_actual"] = truth[:, t]
+    return frame
 
 
 def _forecast_frame(spec: dict[str, Any], pred: np.ndarray, part: Any, dataset: Any) -> Any:

@@ -316,3 +316,20 @@ def test_text_and_variable_length_models_export_and_say_which_formats_cannot_hol
     with pytest.raises(ConfigError, match=r"^--format onnx: a text model carries its TextVectorization") as onnx:
         export(str(text.run_dir), "onnx", root / "text.onnx")
     assert "\n" not in str(onnx.value)
+
+
+def test_zoo_predict_gives_a_regression_its_values_in_data_units(tmp_path) -> None:
+    from recipes.predicting import predict
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 12, 2))
+    y = 100 + 10 * x[:, :, 0].mean(axis=1)  # in data units far from the scaled ones
+    np.savez(tmp_path / "r.npz", x_train=x[:30], y_train=y[:30], x_test=x[30:], y_test=y[30:])
+    result = recipes.train("gru", f"file:{tmp_path / 'r.npz'}", hparams={"units": 8}, epochs=1, tracking=False,
+                           data_options={"task": "regression"}, runs_dir=tmp_path / "runs", verbose=0)  # fmt: skip
+    found = predict(str(result.run_dir), f"file:{tmp_path / 'r.npz'}", task="regression")
+    [name] = [c for c in found.frame.columns if not c.endswith("_actual")]
+    expected = result.dataset.inverse_targets(result.model.predict(result.dataset.test.x, verbose=0))
+    np.testing.assert_allclose(found.frame[name], expected[:, 0], rtol=1e-4)
+    np.testing.assert_allclose(found.frame[f"{name}_actual"], y[30:], rtol=1e-4)
+    assert found.metrics["mae"] == pytest.approx(np.abs(expected[:, 0] - y[30:]).mean(), rel=1e-3)
