@@ -33,6 +33,7 @@ DATASETS = ("forecast:airline", "forecast:sunspots", "forecast:lynx", "forecast:
 RESULTS = common.ROOT / "benchmarks" / "results" / "forecasting.jsonl"
 REPORT = common.ROOT / "docs" / "benchmarks" / "forecasting.md"
 METRICS = ("mae", "mase", "rmse", "smape")
+DEFAULT = "auto"  # the forecasting head's default window_norm (zoo.heads.ForecastHead)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -40,7 +41,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--models", nargs="+", help="zoo models [default: every model with a forecasting head]")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--window-norm", default="last", help="the forecasting head's window_norm for the models")
+    parser.add_argument("--window-norm", default=DEFAULT, help="the forecasting head's window_norm for the models")
     common.output_flags(parser, RESULTS, REPORT)
     return parser.parse_args(argv)
 
@@ -90,7 +91,14 @@ def _cell(model: str, address: str, seed: int, window_norm: str, shape: dict[str
         return {**record, "error": f"{type(err).__name__}: {err}"[:500], "seconds": time.perf_counter() - started}
     print(f"{address} {model} seed {seed}: mae {result.test_metrics['mae']:.3f}", flush=True)
     return {**record, "metrics": result.test_metrics, "epochs": result.epochs,
-            "seconds": time.perf_counter() - started}  # fmt: skip
+            "resolved": result.hparams["window_norm"], "seconds": time.perf_counter() - started}  # fmt: skip
+
+
+def _norm(record: dict[str, Any]) -> str:
+    """The cell's window_norm as asked, and what "auto" chose: "auto (season)"."""
+    chosen = record.get("resolved")
+    asked = record["window_norm"]
+    return f"{asked} ({chosen})" if chosen and chosen != asked else asked
 
 
 def _mean(rows: list[dict[str, Any]], key: str) -> tuple[float, float]:
@@ -103,7 +111,7 @@ def _table(address: str, records: list[dict[str, Any]]) -> list[str]:
     cells = defaultdict(list)
     for r in records:
         if r["kind"] == "model" and r["dataset"] == address and "error" not in r:
-            cells[(r["name"], r["window_norm"])].append(r)
+            cells[(r["name"], _norm(r))].append(r)
     if not base and not cells:
         return []
     shape = (base or next(iter(cells.values())))[0]
@@ -130,7 +138,8 @@ def _summary(datasets: list[str], records: list[dict[str, Any]]) -> list[str]:
     """Per dataset: the best default zoo model (mean MAE over its seeds) against the best classical
     forecaster (ets, sarima) and Holt-Winters, and lstm against seasonal naive (naive without a season)."""
     lines = ["", "## Summary", "",
-             "MAE in data units; zoo cells are the mean over the seeds run (n), window_norm last. The",
+             f"MAE in data units; zoo cells are the mean over the seeds run (n), window_norm {DEFAULT} (the",
+             "default; what it chose beside it in the tables). The",
              "\"best zoo model\" is picked by its test MAE, to check issue 16's target; it is not how a",
              "model should be chosen (`zoo tune` chooses on validation).", "",
              "| dataset | best zoo model | best classical | Holt-Winters | lstm | seasonal naive |",
@@ -138,7 +147,7 @@ def _summary(datasets: list[str], records: list[dict[str, Any]]) -> list[str]:
     for address in datasets:
         cells = defaultdict(list)
         for r in records:
-            if r["kind"] == "model" and r["dataset"] == address and r["window_norm"] == "last" and "error" not in r:
+            if r["kind"] == "model" and r["dataset"] == address and r["window_norm"] == DEFAULT and "error" not in r:
                 cells[r["name"]].append(r["metrics"]["mae"])
         base = {r["name"]: r["metrics"]["mae"] for r in records if r["kind"] == "baseline" and r["dataset"] == address}
         if not cells or not base:

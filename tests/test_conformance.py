@@ -204,12 +204,13 @@ def _predict_dict(model: keras.Model, x: np.ndarray) -> dict[str, np.ndarray]:
 FORECASTERS = [n for n in MODELS if "forecasting" in zoo.get_spec(n).tasks]
 
 
-@pytest.mark.parametrize("window_norm", ["last", "mean", "diff"])
+@pytest.mark.parametrize("window_norm", ["last", "mean", "diff", "season"])
 @pytest.mark.parametrize("name", FORECASTERS)
 def test_a_forecast_shifts_with_its_window_and_round_trips(name: str, window_norm: str, tmp_path) -> None:
     """Per-window normalisation: a constant added to a window adds the same constant to the
     forecast (whatever the weights), and the saved model takes raw windows too."""
-    model = zoo.build(name, **tiny_kwargs(name, "forecasting"), window_norm=window_norm)
+    season = {"season": 3} if window_norm == "season" else {}
+    model = zoo.build(name, **tiny_kwargs(name, "forecasting"), window_norm=window_norm, **season)
     x = series(batch=4) * 5.0 + 40.0  # raw units, far from 0
     shift = np.array([3.0, -2.0, 700.0], dtype="float32")
     moved = _predict(model, x + shift) - _predict(model, x)
@@ -224,3 +225,7 @@ def test_a_head_option_belongs_to_its_task() -> None:
         zoo.build("lstm", **tiny_kwargs("lstm", "classification"), window_norm="last")
     with pytest.raises(zoo.ConfigError, match=r"window_norm='lastt' is invalid \(did you mean: last\?\)"):
         zoo.build("lstm", **tiny_kwargs("lstm", "forecasting"), window_norm="lastt")
+    with pytest.raises(zoo.ConfigError, match=r"window_norm season needs a season of 1 step .*, got season=0"):
+        zoo.build("lstm", **tiny_kwargs("lstm", "forecasting"), window_norm="season")
+    auto = zoo.build("lstm", **tiny_kwargs("lstm", "forecasting"))  # no data to choose from: last
+    assert auto.get_layer("window_norm").mode == "last"

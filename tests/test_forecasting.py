@@ -86,3 +86,23 @@ def test_a_pretrained_encoder_fine_tunes_for_forecasting_with_the_heads_option(t
                            hparams={"window_norm": "mean"}, verbose=0, **common)  # fmt: skip
     assert result.hparams == {"window_norm": "mean"} and result.model.get_layer("window_norm").mode == "mean"
     assert result.test_metrics["mae"] > 0 and "mase" not in result.test_metrics  # a subset: no series to scale by
+
+
+def test_auto_window_norm_is_the_anchor_with_the_lowest_validation_loss(tiny, tmp_path) -> None:
+    """The default, auto: the model trained once per anchor (last, mean, none), the run then
+    trains the one whose validation loss was lowest and records all three."""
+    from mlflow import MlflowClient
+
+    import recipes
+    from recipes.forecasting import resolve_head
+
+    _, data = tiny
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    result = recipes.train("gru", data, hparams={"units": 4}, epochs=3, seed=0, tracking_uri=store, runs_dir=tmp_path,
+                           verbose=0)  # fmt: skip
+    tag = MlflowClient(store).get_run(result.run_id).data.tags["window_norm.val_loss"]
+    losses = {mode: float(loss) for mode, loss in (part.split() for part in tag.split(", "))}
+    assert set(losses) == {"last", "mean", "none"} and result.hparams["window_norm"] == min(losses, key=losses.get)
+    # The run is the chosen anchor's training again (same seed): the loss that chose it.
+    assert min(result.history["val_loss"]) == pytest.approx(losses[result.hparams["window_norm"]], rel=1e-3)
+    assert resolve_head("gru", data, {"window_norm": "season"}, {}) == ({"window_norm": "season", "season": SEASON}, {})

@@ -167,14 +167,21 @@ def _head(task: str, features: dict, num_outputs: int, horizon: int | None, kind
     return keras.layers.Reshape((horizon, num_outputs), name="forecasting")(flat)
 
 
-def _forecast(encoder: Any, inputs: Any, num_outputs: int, horizon: int, window_norm: str) -> Any:
+def _forecast(encoder: Any, inputs: Any, num_outputs: int, horizon: int, head: Any) -> Any:
     """The forecasting head around the backbone: each window normalised by its own statistics,
     the forecast put back into the input's units (the targets are the first input features)."""
+    from zoo import heads
     from zoo.layers import WindowDenorm, WindowNorm
 
+    window_norm = heads.AUTO_WITHOUT_DATA if head.window_norm == "auto" else head.window_norm
     if window_norm == "none":
         return _head("forecasting", encoder(inputs), num_outputs, horizon, "series")
-    normed, loc, scale = WindowNorm(window_norm, dtype="float32", name="window_norm")(inputs)
+    lookback = inputs.shape[1]
+    if window_norm == "season" and not (1 <= head.season and (lookback is None or head.season <= lookback)):
+        most = "or more" if lookback is None else f"to {lookback} (the window)"
+        raise ConfigError(f"window_norm season needs a season of 1 step {most}, got season={head.season}: give "
+                          "season=N, or a longer window")  # fmt: skip
+    normed, loc, scale = WindowNorm(window_norm, season=head.season, dtype="float32", name="window_norm")(inputs)
     forecast = _head("forecasting", encoder(normed), num_outputs, horizon, "series")
     return WindowDenorm(window_norm, dtype="float32", name="window_denorm")([forecast, loc, scale])
 
@@ -248,7 +255,7 @@ def build(
     encoder.trainable = not freeze_backbone
     inputs = keras.Input(shape=tuple(input_shape), dtype="int32" if kind == "tokens" else "float32", name="inputs")
     if task == "forecasting" and kind == "series":
-        outputs = _forecast(encoder, inputs, num_outputs, horizon, head.window_norm)
+        outputs = _forecast(encoder, inputs, num_outputs, horizon, head)
     else:
         outputs = _head(task, encoder(inputs), num_outputs, horizon, kind)
     return keras.Model(inputs, outputs, name=name)

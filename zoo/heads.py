@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from zoo.params import Choice, hp, make_config, params
+from zoo.params import Choice, Int, hp, make_config, params
 
-WINDOW_NORMS = ("last", "mean", "diff", "none")
+WINDOW_NORMS = ("auto", "last", "mean", "season", "diff", "none")
+AUTO_WITHOUT_DATA = "last"  # what "auto" builds where no data chooses (zoo.build alone)
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,19 @@ class ForecastHead:
     """The forecasting head's options."""
 
     window_norm: str = hp(
-        "last",
+        "auto",
         Choice(WINDOW_NORMS),
-        doc="each input window normalised by its own statistics, the forecast put back (RevIN, Kim et al. 2022): "
-        "last (minus its last value, over its deviation), mean, diff (learn on first differences), none",
+        doc="each input window normalised by its own statistics and the forecast put back around an anchor (RevIN, "
+        "Kim et al. 2022): last (the window's last value), mean (its mean), season (the value one season before "
+        "each forecast step: learn on seasonal differences), diff (learn on first differences), none (the train "
+        "segment's level); auto: the anchor whose naive forecast errs least on the training windows (recipes."
+        "forecasting.choose_window_norm; last where no data is given)",
+    )
+    season: int = hp(
+        0,
+        Int(0, 100_000),
+        tune=False,
+        doc="steps in a season, for window_norm season [default: the data's seasonality, set by recipes.train]",
     )
 
 

@@ -133,38 +133,47 @@ class WindowNorm(keras.layers.Layer):
     - "last": subtract the window's last value, divide by its standard deviation;
     - "mean": subtract the window's mean, divide by its standard deviation;
     - "diff": the window's first differences (the first step 0), divided by their standard
-      deviation; `loc` is the last value, and the forecast is read as steps from it.
+      deviation; `loc` is the last value, and the forecast is read as steps from it;
+    - "season": the window's seasonal differences (`season` steps apart; the first `season`
+      steps 0), divided by their standard deviation; `loc` is the window's last season, and
+      each forecast step is read as a difference from the value one season before it.
 
     A flat window (deviation below `epsilon`) is divided by 1.
     """
 
-    def __init__(self, mode: str = "last", epsilon: float = 1e-5, **kwargs: Any):
+    def __init__(self, mode: str = "last", epsilon: float = 1e-5, season: int = 0, **kwargs: Any):
         super().__init__(**kwargs)
-        if mode not in WINDOW_NORMS[:-1]:
-            raise ValueError(f"WindowNorm mode must be one of {WINDOW_NORMS[:-1]}, got {mode!r}")
+        modes = tuple(m for m in WINDOW_NORMS if m not in ("auto", "none"))
+        if mode not in modes:
+            raise ValueError(f"WindowNorm mode must be one of {modes}, got {mode!r}")
+        if mode == "season" and season < 1:
+            raise ValueError(f"WindowNorm mode season needs a season of 1 step or more, got {season}")
         self.mode = mode
         self.epsilon = epsilon
+        self.season = season
 
     def call(self, inputs: Any) -> list[Any]:
         last = inputs[:, -1:, :]
-        if self.mode == "diff":
-            steps = inputs[:, 1:, :] - inputs[:, :-1, :]
-            centred = ops.concatenate([ops.zeros_like(inputs[:, :1, :]), steps], axis=1)
-            loc = last
+        if self.mode in ("diff", "season"):  # first or seasonal differences, the first lag steps 0
+            lag = 1 if self.mode == "diff" else self.season
+            steps = inputs[:, lag:, :] - inputs[:, :-lag, :]
+            centred = ops.concatenate([ops.zeros_like(inputs[:, :lag, :]), steps], axis=1)
+            loc = last if self.mode == "diff" else inputs[:, -lag:, :]
         else:
-            loc = last if self.mode == "last" else ops.mean(inputs, axis=1, keepdims=True)
+            loc = ops.mean(inputs, axis=1, keepdims=True) if self.mode == "mean" else last
             centred = inputs - loc
-        spread = ops.std(centred if self.mode == "diff" else inputs, axis=1, keepdims=True)
+        spread = ops.std(centred if self.mode in ("diff", "season") else inputs, axis=1, keepdims=True)
         scale = ops.where(spread > self.epsilon, spread, ops.ones_like(spread))
         return [centred / scale, loc, scale]
 
     def compute_output_spec(self, inputs: Any) -> list[Any]:
         stats, dtype = (inputs.shape[0], 1, inputs.shape[-1]), self.compute_dtype
-        return [keras.KerasTensor(inputs.shape, dtype=dtype), keras.KerasTensor(stats, dtype=dtype),
+        anchors = (inputs.shape[0], self.season, inputs.shape[-1]) if self.mode == "season" else stats
+        return [keras.KerasTensor(inputs.shape, dtype=dtype), keras.KerasTensor(anchors, dtype=dtype),
                 keras.KerasTensor(stats, dtype=dtype)]  # fmt: skip
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "mode": self.mode, "epsilon": self.epsilon}
+        return {**super().get_config(), "mode": self.mode, "epsilon": self.epsilon, "season": self.season}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -187,6 +196,13 @@ class WindowDenorm(keras.layers.Layer):
         scale = ops.cast(scale[..., :targets], forecast.dtype)
         if self.mode == "diff":
             return loc + ops.cumsum(forecast * scale, axis=1)
+        if self.mode == "season":  # step k: the value one season before it, plus the forecast difference
+            season, steps = loc.shape[1], forecast * scale
+            out: list[Any] = []
+            for k in range(forecast.shape[1]):
+                before = loc[:, k : k + 1, :] if k < season else out[k - season]
+                out.append(before + steps[:, k : k + 1, :])
+            return ops.concatenate(out, axis=1)
         return forecast * scale + loc
 
     def compute_output_spec(self, inputs: list[Any]) -> Any:
