@@ -99,6 +99,15 @@ class FirstStep(keras.callbacks.Callback):
             self.seconds = process_age()
 
 
+class LearningRate(keras.callbacks.Callback):
+    """Each epoch's logs get the optimizer's learning rate at its end (a schedule's too), so the
+    history file shows it whatever moves it."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+
 class StopOnNaN(keras.callbacks.Callback):
     """Stop training at the end of an epoch whose loss is not finite.
 

@@ -71,7 +71,10 @@ class TrainConfig(Execution):
         doc="pick weights by val loss, or fit train+val and pick by train loss; auto: train when val < 30 series",
     )
     lr_schedule: str = hp(
-        "plateau", Choice(("plateau", "none")), doc="plateau: halve the learning rate when the loss stalls"
+        "plateau",
+        Choice(("plateau", "cosine", "none")),
+        doc="plateau: halve the learning rate when the loss stalls; cosine: warm up over the first 5% of the step "
+        "budget, then decay along a cosine to 1/100 (Loshchilov & Hutter 2017); none: constant",
     )
     clipnorm: float = hp(
         1.0, Float(0.5, 5.0, sampling="log"), valid=Float(0.0, 1e6), doc="gradient norm clip (0 = off)"

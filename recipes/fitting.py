@@ -5,8 +5,9 @@
     ...               what="lstm on ucr:GunPoint")
 
 The callbacks, in order: stop on SIGINT/SIGTERM (before anything logs a cut-short epoch), time
-the first step, stop on NaN, the learning-rate schedule (before the loggers, so they record the
-rate it set), the per-epoch CSV, the per-epoch MLflow metrics, the caller's own, the resume
+the first step, stop on NaN, the learning-rate schedule and the rate in the epoch's logs (before
+the loggers, so they record the rate it set; a cosine schedule lives in the optimizer), the
+per-epoch CSV, the per-epoch MLflow metrics, the caller's own, the resume
 backup of the last finished epoch, and early stopping that survives a resume. None has a
 batch-end hook (`recipes.callbacks.per_step_sync` checks), so on backends that dispatch
 callbacks asynchronously the host never waits for a step.
@@ -66,7 +67,7 @@ def callbacks(folder: RunFolder, plan: FitPlan, tracker: Tracker | None, extra: 
     """The recipe's callbacks for `fit`, in the order the module docstring gives."""
     import keras
 
-    from recipes.callbacks import EpochBackup, FirstStep, ResumableEarlyStopping, StopOnNaN, StopOnSignal
+    from recipes.callbacks import EpochBackup, FirstStep, LearningRate, ResumableEarlyStopping, StopOnNaN, StopOnSignal
     from recipes.tracking import epoch_logger
 
     schedule = []
@@ -78,6 +79,7 @@ def callbacks(folder: RunFolder, plan: FitPlan, tracker: Tracker | None, extra: 
         FirstStep(),
         StopOnNaN(),
         *schedule,
+        LearningRate(),
         keras.callbacks.CSVLogger(str(folder.history_file), append=True),
         *([epoch_logger(tracker)] if tracker is not None else []),
         *extra,

@@ -75,8 +75,12 @@ class TrainResult:
     artifacts: dict[str, str] = field(default_factory=dict)
 
 
-def compile_model(model: keras.Model, task: str, cfg: TrainConfig) -> None:
-    """Compile with the task's loss and metrics and the config's optimizer."""
+COSINE_WARMUP = 0.05  # lr_schedule cosine: the share of the step budget the rate warms up over
+
+
+def compile_model(model: keras.Model, task: str, cfg: TrainConfig, steps: int = 0) -> None:
+    """Compile with the task's loss and metrics and the config's optimizer; `steps`, the step
+    budget, is what a cosine schedule decays over (no budget: a constant rate)."""
     import keras
 
     optimizers = {
@@ -86,7 +90,13 @@ def compile_model(model: keras.Model, task: str, cfg: TrainConfig) -> None:
         "sgd": lambda **kw: keras.optimizers.SGD(momentum=0.9, nesterov=True, **kw),
         "nadam": keras.optimizers.Nadam,
     }
-    optimizer = optimizers[cfg.optimizer](learning_rate=cfg.learning_rate, clipnorm=cfg.clipnorm or None)
+    rate: Any = cfg.learning_rate
+    if cfg.lr_schedule == "cosine" and steps > 1:
+        warmup = max(1, round(steps * COSINE_WARMUP))
+        rate = keras.optimizers.schedules.CosineDecay(cfg.learning_rate / 100, decay_steps=max(1, steps - warmup),
+                                                      alpha=0.01, warmup_target=cfg.learning_rate,
+                                                      warmup_steps=warmup)  # fmt: skip
+    optimizer = optimizers[cfg.optimizer](learning_rate=rate, clipnorm=cfg.clipnorm or None)
     policy = get_task(task)
     model.compile(
         optimizer=optimizer,
@@ -343,6 +353,7 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         _log_dataset(tracker, dataset)
 
     started = time.perf_counter()
+    plan = protocol.resolve(cfg, dataset.task, len(dataset.train), len(dataset.val))
     # Seeded here, after data loading (which may draw random numbers the first time it runs).
     keras.utils.set_random_seed(cfg.seed)
     with precision(cfg.mixed_precision) as policy:
@@ -355,7 +366,7 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         scope = dist.scope() if dist is not None else contextlib.nullcontext()
         with scope:
             net = _resolve_model(name, dataset, hparams, backbone, job.freeze_backbone)
-            compile_model(net, dataset.task, cfg)
+            compile_model(net, dataset.task, cfg, steps=plan.epochs * plan.steps_per_epoch)
             if job.init_weights is not None:  # a resumed run's backup still wins: `fit` restores it
                 net.optimizer.build(net.trainable_variables)  # so its saved state loads too
                 net.load_weights(job.init_weights)
@@ -364,7 +375,6 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
             tracker.tags({"replicas": str(dist.num_replicas_in_sync if dist else 1)})
 
         trim = dataset.variable_length and spec.variable_length
-        plan = protocol.resolve(cfg, dataset.task, len(dataset.train), len(dataset.val))
         if tracker is not None and fresh_run:
             tracker.params(plan.params())
         fit_split = dataset.train if plan.select_on == "val" else _joined(dataset.train, dataset.val)

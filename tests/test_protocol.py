@@ -69,3 +69,23 @@ def test_the_learning_rate_halves_when_the_loss_stalls(stalled) -> None:
     assert rates[0] == pytest.approx(1e-7)
     assert min(rates) <= 0.5e-7 * 1.0001  # halved at least once
     assert all(b <= a for a, b in itertools.pairwise(rates))  # never raised
+
+
+def test_a_cosine_schedule_warms_up_then_decays_over_the_step_budget(tmp_path) -> None:
+    """lr_schedule cosine: the rate climbs to learning_rate over the first 5% of the budget's
+    steps, then falls along a cosine toward 1/100 of it by the budget's end (no plateau halving)."""
+    result = recipes.train("mlp", "ucr:ItalyPowerDemand", hparams={"units": 8}, learning_rate=1e-2, steps=200,
+                           lr_schedule="cosine", patience=0, tracking=False, runs_dir=tmp_path, verbose=0)  # fmt: skip
+    schedule = result.model.optimizer.learning_rate  # the CosineDecay, read at the optimizer's step
+    rate = result.model.optimizer._learning_rate
+    plan = resolve(train_config({"steps": 200}), "classification", len(result.dataset.train), len(result.dataset.val))
+    budget = plan.epochs * plan.steps_per_epoch  # the protocol's whole epochs, at least 200 steps
+    assert type(rate).__name__ == "CosineDecay" and rate.warmup_target == 1e-2
+    assert (rate.warmup_steps, rate.warmup_steps + rate.decay_steps) == (round(0.05 * budget), budget)
+    assert int(result.model.optimizer.iterations) == budget  # no early stop: every step of the budget
+    assert float(rate(0)) == pytest.approx(1e-4) and float(rate(rate.warmup_steps)) == pytest.approx(1e-2)
+    assert float(schedule) == pytest.approx(float(rate(result.model.optimizer.iterations)))
+    with open(result.run_dir / "metrics.csv") as f:
+        rates = [float(row["learning_rate"]) for row in csv.DictReader(f)]
+    peak = rates.index(max(rates))
+    assert peak <= 2 and all(b <= a for a, b in itertools.pairwise(rates[peak:])) and rates[-1] < rates[peak] / 10
