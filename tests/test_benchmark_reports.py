@@ -26,6 +26,7 @@ def _render(script: str, args: list[str], report: Path, seed: int) -> str:
         ("protocol", []),  # renders only: it has no --report-only flag
         ("accuracy", ["--report-only"]),
         ("forecasting", ["--report-only"]),
+        ("forecast_peer", ["--report-only"]),
         ("semi_supervised", ["--report-only"]),
         ("speed", ["--report-only"]),
         ("tuning", ["--report-only"]),
