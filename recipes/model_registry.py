@@ -47,11 +47,22 @@ def register(run_id: str, name: str, *, alias: str | None = CHAMPION, artifact: 
     import mlflow
 
     check_name(name)
-    # runs:/ resolves to the run's logged model (MLflow 3 keeps it outside the run's artifacts).
-    version = mlflow.register_model(f"runs:/{run_id}/{artifact}", name)
+    version = mlflow.register_model(model_uri(run_id, artifact), name)
     if alias:
         mlflow.MlflowClient().set_registered_model_alias(name, alias, version.version)
     return Registered(name, int(version.version), alias)
+
+
+def model_uri(run_id: str, artifact: str = "model") -> str:
+    """The run's logged model as `models:/MODEL_ID` (MLflow 3 keeps it outside the run's
+    artifacts; `runs:/` would resolve to it with a warning), else `runs:/RUN/ARTIFACT`."""
+    from mlflow import MlflowClient
+
+    outputs = MlflowClient().get_run(run_id).outputs
+    for output in outputs.model_outputs if outputs else []:
+        if MlflowClient().get_logged_model(output.model_id).name == artifact:
+            return f"models:/{output.model_id}"
+    return f"runs:/{run_id}/{artifact}"
 
 
 def champions(run_ids: Iterable[str], tracking_uri: str | None = None) -> dict[str, str]:
