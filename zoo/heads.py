@@ -28,8 +28,8 @@ class ForecastHead:
         doc="each input window normalised by its own statistics and the forecast put back around an anchor (RevIN, "
         "Kim et al. 2022): last (the window's last value), mean (its mean), season (the value one season before "
         "each forecast step: learn on seasonal differences), diff (learn on first differences), none (the train "
-        "segment's level); auto: the anchor whose naive forecast errs least on the training windows (recipes."
-        "forecasting.choose_window_norm; last where no data is given)",
+        "segment's level); auto: last or mean, whichever gives the lower validation loss (recipes.forecasting."
+        "choose_window_norm trains both; last where no data is given)",
     )
     season: int = hp(
         0,
