@@ -49,7 +49,6 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
 
     import_backend()
     cpus = common.cpus_used()
-    provenance = common.provenance(argv, cpus, script="schedule.py", threads=args.threads)
     done = {(r["dataset"], r["model"], r["seed"], r["schedule"]) for r in common.read_results(args.results)}
     for address in args.datasets:
         for seed in args.seeds:
@@ -67,7 +66,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
                               "val_loss": float(val[best]), "val_accuracy": float(result.history["val_accuracy"][best]),
                               "test_accuracy": result.test_metrics["accuracy"], "epochs": result.epochs,
                               "seconds": time.perf_counter() - started}  # fmt: skip
-                    common.append(args.results, record | provenance)
+                    common.append(
+                        args.results, record | common.provenance(argv, cpus, script="schedule.py", threads=args.threads)
+                    )
                     print(f"{address} {model} seed {seed} {schedule}: val_loss {record['val_loss']:.4f}", flush=True)
 
 
