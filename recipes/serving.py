@@ -36,6 +36,7 @@ from recipes.data.base import Dataset
 from recipes.errors import DataError
 
 SPEC_FILE = "serving.json"  # in a run folder: what turns its model.keras into the serving model
+SERVING_FILE = "serving.keras"  # in a run folder: the serving model itself, raw inputs in
 RAW_PAD = float("nan")  # what a caller pads raw variable-length series with (right side)
 
 

@@ -407,6 +407,9 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
     from recipes import serving
 
     artifacts[serving.SPEC_FILE] = str(serving.write_spec(dataset, run_dir))  # what `zoo predict` needs
+    if job.log_model and serving.servable(dataset) is None:  # the trained net on raw inputs, for Keras users
+        serving.serving_model(net, dataset).save(run_dir / serving.SERVING_FILE)
+        artifacts[serving.SERVING_FILE] = str(run_dir / serving.SERVING_FILE)
     metrics: dict[str, float] = {}
     if job.evaluate:
         if dataset.task == "classification":

@@ -333,3 +333,26 @@ def test_zoo_predict_gives_a_regression_its_values_in_data_units(tmp_path) -> No
     np.testing.assert_allclose(found.frame[name], expected[:, 0], rtol=1e-4)
     np.testing.assert_allclose(found.frame[f"{name}_actual"], y[30:], rtol=1e-4)
     assert found.metrics["mae"] == pytest.approx(np.abs(expected[:, 0] - y[30:]).mean(), rel=1e-3)
+
+
+def test_each_run_folder_holds_its_model_on_raw_inputs_as_keras(trained, unequal) -> None:
+    """`serving.keras` beside `model.keras`: the trained net behind the input scaler (and the
+    target un-scaler, the vocabulary), predicting from raw series and raw strings."""
+    import keras
+
+    from recipes.serving import raw_inputs
+
+    _, _, clf, fc = trained
+    _, _, vowels, text, texts = unequal
+    for result in (clf, fc):
+        served = keras.saving.load_model(result.run_dir / "serving.keras")
+        expected = result.model.predict(result.dataset.test.x[:5], verbose=0)
+        if result is fc:
+            expected = result.dataset.inverse_targets(expected)
+        np.testing.assert_allclose(served.predict(_raw(result), verbose=0), expected, rtol=1e-4, atol=1e-4)
+    served = keras.saving.load_model(vowels.run_dir / "serving.keras")
+    padded = raw_inputs(vowels.dataset.test.x, vowels.dataset, vowels.dataset.test.lengths)
+    np.testing.assert_allclose(served.predict(padded, verbose=0), _through_the_pipeline(vowels), atol=1e-4)
+    served = keras.saving.load_model(text.run_dir / "serving.keras")
+    strings = np.array(texts[:8], dtype=object)
+    np.testing.assert_allclose(served.predict(strings, verbose=0), _through_the_pipeline(text)[:8], atol=1e-4)
