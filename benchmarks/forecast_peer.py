@@ -16,7 +16,7 @@ The forecasts are scored as a zoo run's test windows are (`recipes.tasks.Task.sc
 units, MASE scaled by `recipes.forecasting.mase_scale`). The zoo's own baselines
 (`recipes.baselines.compute`: naive, seasonal naive, Holt-Winters, the airline SARIMA) are
 recomputed on the same data by the same run, and the best default zoo model's figure is read
-from `benchmarks/results/forecasting.jsonl` (its window_norm "auto" cells). Results are appended
+from `benchmarks/results/forecasting.jsonl` (its default window_norm cells). Results are appended
 to a JSON-lines file; a second run skips the cells there; the report is re-rendered from it.
 
 statsforecast is an optional dependency, not a dependency of the zoo; 2.1.1 declares `pandas<3`
@@ -51,7 +51,7 @@ PEERS = ("AutoETS", "AutoARIMA", "AutoTheta", "AutoCES")
 RESULTS = common.ROOT / "benchmarks" / "results" / "forecast_peer.jsonl"
 ZOO_RESULTS = common.ROOT / "benchmarks" / "results" / "forecasting.jsonl"
 REPORT = common.ROOT / "docs" / "benchmarks" / "forecast_peer.md"
-WINDOW_NORM = "auto"  # the zoo cells read: the forecasting head's default
+WINDOW_NORM = "last"  # the zoo cells read: the forecasting head's default (zoo.heads.ForecastHead)
 STATSFORECAST = "statsforecast==2.1.1"
 MISSING = (
     f"statsforecast is not installed: `pip install {STATSFORECAST}` (it caps pandas<3; to keep pandas 3, "
@@ -193,7 +193,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
 
 def best_zoo(address: str, shape: dict[str, Any], zoo_records: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The zoo model with the lowest mean test MAE over its seeds among the forecasting benchmark's
-    window_norm "auto" cells of `address` measured on the same lookback and horizon (None: none yet)."""
+    default window_norm cells of `address` measured on the same lookback and horizon (None: none yet)."""
     cells = defaultdict(list)
     windows = (shape["lookback"], shape["horizon"])
     for r in zoo_records:
@@ -231,7 +231,8 @@ def _table(address: str, records: list[dict[str, Any]], zoo: dict[str, Any] | No
         label = f"**{r['name']}**" if r["kind"] == "peer" else r["name"]
         rows.append((r["metrics"]["mae"], _row(label, source, r["metrics"], f"{r['seconds']:.2f}")))
     if zoo:
-        norm = f"window_norm auto ({', '.join(zoo['resolved'])})" if zoo["resolved"] else "window_norm auto"
+        chosen = f" ({', '.join(zoo['resolved'])})" if zoo["resolved"] and zoo["resolved"] != [WINDOW_NORM] else ""
+        norm = f"window_norm {WINDOW_NORM}{chosen}"
         source = f"best zoo model, {norm}, mean of seeds {','.join(map(str, zoo['seeds']))}"
         rows.append((zoo["metrics"]["mae"], _row(zoo["name"], source, zoo["metrics"], f"{zoo['seconds']:.1f} (train)")))
     lines += [row for _, row in sorted(rows, key=lambda x: x[0])]
@@ -240,13 +241,13 @@ def _table(address: str, records: list[dict[str, Any]], zoo: dict[str, Any] | No
     if picks:
         lines += ["", "What each peer chose at the origins: " + "; ".join(picks) + "."]
     if not zoo:
-        lines += ["", "Best zoo model (window_norm auto): not measured yet."]
+        lines += ["", f"Best zoo model (window_norm {WINDOW_NORM}): not measured yet."]
     return lines
 
 
 def _summary(datasets: list[str], records: list[dict[str, Any]], zoo: dict[str, Any]) -> list[str]:
     lines = ["", "## Summary", "", "MAE in data units on the same test windows (MASE in brackets).", "",
-             "| dataset | best peer | best zoo baseline | Holt-Winters (ets) | best zoo model (auto) |",
+             f"| dataset | best peer | best zoo baseline | Holt-Winters (ets) | best zoo model ({WINDOW_NORM}) |",
              "|---|---|---|---|---|"]  # fmt: skip
 
     def cell(r: dict[str, Any] | None) -> str:
@@ -306,7 +307,7 @@ def render(records: list[dict[str, Any]], zoo_records: list[dict[str, Any]]) -> 
         "sMAPE. Beside them: the zoo's baselines (`recipes.baselines`, recomputed by the same run:",
         "`naive`, `seasonal_naive`, `ets` Holt-Winters refitted at each origin, `sarima` the airline",
         "model estimated before the test segment), and the best default zoo model of",
-        "`docs/benchmarks/forecasting.md` (window_norm auto; mean over its seeds; chosen by test MAE,",
+        f"`docs/benchmarks/forecasting.md` (window_norm {WINDOW_NORM}; mean over its seeds; chosen by test MAE,",
         "which is how issue 16's target is checked, not how a model should be chosen). Seconds: wall",
         "time of all the test windows of a dataset (each peer's first-call set-up excluded); for the",
         "zoo model, one training run. Sorted by MAE; peers in bold.",

@@ -71,9 +71,9 @@ def test_the_report_puts_the_peers_beside_the_baselines_and_the_best_zoo_model()
     ]  # fmt: skip
     zoo = [
         {"kind": "model", "dataset": "forecast:airline", "name": name, "seed": seed, "window_norm": norm,
-         "resolved": "season", "lookback": 24, "horizon": 12, "metrics": _metrics(mae), "seconds": 10.0}
-        for name, seed, norm, mae in [("mlp", 0, "auto", 18.0), ("mlp", 1, "auto", 20.0), ("lstm", 0, "auto", 25.0),
-                                      ("gru", 0, "last", 1.0)]  # another window_norm: not read
+         "resolved": norm, "lookback": 24, "horizon": 12, "metrics": _metrics(mae), "seconds": 10.0}
+        for name, seed, norm, mae in [("mlp", 0, "last", 18.0), ("mlp", 1, "last", 20.0), ("lstm", 0, "last", 25.0),
+                                      ("gru", 0, "auto", 1.0)]  # another window_norm: not read
     ]  # fmt: skip
     best = forecast_peer.best_zoo("forecast:airline", SHAPE, zoo)
     assert (best["name"], best["seeds"], best["metrics"]["mae"]) == ("mlp", [0, 1], 19.0)
@@ -90,6 +90,6 @@ def test_the_report_puts_the_peers_beside_the_baselines_and_the_best_zoo_model()
         < text.index("| mlp | best zoo model")
         < text.index("| ets | recipes.baselines | 20.00")
     )
-    assert "Best zoo model (window_norm auto): not measured yet." in text
+    assert "Best zoo model (window_norm last): not measured yet." in text
     assert "What each peer chose at the origins: AutoETS ETS(M,N,M) x11." in text
     assert "NeuralForecast" in text and COMMAND in text

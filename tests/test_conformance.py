@@ -227,5 +227,5 @@ def test_a_head_option_belongs_to_its_task() -> None:
         zoo.build("lstm", **tiny_kwargs("lstm", "forecasting"), window_norm="lastt")
     with pytest.raises(zoo.ConfigError, match=r"window_norm season needs a season of 1 step .*, got season=0"):
         zoo.build("lstm", **tiny_kwargs("lstm", "forecasting"), window_norm="season")
-    auto = zoo.build("lstm", **tiny_kwargs("lstm", "forecasting"))  # no data to choose from: last
+    auto = zoo.build("lstm", **tiny_kwargs("lstm", "forecasting"), window_norm="auto")  # no data to choose on
     assert auto.get_layer("window_norm").mode == "last"

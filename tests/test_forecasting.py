@@ -89,7 +89,7 @@ def test_a_pretrained_encoder_fine_tunes_for_forecasting_with_the_heads_option(t
 
 
 def test_auto_window_norm_is_the_anchor_with_the_lowest_validation_loss(tiny, tmp_path) -> None:
-    """The default, auto: the model trained once per anchor (last, mean), the run then trains
+    """window_norm auto: the model trained once per anchor (last, mean), the run then trains
     the one whose validation loss was lowest and records both."""
     from mlflow import MlflowClient
 
@@ -98,8 +98,8 @@ def test_auto_window_norm_is_the_anchor_with_the_lowest_validation_loss(tiny, tm
 
     _, data = tiny
     store = f"sqlite:///{tmp_path}/mlflow.db"
-    result = recipes.train("gru", data, hparams={"units": 4}, epochs=3, seed=0, tracking_uri=store, runs_dir=tmp_path,
-                           verbose=0)  # fmt: skip
+    result = recipes.train("gru", data, hparams={"units": 4, "window_norm": "auto"}, epochs=3, seed=0,
+                           tracking_uri=store, runs_dir=tmp_path, verbose=0)  # fmt: skip
     tag = MlflowClient(store).get_run(result.run_id).data.tags["window_norm.val_loss"]
     losses = {mode: float(loss) for mode, loss in (part.split() for part in tag.split(", "))}
     assert set(losses) == {"last", "mean"} and result.hparams["window_norm"] == min(losses, key=losses.get)

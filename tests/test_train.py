@@ -133,8 +133,7 @@ def test_forecasting_reports_errors_in_data_units(store, tmp_path) -> None:
     assert result.test_metrics["mae"] == pytest.approx(np.mean([result.test_metrics[k] for k in steps]))
     names = {a.path for a in MlflowClient(store).list_artifacts(result.run_id)}
     assert {"forecast_vs_actual.png", "forecast_over_history.png"} <= names and "confusion_matrix.png" not in names
-    # The head's default, auto: the anchor with the lowest validation loss, logged with the model's.
-    assert result.hparams["window_norm"] in ("last", "mean")
+    assert result.hparams["window_norm"] == "last"  # the forecasting head's default, logged with the model's
 
 
 def test_variable_length_data_trains_with_masking(tmp_path) -> None:

@@ -23,13 +23,13 @@ class ForecastHead:
     """The forecasting head's options."""
 
     window_norm: str = hp(
-        "auto",
+        "last",
         Choice(WINDOW_NORMS),
         doc="each input window normalised by its own statistics and the forecast put back around an anchor (RevIN, "
         "Kim et al. 2022): last (the window's last value), mean (its mean), season (the value one season before "
         "each forecast step: learn on seasonal differences), diff (learn on first differences), none (the train "
         "segment's level); auto: last or mean, whichever gives the lower validation loss (recipes.forecasting."
-        "choose_window_norm trains both; last where no data is given)",
+        "choose_window_norm trains both; measured, not better than last on average: docs/training.md)",
     )
     season: int = hp(
         0,
