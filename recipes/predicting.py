@@ -16,6 +16,7 @@ of their own.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,18 @@ class Given:
     dataset: Any = None
 
 
-def predict(ref: str, data: str, *, split: str = "test", tracking_uri: str | None = None, **options: Any) -> Prediction:
+def predict(
+    ref: str,
+    data: str,
+    *,
+    split: str = "test",
+    tracking_uri: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Prediction:
     """Predict `data`'s `split` with the run `ref` (a run folder, or an MLflow run id).
+
+    `options` are the data's (`recipes.data.load`'s, e.g. a file's `split=COLUMN`), kept apart
+    from `split` (which of train, val and test is predicted).
 
     A text model takes `text:NAME` (its split) or `file:` texts (every row, `recipes.predicting_text`).
 
@@ -68,6 +79,7 @@ def predict(ref: str, data: str, *, split: str = "test", tracking_uri: str | Non
     """
     from recipes.serving import serving_model
 
+    options = dict(options or {})
     folder = run_folder(ref, tracking_uri)
     spec = json.loads((folder / "serving.json").read_text())
     if spec["not_servable"]:
@@ -119,21 +131,40 @@ def run_folder(ref: str, tracking_uri: str | None) -> Path:
             raise DataError(f"{ref} holds no {', '.join(missing)}: give a zoo train run's folder or MLflow run id "
                             "(runs made before zoo predict existed: train again)")  # fmt: skip
         return path
+    import shutil
     import tempfile
 
     import mlflow
 
     from recipes.tracking import resolve_uri
 
-    where = Path(tempfile.mkdtemp(prefix="zoo-predict-"))
+    # A finished run's files never change: one download per run id, kept (not a new temporary
+    # folder per call); written aside and renamed into place, so a cut download is never used.
+    where = runs_cache() / ref
+    if all((where / name).exists() for name in RUN_FILES):
+        return where
+    where.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{ref}-", dir=where.parent))
     try:
         for name in RUN_FILES:
-            mlflow.artifacts.download_artifacts(f"runs:/{ref}/{name}", dst_path=str(where),
+            mlflow.artifacts.download_artifacts(f"runs:/{ref}/{name}", dst_path=str(partial),
                                                 tracking_uri=resolve_uri(tracking_uri))  # fmt: skip
     except Exception as err:  # MLflow raises several kinds for a missing run or artifact
+        shutil.rmtree(partial, ignore_errors=True)
         raise DataError(f"{ref!r} is neither a run folder nor a zoo train run's id with {', '.join(RUN_FILES)} "
                         f"({type(err).__name__})") from None  # fmt: skip
+    try:
+        partial.rename(where)
+    except OSError:  # another process put the same run there first
+        shutil.rmtree(partial, ignore_errors=True)
     return where
+
+
+def runs_cache() -> Path:
+    """Where runs downloaded by id are kept: `$ZOO_CACHE_DIR/runs`, else `~/.cache/lstm-zoo/runs`."""
+    import os
+
+    return Path(os.environ.get("ZOO_CACHE_DIR") or "~/.cache/lstm-zoo").expanduser() / "runs"
 
 
 def _check_fits(spec: dict[str, Any], net: Any, dataset: Any, data: str) -> None:

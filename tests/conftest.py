@@ -1,7 +1,7 @@
 """Shared test set-up: the TensorFlow backend, quiet logs, a fresh Keras session per test.
 
-Prepared TFDS data goes to one temporary folder per test session (inherited by the CLI
-subprocesses), so tests never read or write the user's data cache.
+Prepared TFDS data and runs downloaded by id go to temporary folders per test session
+(inherited by the CLI subprocesses), so tests never read or write the user's caches.
 """
 
 import os
@@ -13,14 +13,17 @@ if "ZOO_DATA_DIR" not in os.environ:
     _DATA_DIR = os.environ["ZOO_DATA_DIR"] = tempfile.mkdtemp(prefix="zoo-test-data-")
 else:
     _DATA_DIR = None
+# Runs `zoo predict` downloads by id: kept per test session, not in the user's cache.
+_CACHE_DIR = os.environ["ZOO_CACHE_DIR"] = tempfile.mkdtemp(prefix="zoo-test-cache-")
 
 import pytest
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if _DATA_DIR:
-        import shutil
+    import shutil
 
+    shutil.rmtree(_CACHE_DIR, ignore_errors=True)
+    if _DATA_DIR:
         shutil.rmtree(_DATA_DIR, ignore_errors=True)
 
 

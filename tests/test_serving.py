@@ -123,6 +123,11 @@ def test_zoo_predict_gives_raw_data_the_predictions_its_run_scored(trained) -> N
     assert by_id.returncode == 0, by_id.stderr[-3000:]
     frame = pd.read_csv(root / "p.csv")
     assert len(frame) == 150 and {"predicted", "p_1", "p_2", "label"} <= set(frame.columns)
+    from recipes.predicting import runs_cache
+
+    kept = runs_cache() / clf.run_id  # downloaded once, kept by run id for the next prediction
+    assert sorted(p.name for p in kept.iterdir()) == ["model.keras", "serving.json"]
+    assert [p.name for p in runs_cache().iterdir() if p.name.startswith(clf.run_id)] == [clf.run_id]
     assert f"accuracy {clf.test_metrics['accuracy']:.4f}" in by_id.stdout  # what the run scored on test
 
     by_folder = subprocess.run([ZOO, "predict", str(fc.run_dir), "--data", "forecast:airline", "-o", "horizon=6",
@@ -327,12 +332,17 @@ def test_zoo_predict_gives_a_regression_its_values_in_data_units(tmp_path) -> No
     np.savez(tmp_path / "r.npz", x_train=x[:30], y_train=y[:30], x_test=x[30:], y_test=y[30:])
     result = recipes.train("gru", f"file:{tmp_path / 'r.npz'}", hparams={"units": 8}, epochs=1, tracking=False,
                            data_options={"task": "regression"}, runs_dir=tmp_path / "runs", verbose=0)  # fmt: skip
-    found = predict(str(result.run_dir), f"file:{tmp_path / 'r.npz'}", task="regression")
+    found = predict(str(result.run_dir), f"file:{tmp_path / 'r.npz'}", options={"task": "regression"})
     [name] = [c for c in found.frame.columns if not c.endswith("_actual")]
     expected = result.dataset.inverse_targets(result.model.predict(result.dataset.test.x, verbose=0))
     np.testing.assert_allclose(found.frame[name], expected[:, 0], rtol=1e-4)
     np.testing.assert_allclose(found.frame[f"{name}_actual"], y[30:], rtol=1e-4)
     assert found.metrics["mae"] == pytest.approx(np.abs(expected[:, 0] - y[30:]).mean(), rel=1e-3)
+    from recipes.errors import DataError
+    from zoo.errors import ConfigError
+
+    with pytest.raises((DataError, ConfigError)):  # a data option named split is the data's, not a clash
+        predict(str(result.run_dir), f"file:{tmp_path / 'r.npz'}", split="test", options={"split": "part"})
 
 
 def test_each_run_folder_holds_its_model_on_raw_inputs_as_keras(trained, unequal) -> None:

@@ -45,7 +45,8 @@ def predict(run: str, data: str, data_pairs: tuple[str, ...], split: str, out: s
     from recipes.predicting import predict as run_prediction
 
     import_backend()
-    found = run_prediction(run, data, split=split, tracking_uri=tracking_uri, **key_values(data_pairs, "--data-option"))
+    options = key_values(data_pairs, "--data-option")
+    found = run_prediction(run, data, split=split, tracking_uri=tracking_uri, options=options)
     frame = found.frame
     (frame.to_parquet if out.endswith(".parquet") else frame.to_csv)(out, index=False)
     console = make_console()
