@@ -104,7 +104,12 @@ def render(records: list[dict[str, Any]]) -> str:
         lines.append(f"| {dataset} | {model} | {seeds} | {' | '.join(figures)} |")
     if wins:
         verdict = ", ".join(f"{s} {wins[s]}" for s in SCHEDULES)
-        lines += ["", f"Cells where each schedule had the lower mean validation loss: {verdict}."]
+        total, leader = sum(wins.values()), max(SCHEDULES, key=lambda s: wins[s])
+        clear = wins[leader] * 3 >= total * 2  # the default changes only on a clear win: two thirds of the cells
+        default, other = SCHEDULES
+        outcome = (f"{leader} wins clearly on validation." if clear else
+                   f"No clear winner on validation: {default} stays the default and {other} is an option.")  # fmt: skip
+        lines += ["", f"Cells where each schedule had the lower mean validation loss: {verdict}. {outcome}"]
     lines += ["", "## Commands", "", *[f"    {c}" for c in commands]]
     return "\n".join(lines) + "\n"
 

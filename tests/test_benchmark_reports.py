@@ -28,6 +28,7 @@ def _render(script: str, args: list[str], report: Path, seed: int) -> str:
         ("forecasting", ["--report-only"]),
         ("forecast_peer", ["--report-only"]),
         ("semi_supervised", ["--report-only"]),
+        ("schedule", ["--report-only"]),
         ("serving", ["--report-only"]),
         ("speed", ["--report-only"]),
         ("tuning", ["--report-only"]),
