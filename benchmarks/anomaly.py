@@ -531,7 +531,7 @@ def render(all_records: list[dict[str, Any]]) -> str:
     if verdicts:
         lines += ["", "## Summary", "", *verdicts]
     lines += body
-    lines += ["", "## Commands", "", *[f"    {c}" for c in commands]]
+    lines += common.commands_section(commands)
     return "\n".join(lines) + "\n"
 
 

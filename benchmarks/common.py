@@ -222,6 +222,28 @@ def commands_and_dates(records: Sequence[dict[str, Any]]) -> tuple[list[str], li
     return list(dict.fromkeys(r["command"] for r in records)), sorted(r["date"] for r in records)
 
 
+def machine_lines(records: Sequence[dict[str, Any]], extra: str = "") -> list[str]:
+    """One line per machine the records ran on: CPU, cores used, TensorFlow threads, RAM, GPUs,
+    platform and versions (`extra` appended, e.g. ", MLflow 3.17.0")."""
+    lines = []
+    for text in sorted({json.dumps(r["machine"], sort_keys=True) for r in records}):
+        m = json.loads(text)
+        used = m.get("cpus_used")
+        threads = sorted({r["threads"] for r in records if json.dumps(r["machine"], sort_keys=True) == text})
+        lines.append(
+            f"- {m['cpu']}, {m['cores']} cores ({len(used) if used else m['cores']} used: "
+            f"{', '.join(map(str, used or []))}; TensorFlow pools of {', '.join(map(str, threads))} thread(s)), "
+            f"{m['ram_gb']} GiB RAM, {m.get('gpus', 0)} GPU; {m['platform']}, Python {m['python']}, "
+            f"TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}{extra}."
+        )
+    return lines
+
+
+def commands_section(commands: Sequence[str]) -> list[str]:
+    """A report's closing section: the commands that measured it, indented as code."""
+    return ["", "## Commands", "", *[f"    {c}" for c in commands]]
+
+
 def configure_threads(threads: int) -> None:
     """Pin TensorFlow's intra- and inter-op pools to `threads` each (0 keeps TensorFlow's defaults;
     other Keras backends: nothing).

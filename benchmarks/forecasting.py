@@ -191,7 +191,7 @@ def render(records: list[dict[str, Any]]) -> str:
     if errors:
         lines += ["", "## Runs that failed", ""] + [f"- {r['dataset']} {r['name']} seed {r.get('seed')}: "
                                                      f"{r['error']}" for r in errors]  # fmt: skip
-    lines += ["", "## Commands", "", *[f"    {c}" for c in commands]]
+    lines += common.commands_section(commands)
     return "\n".join(lines) + "\n"
 
 

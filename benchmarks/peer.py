@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import logging
 import os
 import statistics
@@ -229,20 +228,6 @@ def rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _machine(records: Sequence[dict[str, Any]]) -> list[str]:
-    lines = []
-    for text in sorted({json.dumps(r["machine"], sort_keys=True) for r in records}):
-        m = json.loads(text)
-        used = m.get("cpus_used")
-        threads = sorted({r["threads"] for r in records if json.dumps(r["machine"], sort_keys=True) == text})
-        lines.append(
-            f"- {m['cpu']}, {m['cores']} cores ({len(used) if used else m['cores']} used, TensorFlow pools of "
-            f"{', '.join(str(t) for t in threads)} thread(s)), {m['ram_gb']} GiB RAM, {m.get('gpus', 0)} GPU; "
-            f"{m['platform']}, Python {m['python']}, TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}."
-        )
-    return lines
-
-
 def render(records: Sequence[dict[str, Any]]) -> str:
     """The markdown report of `records` (one line per side and seed)."""
     table = rows(records)
@@ -361,7 +346,7 @@ def render(records: Sequence[dict[str, Any]]) -> str:
     if errors:
         lines += ["", "Failed cells:", ""]
         lines += [f"- {r['side']} seed {r['seed']}: {r['error'].splitlines()[0]}" for r in errors]
-    lines += ["", "## Machine and commands", "", *_machine(records)]
+    lines += ["", "## Machine and commands", "", *common.machine_lines(records)]
     if dates:
         lines.append(f"- Measured {dates[0][:16].replace('T', ' ')} to {dates[-1][:16].replace('T', ' ')} UTC.")
     lines += ["- Commands run (from the results file), in order:", "", "```bash", *(commands or ["(none yet)"]),

@@ -110,7 +110,7 @@ def render(records: list[dict[str, Any]]) -> str:
         outcome = (f"{leader} wins clearly on validation." if clear else
                    f"No clear winner on validation: {default} stays the default and {other} is an option.")  # fmt: skip
         lines += ["", f"Cells where each schedule had the lower mean validation loss: {verdict}. {outcome}"]
-    lines += ["", "## Commands", "", *[f"    {c}" for c in commands]]
+    lines += common.commands_section(commands)
     return "\n".join(lines) + "\n"
 
 

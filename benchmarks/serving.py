@@ -688,20 +688,8 @@ def _others(records: Sequence[dict[str, Any]], measured: Sequence[dict[str, Any]
     return lines
 
 
-def _machine(records: Sequence[dict[str, Any]]) -> list[str]:
-    lines = []
-    mlflow = next((r["model"]["mlflow"] for r in records if "mlflow" in r.get("model", {})), "?")
-    for text in sorted({json.dumps(r["machine"], sort_keys=True) for r in records}):
-        m = json.loads(text)
-        used = m.get("cpus_used")
-        threads = sorted({r["threads"] for r in records if json.dumps(r["machine"], sort_keys=True) == text})
-        lines.append(
-            f"- {m['cpu']}, {m['cores']} cores ({len(used) if used else m['cores']} used: "
-            f"{', '.join(map(str, used or []))}; TensorFlow pools of {', '.join(map(str, threads))} thread(s)), "
-            f"{m['ram_gb']} GiB RAM, {m.get('gpus', 0)} GPU; {m['platform']}, Python {m['python']}, "
-            f"TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}, MLflow {mlflow}."
-        )
-    return lines
+def _mlflow_version(records: Sequence[dict[str, Any]]) -> str:
+    return next((r["model"]["mlflow"] for r in records if "mlflow" in r.get("model", {})), "?")
 
 
 def render(records: Sequence[dict[str, Any]]) -> str:
@@ -872,7 +860,7 @@ def render(records: Sequence[dict[str, Any]]) -> str:
         "",
         "## Machine and commands",
         "",
-        *_machine(records),
+        *common.machine_lines(records, f", MLflow {_mlflow_version(records)}"),
     ]
     if dates:
         lines.append(f"- Measured {dates[0][:16].replace('T', ' ')} to {dates[-1][:16].replace('T', ' ')} UTC.")
