@@ -58,7 +58,9 @@ def resolve_head(
     anchor, the data's season), and the validation loss of each anchor tried (empty if none)."""
     if dataset.task != "forecasting" or dataset.input_kind != "series":
         return hparams, {}
-    chosen, losses = hparams.get("window_norm", "auto"), {}
+    from zoo import heads
+
+    chosen, losses = hparams.get("window_norm") or heads.head_config(dataset.task, {}).window_norm, {}
     if chosen == "auto":
         losses = choose_window_norm(model, dataset, hparams, settings) if len(dataset.val) else {}
         chosen = min(losses, key=losses.get) if losses else "last"
