@@ -47,13 +47,13 @@ def export(ref: str, fmt: str, out: str | Path, *, tracking_uri: str | None = No
     import json
 
     from recipes.predicting import load_keras, run_folder
-    from recipes.serving import serving_model
+    from recipes.serving import SPEC_FILE, serving_model
 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}{did_you_mean(fmt, FORMATS)}; formats: {', '.join(FORMATS)}")
     folder = run_folder(ref, tracking_uri)
-    spec = json.loads((folder / "serving.json").read_text())
-    if fmt == "onnx" and spec.get("input_kind") == "tokens":
+    spec = json.loads((folder / SPEC_FILE).read_text())
+    if fmt == "onnx" and spec.get("input_kind") == "tokens":  # before the packages: installing them would not help
         raise ConfigError("--format onnx: a text model carries its TextVectorization, whose string ops (regex "
                           "replace, split) tf2onnx turns only into onnxruntime-extensions' custom ops, not standard "
                           "ONNX; use --format saved_model")  # fmt: skip

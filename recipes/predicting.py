@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from recipes.errors import DataError
+from recipes.serving import SPEC_FILE
 
-RUN_FILES = ("model.keras", "serving.json")
+RUN_FILES = ("model.keras", SPEC_FILE)
 SPLITS = ("train", "val", "test")
 
 
@@ -81,7 +82,7 @@ def predict(
 
     options = dict(options or {})
     folder = run_folder(ref, tracking_uri)
-    spec = json.loads((folder / "serving.json").read_text())
+    spec = json.loads((folder / SPEC_FILE).read_text())
     if spec["not_servable"]:
         raise DataError(f"the run's model cannot take raw data: {spec['not_servable']}")
     if split not in SPLITS:
@@ -125,6 +126,8 @@ def _scores(spec: dict[str, Any], given: Given, pred: np.ndarray) -> dict[str, f
 def run_folder(ref: str, tracking_uri: str | None) -> Path:
     """A local folder holding the run's model and serving record (downloaded for a run id)."""
     path = Path(ref)
+    if not path.exists() and path.name != ref:  # a path that is not there, not a run id
+        raise DataError(f"{ref}: no such run folder; give a zoo train run's folder or MLflow run id")
     if path.exists():
         missing = [f for f in RUN_FILES if not (path / f).exists()]
         if missing:
@@ -226,6 +229,7 @@ def as_trained(spec: dict[str, Any], labels: list[str], data: str) -> np.ndarray
 def load_keras(path: Path) -> Any:
     import keras
 
+    import recipes.serving_layers  # noqa: F401  (the serving model's layers, registered for loading)
     import zoo.layers  # noqa: F401  (the zoo's custom layers, registered for loading)
 
     return keras.models.load_model(path)

@@ -57,12 +57,12 @@ def _file_texts(data: str, path: Path, options: dict[str, Any]) -> tuple[np.ndar
         raise DataError(f"{data}: a text model reads .txt (a text a line), .csv or .parquet files")
     import pandas as pd
 
+    from recipes.data.files import read_table, table_column
+
     opts = Options(data, options, ["text", "label"])
-    table = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+    table = read_table(data, path)
     text, label = opts.str("text", "text"), opts.str("label", "label")
-    if text not in table.columns:
-        raise DataError(f"{data}: no column {text!r}; columns: {', '.join(map(str, table.columns))} (-o text=COLUMN)")
-    texts = np.asarray(["" if pd.isna(t) else str(t) for t in table[text]], dtype=object)
-    if label not in table.columns:
+    texts = np.asarray(["" if pd.isna(t) else str(t) for t in table_column(data, table, text, "text")], dtype=object)
+    if label not in table.columns and "label" not in options:  # no labels: predicted, not scored
         return texts, None
-    return texts, [str(v) for v in table[label]]
+    return texts, [str(v) for v in table_column(data, table, label, "label")]

@@ -303,6 +303,10 @@ def test_zoo_predict_takes_a_file_of_texts_and_unequal_series(unequal) -> None:
         predict(str(vowels.run_dir), "ucr:GunPoint")
     with pytest.raises(DataError, match=r"^ucr:GunPoint: a text model predicts text:NAME, or file:PATH"):
         predict(str(text.run_dir), "ucr:GunPoint")
+    with pytest.raises(DataError, match=r"no label column 'verdict'"):  # named, so not silently unscored
+        predict(str(text.run_dir), f"file:{root / 'r.csv'}", options={"text": "review", "label": "verdict"})
+    with pytest.raises(DataError, match=r"^runs/gru-x: no such run folder"):
+        predict("runs/gru-x", "ucr:GunPoint")
 
 
 def test_text_and_variable_length_models_export_and_say_which_formats_cannot_hold_them(unequal) -> None:

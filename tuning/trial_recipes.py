@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from recipes.anomaly.config import MODEL_DEFAULTS
 from zoo import heads
 from zoo.errors import ConfigError, did_you_mean
 
@@ -186,7 +187,7 @@ class Detect(Supervised):
     chosen_by = "--task anomaly, or an anomaly: address"
     task = "anomaly"
     registers = False  # a detector is its model, windows, normalisation and threshold: a run folder
-    pins = {"window_norm": "none"}  # recipes.anomaly.detection.MODEL_DEFAULTS
+    pins = MODEL_DEFAULTS  # a detector's model defaults (window_norm none)
 
     def __init__(self, label_fraction: float = 1.0, unlabeled: Sequence[str] | str | None = None) -> None:
         super().__init__(label_fraction, unlabeled)

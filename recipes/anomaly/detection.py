@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from recipes import schema
-from recipes.anomaly.config import TASK, DetectConfig, detect_config
+from recipes.anomaly.config import MODEL_DEFAULTS, TASK, DetectConfig, detect_config
 from recipes.anomaly.detector import Detector
 from recipes.anomaly.evaluation import Threshold, evaluate, fit_threshold
 from recipes.data.anomaly import AnomalyData
@@ -35,9 +35,6 @@ from recipes.errors import DataError
 from recipes.tracking import Tracking, as_tracking, closing_run
 from zoo.errors import ConfigError
 
-# Windows are already standardised by the normal data's statistics; normalising each window by its
-# own level (the forecasting head's default) would hide a sustained shift after its first steps.
-MODEL_DEFAULTS = {"window_norm": "none"}
 SMALLER = "give a smaller window (--window N; in a search --fixed detect.window=N)"
 
 
