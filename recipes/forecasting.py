@@ -63,7 +63,7 @@ def resolve_head(
     chosen, losses = hparams.get("window_norm") or heads.head_config(dataset.task, {}).window_norm, {}
     if chosen == "auto":
         losses = choose_window_norm(model, dataset, hparams, settings) if len(dataset.val) else {}
-        chosen = min(losses, key=losses.get) if losses else "last"
+        chosen = min(losses, key=losses.get) if losses else heads.AUTO_WITHOUT_DATA
     resolved = {**hparams, "window_norm": chosen}
     if chosen == "season" and not hparams.get("season"):
         resolved["season"] = season_of(dataset)
