@@ -42,12 +42,19 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--models", nargs="+", help="zoo models [default: every model with a forecasting head]")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--window-norm", default=DEFAULT, help="the forecasting head's window_norm for the models")
+    parser.add_argument("--hp", nargs="+", default=[], metavar="KEY=V", help="other hyperparameters for the models")
     common.output_flags(parser, RESULTS, REPORT)
     return parser.parse_args(argv)
 
 
 def _done(records: list[dict[str, Any]]) -> set[tuple]:
-    return {(r["dataset"], r["name"], r.get("seed"), r.get("window_norm")) for r in records if "error" not in r}
+    return {(r["dataset"], r["name"], r.get("seed"), r.get("window_norm"), _hp_text(r)) for r in records
+            if "error" not in r}  # fmt: skip
+
+
+def _hp_text(record: dict[str, Any]) -> str:
+    """The other hyperparameters a cell ran with, as "k=v k=v" ("" for the defaults)."""
+    return " ".join(f"{k}={v}" for k, v in sorted(record.get("hp", {}).items()))
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> None:
@@ -59,38 +66,49 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
     import_backend()
     cpus = common.cpus_used()
     done = _done(common.read_results(args.results))
+    hparams = dict(_parse_hp(item) for item in args.hp)
     models = args.models or [m for m in zoo.list_models() if "forecasting" in zoo.get_spec(m).tasks]
     provenance = {"machine": common.machine(), "command": common.command_line(argv, cpus, script="forecasting.py")}
     for address in args.datasets:
         dataset = load(address, seed=0)
         shape = {"lookback": dataset.info["lookback"], "horizon": dataset.horizon,
                  "season": int(dataset.info.get("seasonality") or 1)}  # fmt: skip
-        if (address, "naive", None, None) not in done:
+        if (address, "naive", None, None, "") not in done:
             for result in compute(dataset):
                 record = {"kind": "baseline", "dataset": address, "name": result.name, **shape,
                           "metrics": result.metrics, "seconds": result.seconds}  # fmt: skip
                 common.append(args.results, record | {"date": common.now()} | provenance)
         for seed in args.seeds:
             for model in models:
-                if (address, model, seed, args.window_norm) in done:
+                if (address, model, seed, args.window_norm, _hp_text({"hp": hparams})) in done:
                     continue
-                cell = _cell(model, address, seed, args.window_norm, shape)
+                cell = _cell(model, address, seed, {**hparams, "window_norm": args.window_norm}, shape)
                 common.append(args.results, cell | {"date": common.now()} | provenance)
 
 
-def _cell(model: str, address: str, seed: int, window_norm: str, shape: dict[str, int]) -> dict[str, Any]:
+def _parse_hp(item: str) -> tuple[str, Any]:
+    import yaml
+
+    key, _, value = item.partition("=")
+    return key, yaml.safe_load(value)
+
+
+def _cell(model: str, address: str, seed: int, hparams: dict[str, Any], shape: dict[str, int]) -> dict[str, Any]:
     import recipes
 
-    record = {"kind": "model", "dataset": address, "name": model, "seed": seed, "window_norm": window_norm, **shape}
+    other = {k: v for k, v in hparams.items() if k != "window_norm"}
+    record = {"kind": "model", "dataset": address, "name": model, "seed": seed, "window_norm": hparams["window_norm"],
+              **({"hp": other} if other else {}), **shape}  # fmt: skip
     started = time.perf_counter()
     try:
         with tempfile.TemporaryDirectory() as runs:
-            result = recipes.train(model, address, hparams={"window_norm": window_norm}, seed=seed, tracking=False,
+            result = recipes.train(model, address, hparams=hparams, seed=seed, tracking=False,
                                    runs_dir=runs, verbose=0, pictures=False)  # fmt: skip
     except Exception as err:  # recorded, not fatal: the report lists it
         return {**record, "error": f"{type(err).__name__}: {err}"[:500], "seconds": time.perf_counter() - started}
     print(f"{address} {model} seed {seed}: mae {result.test_metrics['mae']:.3f}", flush=True)
-    return {**record, "metrics": result.test_metrics, "epochs": result.epochs,
+    val_loss = min(result.history.get("val_loss") or [float("nan")])
+    return {**record, "metrics": result.test_metrics, "epochs": result.epochs, "val_loss": val_loss,
             "resolved": result.hparams["window_norm"], "seconds": time.perf_counter() - started}  # fmt: skip
 
 
@@ -98,7 +116,8 @@ def _norm(record: dict[str, Any]) -> str:
     """The cell's window_norm as asked, and what "auto" chose: "auto (season)"."""
     chosen = record.get("resolved")
     asked = record["window_norm"]
-    return f"{asked} ({chosen})" if chosen and chosen != asked else asked
+    norm = f"{asked} ({chosen})" if chosen and chosen != asked else asked
+    return " ".join(filter(None, (norm, _hp_text(record))))
 
 
 def _mean(rows: list[dict[str, Any]], key: str) -> tuple[float, float]:

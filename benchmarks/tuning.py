@@ -106,6 +106,7 @@ class Timers:
 def run_cell(dataset: Any, tuner: str, args: argparse.Namespace) -> dict[str, Any]:
     """One search; its outcome and where its time went."""
     import tuning
+    from recipes import folds
 
     timers = Timers.current = Timers()
     project = f"{dataset.name.replace(':', '_')}-{tuner}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
@@ -116,6 +117,7 @@ def run_cell(dataset: Any, tuner: str, args: argparse.Namespace) -> dict[str, An
         tuner=tuner,
         max_trials=args.trials,
         max_epochs=args.max_epochs,
+        cv=args.cv,
         hyperband_factor=4,
         seed=args.seed,
         directory=WORK_DIR / "searches",
@@ -133,7 +135,8 @@ def run_cell(dataset: Any, tuner: str, args: argparse.Namespace) -> dict[str, An
         "dataset": dataset.name,
         "tuner": tuner,
         "models": list(args.models),
-        "budget": {"trials": args.trials, "max_epochs": args.max_epochs, "hyperband_factor": 4},
+        "budget": {"trials": args.trials, "max_epochs": args.max_epochs, "hyperband_factor": 4, "cv": args.cv},
+        "cv": folds.default_folds(dataset) if args.cv is None else args.cv,
         "seed": args.seed,
         "trials": len(trials),
         "completed": len(done),
@@ -144,6 +147,7 @@ def run_cell(dataset: Any, tuner: str, args: argparse.Namespace) -> dict[str, An
         "objective": result.objective,
         "test": result.test_metrics,
         "models_tried": {m: sum(t["model"] == m for t in trials) for m in args.models},
+        "trial_scores": [{"model": t["model"], "status": t["status"], "score": t["score"]} for t in trials],
         "seconds": {
             "total": round(end - start, 2),
             "setup": round(first - start, 2),
@@ -352,7 +356,8 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--tuners", nargs="+", default=list(TUNERS), choices=TUNERS)
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     parser.add_argument("--trials", type=int, default=8, help="trials for random, bayesian and grid")
-    parser.add_argument("--max-epochs", type=int, default=30)
+    parser.add_argument("--max-epochs", type=int, default=None, help="default: the search's (zoo train's budget)")
+    parser.add_argument("--cv", type=int, default=None, help="default: the search's (recipes.folds.default_folds)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--accuracy", type=Path, default=ACCURACY, help="the accuracy benchmark's results")
     common.output_flags(parser, RESULTS, REPORT)

@@ -220,6 +220,28 @@ def test_a_forecast_shifts_with_its_window_and_round_trips(name: str, window_nor
     _assert_same_predictions(model, keras.saving.load_model(path, safe_mode=True), x)
 
 
+@pytest.mark.parametrize("window_norm", ["last", "season"])
+def test_the_linear_skip_is_added_inside_the_normalisation_and_round_trips(window_norm: str, tmp_path) -> None:
+    """With `linear_skip`, the forecast is the network's plus a linear map of the normalised
+    window: it still shifts with its window whatever the map's weights, and saves whole."""
+    season = {"season": 3} if window_norm == "season" else {}
+    kwargs = tiny_kwargs("gru", "forecasting", length=LENGTH)
+    model = zoo.build("gru", **kwargs, window_norm=window_norm, linear_skip=True, **season)
+    x = series(batch=4) * 5.0 + 40.0
+    network_only = _predict(model, x)  # the map starts at zero
+    skip = model.get_layer("linear_skip")
+    skip.kernel.assign(np.random.default_rng(0).normal(size=skip.kernel.shape).astype("float32"))
+    assert np.abs(_predict(model, x) - network_only).max() > 1e-2
+    shift = np.array([3.0, -2.0, 700.0], dtype="float32")
+    moved = _predict(model, x + shift) - _predict(model, x)
+    np.testing.assert_allclose(moved, np.broadcast_to(shift, moved.shape), atol=2e-3 * 700)
+    path = tmp_path / f"skip-{window_norm}.keras"
+    model.save(path)
+    _assert_same_predictions(model, keras.saving.load_model(path, safe_mode=True), x)
+    with pytest.raises(zoo.ConfigError, match="linear_skip needs a fixed window length"):
+        zoo.build("gru", input_shape=(None, 3), task="forecasting", num_outputs=3, horizon=2, linear_skip=True)
+
+
 def test_a_head_option_belongs_to_its_task() -> None:
     with pytest.raises(zoo.ConfigError, match="window_norm"):
         zoo.build("lstm", **tiny_kwargs("lstm", "classification"), window_norm="last")

@@ -175,15 +175,32 @@ def _forecast(encoder: Any, inputs: Any, num_outputs: int, horizon: int, head: A
 
     window_norm = heads.AUTO_WITHOUT_DATA if head.window_norm == "auto" else head.window_norm
     if window_norm == "none":
-        return _head("forecasting", encoder(inputs), num_outputs, horizon, "series")
+        return _with_skip(_head("forecasting", encoder(inputs), num_outputs, horizon, "series"), inputs, head)
     lookback = inputs.shape[1]
     if window_norm == "season" and not (1 <= head.season and (lookback is None or head.season <= lookback)):
         most = "or more" if lookback is None else f"to {lookback} (the window)"
         raise ConfigError(f"window_norm season needs a season of 1 step {most}, got season={head.season}: give "
                           "season=N, or a longer window")  # fmt: skip
     normed, loc, scale = WindowNorm(window_norm, season=head.season, dtype="float32", name="window_norm")(inputs)
-    forecast = _head("forecasting", encoder(normed), num_outputs, horizon, "series")
+    forecast = _with_skip(_head("forecasting", encoder(normed), num_outputs, horizon, "series"), normed, head)
     return WindowDenorm(window_norm, dtype="float32", name="window_denorm")([forecast, loc, scale])
+
+
+def _with_skip(forecast: Any, window: Any, head: Any) -> Any:
+    """`forecast` plus, with `linear_skip`, a linear map of the whole `window` to the same shape
+    (zero at the start: the network's forecast until training moves it)."""
+    import keras
+
+    if not head.linear_skip:
+        return forecast
+    if window.shape[1] is None:
+        raise ConfigError("linear_skip needs a fixed window length: give input_shape=(lookback, features), "
+                          "or linear_skip=False")  # fmt: skip
+    horizon, outputs = forecast.shape[1], forecast.shape[2]
+    flat = keras.layers.Flatten(name="skip_window")(window)
+    linear = keras.layers.Dense(horizon * outputs, kernel_initializer="zeros", dtype="float32", name="linear_skip")
+    skip = keras.layers.Reshape((horizon, outputs), name="skip_forecast")(linear(flat))
+    return keras.layers.Add(dtype="float32", name="forecast_sum")([forecast, skip])
 
 
 def build(

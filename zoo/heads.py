@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from zoo.params import Choice, Int, hp, make_config, params
+from zoo.params import Boolean, Choice, Int, hp, make_config, params
 
 WINDOW_NORMS = ("auto", "last", "mean", "season", "diff", "none")
 AUTO_WITHOUT_DATA = "last"  # what "auto" builds where no data chooses (zoo.build alone)
@@ -30,6 +30,13 @@ class ForecastHead:
         "each forecast step: learn on seasonal differences), diff (learn on first differences), none (the train "
         "segment's level); auto: last or mean, whichever gives the lower validation loss (recipes.forecasting."
         "choose_window_norm trains both; measured, not better than last on average: docs/training.md)",
+    )
+    linear_skip: bool = hp(
+        False,
+        Boolean(),
+        doc="a linear map from the normalised window straight to the forecast, added to the network's (the "
+        "autoregressive highway of LSTNet, Lai et al. 2018; NLinear, Zeng et al. 2023): the network learns what a "
+        "linear autoregression misses; needs a fixed window length",
     )
     season: int = hp(
         0,
