@@ -41,6 +41,7 @@ TUNERS = ("random", "bayesian", "hyperband", "grid")
 MODELS = ("lstm", "gru", "cnn_lstm", "lstm_fcn")
 RESULTS = common.ROOT / "benchmarks" / "results" / "tuning.jsonl"
 ACCURACY = common.ROOT / "benchmarks" / "results" / "accuracy.jsonl"
+PROTOCOL = common.ROOT / "benchmarks" / "results" / "accuracy-protocol.jsonl"  # the default configs, issue 15
 REPORT = common.ROOT / "docs" / "benchmarks" / "tuning.md"
 WORK_DIR = Path(os.environ.get("ZOO_BENCH_DIR", "/tmp/zoo-bench")) / "tuning"
 
@@ -213,6 +214,68 @@ def overhead(record: dict[str, Any]) -> dict[str, float]:
 
 
 def render(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    """The searches seeded with the defaults (records with "cv"), then the earlier ones."""
+    after = [r for r in records if "cv" in r]
+    before = render_before([r for r in records if "cv" not in r], args)
+    if not after:
+        return before
+    head, _, rest = before.partition("\n\n")
+    return "\n".join([head, "", *render_after(after, args.protocol), "", "## Before: 30-epoch trials on the carve",
+                      "", rest.replace("\n## ", "\n### ")])  # fmt: skip
+
+
+def protocol_defaults(path: Path) -> dict[tuple[str, int], dict[str, float]]:
+    """(dataset, seed) -> model or baseline -> test accuracy of its default config
+    (docs/benchmarks/protocol.md, the training protocol the searches train with)."""
+    out: dict[tuple[str, int], dict[str, float]] = {}
+    for r in common.read_results(path):
+        if "accuracy" in r.get("metrics", {}):
+            for seed in [r["seed"]] if r["kind"] == "model" else [0, 1, 2]:  # baselines have no seed
+                out.setdefault((r["dataset"], seed), {})[r["name"]] = r["metrics"]["accuracy"]
+    return out
+
+
+def render_after(records: list[dict[str, Any]], path: Path) -> list[str]:
+    """Each search against the best default config of the models it searched, same seed."""
+    defaults = protocol_defaults(path)
+    lines = [
+        "## The search seeded with the defaults (issue 15)",
+        "",
+        "Each cell is one `tuning.search` as `zoo tune` runs it: the first trial of each searched model is "
+        "that model's default config, every trial trains with the default budget (`zoo train`'s step "
+        "budget and protocol), and trials are ranked by the mean of K stratified folds over train + val "
+        "where the carve is too small to rank by (`recipes.folds.default_folds`), else on the carve. The "
+        "best configuration is retrained on the whole train split and evaluated once on the test split. "
+        "The default configs' test accuracy comes from the accuracy benchmark under the same protocol and "
+        "seed (benchmarks/results/accuracy-protocol.jsonl, docs/benchmarks/protocol.md); 1-NN is the "
+        "Euclidean baseline on the same split.",
+        "",
+        "| dataset | tuner | seed | searched | trials (K folds) | search: test accuracy (model) | best default "
+        "of the searched models | search ≥ it | 1-NN | minutes |",
+        "|---|---|---:|---|---|---:|---:|---|---:|---:|",
+    ]
+    for r in records:
+        accs = defaults.get((r["dataset"], r["seed"]), {})
+        own = {m: accs[m] for m in r["models"] if m in accs}
+        best = max(own, key=own.get) if own else None
+        acc = r["test"].get("accuracy", float("nan"))
+        verdict = "-" if best is None else ("**better**" if acc > own[best] + 1e-9 else
+                                            "equal" if abs(acc - own[best]) <= 1e-9 else "**worse**")  # fmt: skip
+        lines.append(
+            f"| {r['dataset']} | {r['tuner']} | {r['seed']} | {', '.join(r['models'])} | {r['trials']} ({r['cv']}) | "
+            f"{acc:.3f} ({r['best_model']}) | " + (f"{own[best]:.3f} ({best})" if best else "not run") +
+            f" | {verdict} | {accs.get('1nn_euclidean', float('nan')):.3f} | {r['seconds']['total'] / 60:.1f} |"
+        )  # fmt: skip
+    lines += ["", "Every trial's objective (the mean over the folds; the first trial of each model is its "
+              "default config):", ""]  # fmt: skip
+    for r in records:
+        scores = ", ".join(f"{t['model']} {t['score']:.4f}" if t["score"] is not None else f"{t['model']} failed"
+                           for t in r["trial_scores"])  # fmt: skip
+        lines.append(f"- {r['dataset']} / {r['tuner']}, {r['objective']}: {scores}.")
+    return lines
+
+
+def render_before(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
     records = sorted(records, key=lambda r: (DATASETS.index(r["dataset"]) if r["dataset"] in DATASETS else 99,
                                             TUNERS.index(r["tuner"])))  # fmt: skip
     defaults = default_accuracy(args.accuracy, MODELS)
@@ -360,6 +423,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--cv", type=int, default=None, help="default: the search's (recipes.folds.default_folds)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--accuracy", type=Path, default=ACCURACY, help="the accuracy benchmark's results")
+    parser.add_argument("--protocol", type=Path, default=PROTOCOL, help="the default configs under issue 15's protocol")
     common.output_flags(parser, RESULTS, REPORT)
     return parser.parse_args(argv)
 

@@ -21,7 +21,10 @@ docs/training.md.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from recipes.config import TrainConfig
 
@@ -74,3 +77,16 @@ def resolve(cfg: TrainConfig, task: str, n_train: int, n_val: int) -> Protocol:
     patience = cfg.patience if cfg.patience is not None else max(5, epochs // 5)
     lr_patience = max(2, (patience or epochs // 5) // 2)
     return Protocol(select_on, batch, per_epoch, epochs, patience, lr_patience)
+
+
+def kept_epoch(history: Mapping[str, Sequence[float]], monitor: str, values: Sequence[float], way: str) -> int:
+    """The epoch whose weights a run kept: its lowest `monitor` (the protocol's); the best of
+    `values` where the monitor was not logged.
+
+    A search reads a trial's objective there, not at the objective's own best epoch: the peak of
+    a noisy accuracy over a few hundred epochs on a dozen series flatters every trial alike and
+    saturates at 1.0, while the kept weights are what the trial's model is."""
+    watched = history.get(monitor)
+    if watched and len(watched) == len(values) and not np.all(np.isnan(watched)):
+        return int(np.nanargmin(watched))
+    return int(np.nanargmax(values) if way == "max" else np.nanargmin(values))

@@ -453,8 +453,9 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         if best:
             summary[f"best_{monitor}"] = float(np.nanmin(best))
         objective, way = get_task(dataset.task).objective  # what a search ranks its trials by
-        if history.get(objective):
-            summary[f"best_{objective}"] = float((np.nanmax if way == "max" else np.nanmin)(history[objective]))
+        if history.get(objective):  # at the kept epoch, as a search reads it
+            kept = protocol.kept_epoch(history, monitor, history[objective], way)
+            summary[f"best_{objective}"] = float(history[objective][kept])
         tracker.metrics(summary, step=epochs)
         for path in artifacts.values():
             tracker.artifact(path)

@@ -429,3 +429,28 @@ def test_progress_reports_each_trainings_epochs_plain_when_piped_and_as_bars_on_
     assert "trial 1 of 1 (0, lstm): val_accuracy=" in shown, shown
     assert bars.bars.tasks[0].completed == 1  # the trials bar
     assert bars.bars.tasks[1].completed == bars.bars.tasks[1].total == 4  # the last training's epochs
+
+
+def test_equal_objectives_are_ranked_by_the_validation_loss_of_the_kept_weights(tmp_path) -> None:
+    """Accuracy on a few dozen series ties; the trial whose kept weights have the lower
+    validation loss wins the tie, and a trial's objective is read at the epoch it kept."""
+    import keras_tuner as kt
+
+    from recipes.protocol import kept_epoch
+    from tuning.searching import TIE_BREAK, ranked
+
+    oracle = kt.oracles.RandomSearchOracle(objective=kt.Objective("val_accuracy", "max"), max_trials=3, seed=0)
+    oracle._set_project_dir(str(tmp_path), "p")
+    space = kt.HyperParameters()
+    space.Int("units", 1, 100)
+    oracle.hyperparameters = space
+    for accuracy, loss in ((1.0, 0.30), (0.9, 0.01), (1.0, 0.10)):
+        trial = oracle.create_trial("tuner0")
+        oracle.update_trial(trial.trial_id, {"val_accuracy": accuracy, TIE_BREAK: loss})
+        trial.status = kt.engine.trial.TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+    assert [t.trial_id for t in ranked(oracle)] == ["2", "0", "1"]
+
+    history = {"val_loss": [0.9, 0.2, 0.4], "val_accuracy": [0.5, 0.8, 1.0]}
+    assert kept_epoch(history, "val_loss", history["val_accuracy"], "max") == 1  # not the accuracy's peak
+    assert kept_epoch({}, "val_loss", [0.5, 0.8, 0.7], "max") == 1

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import keras_tuner as kt
+import numpy as np
 
-from recipes import folds, schema
+from recipes import folds, protocol, schema
 from recipes.config import TRAIN_KEYS, TrainConfig
 from recipes.tasks import get_task
 from recipes.tracking import Tracking, closing_run, create_run, find_run, log_batch, parent_run
@@ -37,6 +38,8 @@ from zoo import heads
 from zoo.errors import ConfigError, ZooError, did_you_mean
 
 MAX_CONSECUTIVE_FAILURES = 3
+# What breaks a tie between trials' objectives: the mean validation loss of the weights each kept.
+TIE_BREAK = "tie_break_val_loss"
 
 
 @dataclass
@@ -289,7 +292,7 @@ class _Search:
         for key in ("tuner/bracket", "tuner/round"):
             if key in hp.values:
                 tags[key.replace("/", ".")] = str(hp.values[key])
-        scores = []
+        scores, losses = [], []
         label = self._label(trial, drawn["model"])
         for execution in range(self.executions):
             for fold, data in enumerate(self.folds or [self.dataset]):
@@ -297,9 +300,11 @@ class _Search:
                 which = [f"fold {fold + 1} of {len(self.folds)}"] if self.folds else []
                 which += [f"execution {execution + 1} of {self.executions}"] if self.executions > 1 else []
                 shown = ", ".join([label, *which])
-                scores.append(self._score(trial, drawn, data, {**tags, **part}, execution, shown))
+                score, loss = self._score(trial, drawn, data, {**tags, **part}, execution, shown)
+                scores.append(score)
+                losses.append(loss)
         self.values[trial.trial_id] = float(sum(scores) / len(scores))
-        return {self.objective[0]: self.values[trial.trial_id]}
+        return {self.objective[0]: self.values[trial.trial_id], TIE_BREAK: float(np.mean(losses))}
 
     def _label(self, trial: Any, model: str) -> str:
         """How progress names a trial: "trial 3 of 12 (gru)" (a worker: by its id)."""
@@ -309,8 +314,9 @@ class _Search:
         return f"trial {self.done + 1}{total} ({model})"
 
     def _score(self, trial: Any, drawn: dict[str, Any], data: Any, tags: dict[str, str], execution: int,
-               label: str) -> float:  # fmt: skip
-        """One training of the trial (one execution, one fold): its best objective value."""
+               label: str) -> tuple[float, float]:  # fmt: skip
+        """One training of the trial (one execution, one fold): the objective and the validation
+        loss of the weights it kept (`kept_epoch`)."""
         import recipes
 
         hp = trial.hyperparameters.values
@@ -341,7 +347,9 @@ class _Search:
             result.model.save_weights(weights)
         if result.run_id:
             self.trial_runs.setdefault(trial.trial_id, []).append(result.run_id)
-        return float(max(history) if way == "max" else min(history))
+        epoch = protocol.kept_epoch(result.history, "val_loss", history, way)  # a trial selects on val
+        losses = result.history.get("val_loss") or [np.nan] * len(history)
+        return float(history[epoch]), float(losses[epoch])
 
     def fit(
         self,
@@ -819,6 +827,23 @@ def _work(state: _Search, cluster: distributed.Cluster, oracle: Any, directory: 
     return WorkerResult(worker_id=cluster.tuner_id, trials=state.ran, parent_run_id=state.parent_run_id)
 
 
+def ranked(oracle: Any) -> list[Any]:
+    """The oracle's completed trials, best first: by the objective, equal objectives by the lower
+    mean validation loss of the kept weights (`TIE_BREAK`), then by trial order."""
+    trials = oracle.get_best_trials(num_trials=len(oracle.trials))  # keras-tuner's order: objective, then first
+
+    def tie_break(trial: Any) -> float:
+        value = trial.metrics.get_last_value(TIE_BREAK) if trial.metrics.exists(TIE_BREAK) else None
+        return np.inf if value is None or np.isnan(value) else float(value)
+
+    def key(trial: Any) -> tuple[float, float]:
+        if trial.score is None:  # keras-tuner keeps such trials last; so does this
+            return np.inf, np.inf
+        return (-trial.score if oracle.objective.direction == "max" else trial.score), tie_break(trial)
+
+    return sorted(trials, key=key)
+
+
 def _finish(
     state: _Search,
     tuner: Any,
@@ -832,7 +857,7 @@ def _finish(
 
     from recipes.runconfig import RunConfig
 
-    trials = tuner.oracle.get_best_trials(num_trials=len(tuner.oracle.trials))
+    trials = ranked(tuner.oracle)
     if not trials:
         raise ConfigError("the search finished without a single successful trial; see the FAILED trial runs")
     best = trials[0]
