@@ -166,7 +166,7 @@ def _summary(datasets: list[str], records: list[dict[str, Any]]) -> list[str]:
     for address in datasets:
         cells = defaultdict(list)
         for r in records:
-            if r["kind"] == "model" and r["dataset"] == address and r["window_norm"] == DEFAULT and "error" not in r:
+            if r["kind"] == "model" and r["dataset"] == address and _norm(r) == DEFAULT and "error" not in r:
                 cells[r["name"]].append(r["metrics"]["mae"])
         base = {r["name"]: r["metrics"]["mae"] for r in records if r["kind"] == "baseline" and r["dataset"] == address}
         if not cells or not base:
@@ -179,6 +179,39 @@ def _summary(datasets: list[str], records: list[dict[str, Any]]) -> list[str]:
                      f"{base[classical]:.2f} | {base.get('ets', float('nan')):.2f} | {lstm} | "
                      f"{base[naive]:.2f}{'' if naive == 'seasonal_naive' else ' (naive: no season)'} |")  # fmt: skip
     return lines
+
+
+def _paired(records: list[dict[str, Any]]) -> list[str]:
+    """Each variant (another window_norm or hyperparameters) against the default on the same
+    (dataset, model, seed), where both logged their validation loss: the geometric mean of the
+    ratios, validation loss (what a default is chosen on) and test MAE (what it would give)."""
+    runs = {}
+    for r in records:
+        if r["kind"] == "model" and "error" not in r and "val_loss" in r:
+            runs[(_norm(r), r["dataset"], r["name"], r["seed"])] = r
+    variants = sorted({key[0] for key in runs} - {DEFAULT})
+    rows = []
+    for variant in variants:
+        pairs = defaultdict(list)
+        for (norm, address, name, seed), r in runs.items():
+            default = runs.get((DEFAULT, address, name, seed))
+            if norm == variant and default is not None:
+                pairs[address].append(
+                    (r["val_loss"] / default["val_loss"], r["metrics"]["mae"] / default["metrics"]["mae"])
+                )
+        for address, ratios in [*pairs.items(), ("all", [x for v in pairs.values() for x in v])]:
+            val, test = np.exp(np.mean(np.log(ratios), axis=0))
+            wins = sum(v < 1 for v, _ in ratios)
+            rows.append(f"| {variant} | {address} | {len(ratios)} | {val:.3f} ({wins} lower) | {test:.3f} |")
+    if not rows:
+        return []
+    return ["", "## Variants against the default, paired", "",
+            f"Each variant against window_norm {DEFAULT} with every other hyperparameter at its default, on the "
+            "same (dataset, model, seed): the geometric mean of the ratios variant / default, of the best "
+            "validation loss (the validation segment, in the scaled units training uses; what a default is "
+            "chosen on) and of the test MAE (read once, for this report). Below 1: the variant is better.", "",
+            "| variant | dataset | pairs | validation loss ratio (pairs lower) | test MAE ratio |",
+            "|---|---|---:|---:|---:|", *rows]  # fmt: skip
 
 
 def render(records: list[dict[str, Any]]) -> str:
@@ -205,6 +238,7 @@ def render(records: list[dict[str, Any]]) -> str:
         else "No results yet.",
     ]
     lines += _summary(datasets, records)
+    lines += _paired(records)
     for address in datasets:
         lines += _table(address, records)
     if errors:
