@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from recipes.tasks import VALUE_LOSSES
 from zoo.errors import ConfigError
 from zoo.params import Boolean, Choice, Float, Int, hp, make_config, params
 
@@ -69,6 +70,13 @@ class TrainConfig(Execution):
         Choice(("auto", "val", "train")),
         tune=False,
         doc="pick weights by val loss, or fit train+val and pick by train loss; auto: train when val < 30 series",
+    )
+    loss: str = hp(
+        "auto",
+        Choice(("auto", *VALUE_LOSSES)),
+        tune=False,
+        doc="what regression and forecasting train on: mse, mae (the median; what MAE scores) or huber; auto: "
+        "the task's own (recipes.tasks). Not searched: trials on different losses have incomparable val_loss",
     )
     lr_schedule: str = hp(
         "plateau",

@@ -39,6 +39,20 @@ class Task:
         """'max' or 'min', as keras-tuner and `NAME:max` say it."""
         return "max" if self.higher else "min"
 
+    def loss_for(self, choice: str) -> str:
+        """The Keras loss to train with: the task's own for "auto", else `choice` (a value loss,
+        `VALUE_LOSSES`, for the tasks that predict values).
+
+        Raises:
+            ConfigError: a value loss for a task that predicts classes or scores (one line).
+        """
+        if choice == "auto" or choice == self.loss:
+            return self.loss
+        if self.loss != "mse":
+            raise ConfigError(f"loss={choice} is for tasks that predict values (regression, forecasting); "
+                              f"{self.name} trains on {self.loss}: drop loss or give loss=auto")  # fmt: skip
+        return choice
+
     @property
     def test_metric(self) -> str:
         """The logged name of the headline test metric (`test_accuracy`, `test_mae`)."""
@@ -58,6 +72,7 @@ class Task:
         return regression_metrics(y_true, y_pred)
 
 
+VALUE_LOSSES = ("mse", "mae", "huber")  # what `loss` may name, for the tasks that predict values
 _CLASSIFICATION = Task("classification", "sparse_categorical_crossentropy", "accuracy", True,
                        ("val_accuracy", "max"), ("accuracy", "macro_f1"))  # fmt: skip
 _VALUES = {"loss": "mse", "metric": "mae", "higher": False, "objective": ("val_loss", "min"),

@@ -100,7 +100,7 @@ def compile_model(model: keras.Model, task: str, cfg: TrainConfig, steps: int = 
     policy = get_task(task)
     model.compile(
         optimizer=optimizer,
-        loss=policy.loss,
+        loss=policy.loss_for(cfg.loss),
         metrics=[policy.metric],
         jit_compile=cfg.jit_compile,
         steps_per_execution=cfg.steps_per_execution,
@@ -266,6 +266,7 @@ def train(
         raise ConfigError(f"unfreeze_epochs={unfreeze_epochs!r} must be an int >= 0")
     if not 0 < unfreeze_lr_factor <= 10:
         raise ConfigError(f"unfreeze_lr_factor={unfreeze_lr_factor!r} must be in (0, 10]")
+    get_task(dataset.task).loss_for(cfg.loss)  # a value loss for classes: one line, before any run
     if backbone is None:
         check_compatible(model, dataset, hparams)
         from recipes.forecasting import resolve_head

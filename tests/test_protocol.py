@@ -10,6 +10,7 @@ import pytest
 import recipes
 from recipes.config import train_config
 from recipes.protocol import resolve
+from zoo.errors import ConfigError
 
 
 @pytest.mark.parametrize(
@@ -89,3 +90,15 @@ def test_a_cosine_schedule_warms_up_then_decays_over_the_step_budget(tmp_path) -
         rates = [float(row["learning_rate"]) for row in csv.DictReader(f)]
     peak = rates.index(max(rates))
     assert peak <= 2 and all(b <= a for a, b in itertools.pairwise(rates[peak:])) and rates[-1] < rates[peak] / 10
+
+
+def test_a_value_task_trains_on_the_loss_given_and_a_classifier_refuses_one(tmp_path) -> None:
+    """loss mae: the forecaster compiles with it (its val_loss is then the validation MAE in
+    scaled units); a classifier given a value loss gets one line before any run starts."""
+    result = recipes.train("mlp", "forecast:airline", hparams={"units": 8}, loss="mae", epochs=2, tracking=False,
+                           runs_dir=tmp_path / "runs", verbose=0)  # fmt: skip
+    assert result.model.loss == "mae"
+    assert result.history["val_loss"] == pytest.approx(result.history["val_mae"], rel=1e-4)
+    with pytest.raises(ConfigError, match=r"^loss=huber is for tasks that predict values .* give loss=auto$"):
+        recipes.train("mlp", "ucr:ItalyPowerDemand", loss="huber", epochs=1, tracking=False, runs_dir=tmp_path / "c")
+    assert not (tmp_path / "c").exists()  # refused before a run folder was made
