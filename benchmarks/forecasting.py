@@ -95,6 +95,7 @@ def _parse_hp(item: str) -> tuple[str, Any]:
 
 def _cell(model: str, address: str, seed: int, hparams: dict[str, Any], shape: dict[str, int]) -> dict[str, Any]:
     import recipes
+    from recipes import protocol
 
     other = {k: v for k, v in hparams.items() if k != "window_norm"}
     record = {"kind": "model", "dataset": address, "name": model, "seed": seed, "window_norm": hparams["window_norm"],
@@ -107,8 +108,10 @@ def _cell(model: str, address: str, seed: int, hparams: dict[str, Any], shape: d
     except Exception as err:  # recorded, not fatal: the report lists it
         return {**record, "error": f"{type(err).__name__}: {err}"[:500], "seconds": time.perf_counter() - started}
     print(f"{address} {model} seed {seed}: mae {result.test_metrics['mae']:.3f}", flush=True)
-    val_loss = min(result.history.get("val_loss") or [float("nan")])
-    return {**record, "metrics": result.test_metrics, "epochs": result.epochs, "val_loss": val_loss,
+    history = result.history
+    kept = protocol.kept_epoch(history, "val_loss", history.get("val_loss") or [float("nan")], "min")
+    val_loss, val_mae = (history[k][kept] if history.get(k) else float("nan") for k in ("val_loss", "val_mae"))
+    return {**record, "metrics": result.test_metrics, "epochs": result.epochs, "val_loss": val_loss, "val_mae": val_mae,
             "resolved": result.hparams["window_norm"], "seconds": time.perf_counter() - started}  # fmt: skip
 
 
