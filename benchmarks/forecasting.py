@@ -198,10 +198,11 @@ def _paired(records: list[dict[str, Any]]) -> list[str]:
         pairs = defaultdict(list)
         for (norm, address, name, seed), r in runs.items():
             default = runs.get((DEFAULT, address, name, seed))
-            if norm == variant and default is not None:
-                pairs[address].append(
-                    (r["val_loss"] / default["val_loss"], r["metrics"]["mae"] / default["metrics"]["mae"])
-                )
+            on = "val_mae" if "loss=" in variant else "val_loss"  # another loss: its val_loss is in other units
+            if norm == variant and default is not None and on in r and on in default:
+                pairs[address].append((r[on] / default[on], r["metrics"]["mae"] / default["metrics"]["mae"]))
+        if not pairs:
+            continue
         for address, ratios in [*pairs.items(), ("all", [x for v in pairs.values() for x in v])]:
             val, test = np.exp(np.mean(np.log(ratios), axis=0))
             wins = sum(v < 1 for v, _ in ratios)
@@ -212,7 +213,8 @@ def _paired(records: list[dict[str, Any]]) -> list[str]:
             f"Each variant against window_norm {DEFAULT} with every other hyperparameter at its default, on the "
             "same (dataset, model, seed): the geometric mean of the ratios variant / default, of the best "
             "validation loss (the validation segment, in the scaled units training uses; what a default is "
-            "chosen on) and of the test MAE (read once, for this report). Below 1: the variant is better.", "",
+            "chosen on; for a variant with another `loss`, the validation MAE, both at the epoch each run kept) and "
+            "of the test MAE (read once, for this report). Below 1: the variant is better.", "",
             "| variant | dataset | pairs | validation loss ratio (pairs lower) | test MAE ratio |",
             "|---|---|---:|---:|---:|", *rows]  # fmt: skip
 
