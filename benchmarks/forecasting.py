@@ -96,6 +96,7 @@ def _parse_hp(item: str) -> tuple[str, Any]:
 def _cell(model: str, address: str, seed: int, hparams: dict[str, Any], shape: dict[str, int]) -> dict[str, Any]:
     import recipes
     from recipes import protocol
+    from recipes.config import split_settings
 
     other = {k: v for k, v in hparams.items() if k != "window_norm"}
     record = {"kind": "model", "dataset": address, "name": model, "seed": seed, "window_norm": hparams["window_norm"],
@@ -103,8 +104,9 @@ def _cell(model: str, address: str, seed: int, hparams: dict[str, Any], shape: d
     started = time.perf_counter()
     try:
         with tempfile.TemporaryDirectory() as runs:
-            result = recipes.train(model, address, hparams=hparams, seed=seed, tracking=False,
-                                   runs_dir=runs, verbose=0, pictures=False)  # fmt: skip
+            settings, model_hparams = split_settings(hparams)  # training settings (loss, ...) and the model's
+            result = recipes.train(model, address, hparams=model_hparams, seed=seed, tracking=False,
+                                   runs_dir=runs, verbose=0, pictures=False, **settings)  # fmt: skip
     except Exception as err:  # recorded, not fatal: the report lists it
         return {**record, "error": f"{type(err).__name__}: {err}"[:500], "seconds": time.perf_counter() - started}
     print(f"{address} {model} seed {seed}: mae {result.test_metrics['mae']:.3f}", flush=True)
