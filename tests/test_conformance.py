@@ -211,11 +211,15 @@ def test_a_forecast_shifts_with_its_window_and_round_trips(name: str, window_nor
     forecast (whatever the weights), and the saved model takes raw windows too."""
     season = {"season": 3} if window_norm == "season" else {}
     model = zoo.build(name, **tiny_kwargs(name, "forecasting"), window_norm=window_norm, **season)
-    x = series(batch=4) * 5.0 + 40.0  # raw units, far from 0
+    _assert_shifts_and_round_trips(model, series(batch=4) * 5.0 + 40.0, tmp_path / f"{name}-{window_norm}.keras")
+
+
+def _assert_shifts_and_round_trips(model: keras.Model, x: np.ndarray, path) -> None:
+    """A constant added to each feature of the windows `x` (raw units, far from 0) moves the
+    forecast by that constant; saved to `path` and loaded, the model predicts the same."""
     shift = np.array([3.0, -2.0, 700.0], dtype="float32")
     moved = _predict(model, x + shift) - _predict(model, x)
     np.testing.assert_allclose(moved, np.broadcast_to(shift, moved.shape), atol=2e-3 * 700)
-    path = tmp_path / f"{name}-{window_norm}.keras"
     model.save(path)
     _assert_same_predictions(model, keras.saving.load_model(path, safe_mode=True), x)
 
@@ -232,12 +236,7 @@ def test_the_linear_skip_is_added_inside_the_normalisation_and_round_trips(windo
     skip = model.get_layer("linear_skip")
     skip.kernel.assign(np.random.default_rng(0).normal(size=skip.kernel.shape).astype("float32"))
     assert np.abs(_predict(model, x) - network_only).max() > 1e-2
-    shift = np.array([3.0, -2.0, 700.0], dtype="float32")
-    moved = _predict(model, x + shift) - _predict(model, x)
-    np.testing.assert_allclose(moved, np.broadcast_to(shift, moved.shape), atol=2e-3 * 700)
-    path = tmp_path / f"skip-{window_norm}.keras"
-    model.save(path)
-    _assert_same_predictions(model, keras.saving.load_model(path, safe_mode=True), x)
+    _assert_shifts_and_round_trips(model, x, tmp_path / f"skip-{window_norm}.keras")
     with pytest.raises(zoo.ConfigError, match="linear_skip needs a fixed window length"):
         zoo.build("gru", input_shape=(None, 3), task="forecasting", num_outputs=3, horizon=2, linear_skip=True)
 
