@@ -248,7 +248,14 @@ def render_after(records: list[dict[str, Any]], path: Path) -> list[str]:
         "best configuration is retrained on the whole train split and evaluated once on the test split. "
         "The default configs' test accuracy comes from the accuracy benchmark under the same protocol and "
         "seed (benchmarks/results/accuracy-protocol.jsonl, docs/benchmarks/protocol.md); 1-NN is the "
-        "Euclidean baseline on the same split.",
+        "Euclidean baseline on the same split. One process per command, pinned to one core; the machine's other "
+        "core ran other benchmarks meanwhile, so the minutes are upper bounds.",
+        "",
+        "Cells ended " + ", ".join(sorted(r["date"][:16].replace("T", " ") for r in records)) + " UTC, on:",
+        "",
+        *common.machine_lines(records),
+        "",
+        *[f"    {c}" for c in common.commands_and_dates(records)[0]],
         "",
         "| dataset | tuner | seed | searched | trials (K folds) | search: test accuracy (model) | best default "
         "of the searched models | search ≥ it | 1-NN | minutes |",
