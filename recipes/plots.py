@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from recipes.intervals import LEVEL
+
 
 def _pyplot() -> Any:
     import matplotlib
@@ -93,10 +95,12 @@ def forecast_vs_actual(y_true: np.ndarray, y_pred: np.ndarray, target_names: lis
 
 
 def forecast_over_history(
-    series: np.ndarray, first_test: int, y_pred: np.ndarray, target_names: list[str], path: Path, title: str
-) -> Path:
+    series: np.ndarray, first_test: int, y_pred: np.ndarray, target_names: list[str], path: Path, title: str,
+    half_widths: np.ndarray | None = None,
+) -> Path:  # fmt: skip
     """The series (history, then the test segment's actual values) with the forecasts of the
-    test windows every horizon apart from the first, and of the last one, in data units.
+    test windows every horizon apart from the first, and of the last one, in data units, and
+    their interval where there is one (`half_widths`, `(horizon, targets)`: `recipes.intervals`).
 
     `series`: `(points, targets)`; `y_pred`: `(windows, horizon, targets)`, window i's first
     target at `first_test + i`. The first target is drawn.
@@ -118,6 +122,10 @@ def forecast_over_history(
             lw=2,
             label="forecast (each window of a horizon)" if n == 0 else None,
         )
+        if half_widths is not None:
+            low, high = y_pred[i, :, 0] - half_widths[:, 0], y_pred[i, :, 0] + half_widths[:, 0]
+            ax.fill_between(at, low, high, color="tab:orange", alpha=0.2, lw=0,
+                            label=f"{LEVEL:.0%} interval (conformal, from validation)" if n == 0 else None)  # fmt: skip
     ax.axvline(first_test - 0.5, color="0.8", ls="--")
     ax.set_xlabel("step")
     ax.set_ylabel(name)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recipes import forecasting, protocol, schema
+from recipes import forecasting, intervals, protocol, schema
 from recipes.config import TrainConfig, train_config
 from recipes.data.base import Dataset, Split
 from recipes.errors import DataError
@@ -392,6 +392,8 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         if job.evaluate:
             test_ds = make_dataset(dataset.test, batch_size=max(global_batch, 256), trim=trim)
             raw = np.asarray(net.predict(test_ds, verbose=0)).astype("float32")
+            # Forecasting: the interval is sized on validation windows the run did not fit on.
+            calibration = _val_forecasts(net, dataset, trim) if has_val else None
     seconds = time.perf_counter() - started
 
     net.save(run_dir / "model.keras")
@@ -418,6 +420,10 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         else:
             truth, pred = dataset.inverse_targets(dataset.test.y), dataset.inverse_targets(raw)
         metrics = get_task(dataset.task).scores(truth, pred, mase_scale=forecasting.mase_scale_of(dataset))
+        widths = None if calibration is None else intervals.half_widths(*calibration)
+        if widths is not None:
+            metrics.update(intervals.scores(truth, pred, widths))
+            artifacts[intervals.FILE] = str(intervals.save(widths, run_dir))
         if job.pictures and dataset.task == "classification":
             path = plots.confusion_matrix(
                 truth, pred.argmax(-1), dataset.class_names or [], run_dir / "confusion_matrix.png", title
@@ -431,7 +437,7 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
             if forecasting.one_series(dataset):  # the forecasts over the series' history
                 series, first = forecasting.series_of(dataset), dataset.info["preprocessing"]["first_target"]["test"]
                 path = plots.forecast_over_history(series, first, pred, dataset.target_names or [],
-                                                   run_dir / "forecast_over_history.png", title)  # fmt: skip
+                                                   run_dir / "forecast_over_history.png", title, widths)  # fmt: skip
                 artifacts["forecast_over_history.png"] = str(path)
         (run_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=2))
         from recipes.model_card import write_card
@@ -566,6 +572,18 @@ def _example(x: np.ndarray, lengths: np.ndarray | None, trim: bool) -> np.ndarra
     if trim and lengths is not None:
         return x[:, : int(lengths[:2].max())]
     return x
+
+
+def _val_forecasts(net: Any, dataset: Dataset, trim: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """A forecaster's validation windows, actual and forecast in data units (None for other
+    tasks or without validation windows): what `recipes.intervals` sizes the interval on."""
+    from recipes.data.pipeline import make_dataset
+
+    if dataset.task != "forecasting" or not len(dataset.val):
+        return None
+    val_ds = make_dataset(dataset.val, batch_size=256, trim=trim)
+    forecast = np.asarray(net.predict(val_ds, verbose=0)).astype("float32")
+    return dataset.inverse_targets(dataset.val.y), dataset.inverse_targets(forecast)
 
 
 def _log_dataset(tracker: Any, dataset: Dataset) -> None:

@@ -106,3 +106,34 @@ def test_auto_window_norm_is_the_anchor_with_the_lowest_validation_loss(tiny, tm
     # The run is the chosen anchor's training again (same seed): the loss that chose it.
     assert min(result.history["val_loss"]) == pytest.approx(losses[result.hparams["window_norm"]], rel=1e-3)
     assert resolve_head("gru", data, {"window_norm": "season"}, {}) == ({"window_norm": "season", "season": SEASON}, {})
+
+
+def test_conformal_half_widths_by_hand() -> None:
+    """Split conformal: the ceil((n + 1) * level)-th smallest absolute validation error, per step."""
+    from recipes import intervals
+
+    truth = np.zeros((9, 2, 1))
+    forecast = np.arange(1.0, 19.0).reshape(2, 9).T[:, :, None]  # step 1 misses by 1..9, step 2 by 10..18
+    widths = intervals.half_widths(truth, forecast, level=0.8)  # rank ceil(10 * 0.8) = 8
+    assert widths[:, 0] == pytest.approx([8.0, 17.0])
+    assert intervals.half_widths(truth[:3], forecast[:3], level=0.8) is None  # 3 windows cannot size 80%
+    scores = intervals.scores(np.zeros((2, 2, 1)), np.array([[[7.0], [18.0]], [[9.0], [1.0]]]), widths, level=0.8)
+    assert scores == {"coverage_80": pytest.approx(0.5), "interval_width_80": pytest.approx(25.0)}
+
+
+def test_a_forecasting_run_sizes_its_interval_on_validation_and_reports_its_test_coverage(tiny, tmp_path) -> None:
+    import json
+
+    import recipes
+    from recipes import intervals
+
+    _, data = tiny
+    result = recipes.train("mlp", data, hparams={"units": 4}, epochs=2, seed=0, tracking=False, runs_dir=tmp_path,
+                           verbose=0)  # fmt: skip
+    saved = json.loads((result.run_dir / intervals.FILE).read_text())
+    assert saved["level"] == intervals.LEVEL and np.shape(saved["half_widths"]) == (HORIZON, 1)
+    assert 0.0 <= result.test_metrics["coverage_80"] <= 1.0
+    assert result.test_metrics["interval_width_80"] == pytest.approx(2 * np.mean(saved["half_widths"]))
+    refit = recipes.train("mlp", data, hparams={"units": 4}, epochs=2, select_on="train", tracking=False,
+                          runs_dir=tmp_path / "refit", verbose=0)  # fmt: skip
+    assert "coverage_80" not in refit.test_metrics  # fitted on its validation windows: nothing to size on
