@@ -140,8 +140,8 @@ def _table(address: str, records: list[dict[str, Any]]) -> list[str]:
         return []
     shape = (base or next(iter(cells.values())))[0]
     lines = ["", f"## {address} (lookback {shape['lookback']}, horizon {shape['horizon']}, season {shape['season']})",
-             "", "| model | window_norm | seeds | MAE | MASE | RMSE | sMAPE % | epochs | seconds/run |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+             "", "| model | window_norm | seeds | MAE | MASE | RMSE | sMAPE % | 80% interval: coverage, width "
+             "| epochs | seconds/run |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     rows = []
     for (name, norm), runs in cells.items():
         mae, spread = _mean(runs, "mae")
@@ -150,12 +150,23 @@ def _table(address: str, records: list[dict[str, Any]]) -> list[str]:
         seeds = ",".join(str(r["seed"]) for r in sorted(runs, key=lambda r: r["seed"]))
         epochs = np.mean([r["epochs"] for r in runs])
         seconds = np.mean([r["seconds"] for r in runs])
-        rows.append((mae, f"| {name} | {norm} | {seeds} | {' | '.join(figures)} | {epochs:.0f} | {seconds:.1f} |"))
+        rows.append((mae, f"| {name} | {norm} | {seeds} | {' | '.join(figures)} | {_interval(runs)} | {epochs:.0f} | "
+                          f"{seconds:.1f} |"))  # fmt: skip
     for r in base:
         m = r["metrics"]
         rows.append((m["mae"], f"| **{r['name']}** (baseline) | — | — | {m['mae']:.2f} | {m['mase']:.3f} | "
-                               f"{m['rmse']:.2f} | {m['smape']:.2f} | — | {r['seconds']:.1f} |"))  # fmt: skip
+                               f"{m['rmse']:.2f} | {m['smape']:.2f} | — | — | {r['seconds']:.1f} |"))  # fmt: skip
     return lines + [row for _, row in sorted(rows, key=lambda x: x[0])]
+
+
+def _interval(runs: list[dict[str, Any]]) -> str:
+    """Mean test coverage and width of the runs' conformal 80% intervals (recipes.intervals), over
+    the runs that logged one."""
+    logged = [r["metrics"] for r in runs if "coverage_80" in r["metrics"]]
+    if not logged:
+        return "—"
+    coverage, width = (np.mean([m[k] for m in logged]) for k in ("coverage_80", "interval_width_80"))
+    return f"{coverage:.2f}, {width:.4g}" + (f" (n={len(logged)})" if len(logged) < len(runs) else "")
 
 
 def _summary(datasets: list[str], records: list[dict[str, Any]]) -> list[str]:
