@@ -47,3 +47,9 @@ def save(widths: np.ndarray, run_dir: Path, level: float = LEVEL) -> Path:
     path.write_text(json.dumps({"level": level, "half_widths": np.asarray(widths).tolist(),
                                 "shape": "(horizon, targets), data units"}, indent=1))  # fmt: skip
     return path
+
+
+def load(run_dir: Path) -> np.ndarray | None:
+    """A run folder's saved half-widths `(horizon, targets)`, or None where it has none."""
+    path = Path(run_dir) / FILE
+    return np.asarray(json.loads(path.read_text())["half_widths"], dtype=float) if path.exists() else None

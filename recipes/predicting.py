@@ -15,6 +15,7 @@ of their own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from recipes import intervals
 from recipes.errors import DataError
 from recipes.serving import SPEC_FILE
 
@@ -37,7 +39,8 @@ class Prediction:
     Attributes:
         frame: One row per example (classification: `predicted`, `p_<class>`, `label` when
             known, `text` for a text model) or per forecast window (`step_1..H` per target,
-            `actual_step_k` when known).
+            `actual_step_k` when known, `low_step_k` and `high_step_k` where the run sized an
+            interval: `recipes.intervals`).
         metrics: The task's test metrics when the data has labels, else empty.
         task: The run's task.
         split: The split predicted.
@@ -96,7 +99,8 @@ def predict(
     else:
         given = _series(spec, net, data, split, options)
     pred = np.asarray(serving_model(net, spec).predict(given.inputs, batch_size=256, verbose=0))
-    return Prediction(_frame(spec, pred, given), _scores(spec, given, pred), spec["task"], split)
+    widths = intervals.load(folder) if spec["task"] == "forecasting" else None  # the run's conformal interval
+    return Prediction(_frame(spec, pred, given, widths), _scores(spec, given, pred, widths), spec["task"], split)
 
 
 def _series(spec: dict[str, Any], net: Any, data: str, split: str, options: dict[str, Any]) -> Given:
@@ -111,7 +115,7 @@ def _series(spec: dict[str, Any], net: Any, data: str, split: str, options: dict
     return Given(raw_inputs(part.x, dataset, part.lengths), labels, part, dataset)
 
 
-def _scores(spec: dict[str, Any], given: Given, pred: np.ndarray) -> dict[str, float]:
+def _scores(spec: dict[str, Any], given: Given, pred: np.ndarray, widths: np.ndarray | None) -> dict[str, float]:
     if given.labels is None:
         return {}
     from recipes.forecasting import mase_scale_of
@@ -120,7 +124,8 @@ def _scores(spec: dict[str, Any], given: Given, pred: np.ndarray) -> dict[str, f
     if spec["task"] == "classification":
         return get_task("classification").scores(given.labels, pred)
     truth = given.dataset.inverse_targets(given.labels)
-    return get_task(spec["task"]).scores(truth, pred, mase_scale=mase_scale_of(given.dataset))
+    scores = get_task(spec["task"]).scores(truth, pred, mase_scale=mase_scale_of(given.dataset))
+    return scores | (intervals.scores(truth, pred, widths) if widths is not None else {})
 
 
 def run_folder(ref: str, tracking_uri: str | None) -> Path:
@@ -156,6 +161,9 @@ def run_folder(ref: str, tracking_uri: str | None) -> Path:
         shutil.rmtree(partial, ignore_errors=True)
         raise DataError(f"{ref!r} is neither a run folder nor a zoo train run's id with {', '.join(RUN_FILES)} "
                         f"({type(err).__name__})") from None  # fmt: skip
+    with contextlib.suppress(Exception):  # a forecaster's interval; other runs have none
+        mlflow.artifacts.download_artifacts(f"runs:/{ref}/{intervals.FILE}", dst_path=str(partial),
+                                            tracking_uri=resolve_uri(tracking_uri))  # fmt: skip
     try:
         partial.rename(where)
     except OSError:  # another process put the same run there first
@@ -235,8 +243,9 @@ def load_keras(path: Path) -> Any:
     return keras.models.load_model(path)
 
 
-def _frame(spec: dict[str, Any], pred: np.ndarray, given: Given) -> Any:
-    """One row per example (classification, regression) or forecast window (forecasting)."""
+def _frame(spec: dict[str, Any], pred: np.ndarray, given: Given, widths: np.ndarray | None) -> Any:
+    """One row per example (classification, regression) or forecast window (forecasting, with
+    the run's interval where it has one)."""
     import pandas as pd
 
     if spec["task"] == "classification":
@@ -251,7 +260,7 @@ def _frame(spec: dict[str, Any], pred: np.ndarray, given: Given) -> Any:
         return frame
     if pred.ndim == 2:  # regression: one value per target
         return _values_frame(spec, pred, given.part, given.dataset)
-    return _forecast_frame(spec, pred, given.part, given.dataset)
+    return _forecast_frame(spec, pred, given.part, given.dataset, widths)
 
 
 def _values_frame(spec: dict[str, Any], pred: np.ndarray, part: Any, dataset: Any) -> Any:
@@ -266,7 +275,7 @@ def _values_frame(spec: dict[str, Any], pred: np.ndarray, part: Any, dataset: An
     return frame
 
 
-def _forecast_frame(spec: dict[str, Any], pred: np.ndarray, part: Any, dataset: Any) -> Any:
+def _forecast_frame(spec: dict[str, Any], pred: np.ndarray, part: Any, dataset: Any, widths: np.ndarray | None) -> Any:
     import pandas as pd
 
     targets = spec["target_names"] or [f"target_{i}" for i in range(pred.shape[-1])]
@@ -278,6 +287,9 @@ def _forecast_frame(spec: dict[str, Any], pred: np.ndarray, part: Any, dataset: 
     for t, name in enumerate(targets):
         for k in range(pred.shape[1]):
             frame[f"{name}_step_{k + 1}"] = pred[:, k, t]
+            if widths is not None:  # the interval: recipes.intervals.LEVEL of the values inside, on validation
+                frame[f"{name}_low_step_{k + 1}"] = pred[:, k, t] - widths[k, t]
+                frame[f"{name}_high_step_{k + 1}"] = pred[:, k, t] + widths[k, t]
             if truth is not None:
                 frame[f"{name}_actual_step_{k + 1}"] = truth[:, k, t]
     return frame

@@ -137,6 +137,11 @@ def test_zoo_predict_gives_raw_data_the_predictions_its_run_scored(trained) -> N
     forecasts = pd.read_parquet(root / "f.parquet")
     assert len(forecasts) == len(fc.dataset.val) and "passengers_step_6" in forecasts.columns
     assert forecasts["passengers_step_1"].min() > 50  # data units (passengers), not scaled values
+    low, high = forecasts["passengers_low_step_6"], forecasts["passengers_high_step_6"]  # the run's 80% interval
+    assert (low < forecasts["passengers_step_6"]).all() and (high > forecasts["passengers_step_6"]).all()
+    assert f"coverage_80 {fc.test_metrics['coverage_80']:.4f}" in subprocess.run(
+        [ZOO, "predict", fc.run_id, "--data", "forecast:airline", "-o", "horizon=6", "--out", "t.parquet"],
+        cwd=root, capture_output=True, text=True, timeout=300, env=AS_A_USER).stdout  # fmt: skip
 
     from recipes.serving import raw_inputs
 
