@@ -256,20 +256,21 @@ def test_a_parent_runs_children_rank_on_validation_when_they_have_no_test_metric
 
 
 def test_trials_rank_by_what_the_search_ranked_them_by(store) -> None:
-    """Trials that logged best_val_accuracy (the classification search's objective) rank by it, highest first."""
+    """Trials that logged best_val_accuracy (the classification search's objective) rank by it, highest first;
+    equal accuracies by the lower validation loss, as the search breaks its ties."""
     from mlflow.entities import Metric, Param
 
     client = _client(store)
     experiment_id = client.get_experiment_by_name(EXPERIMENT).experiment_id
     parent = client.create_run(experiment_id, run_name="search", tags={"stage": "search"}).info.run_id
-    for units, accuracy, loss in ((8, 0.9, 0.30), (16, 0.8, 0.20), (32, 0.7, 0.25)):
+    for units, accuracy, loss in ((8, 0.9, 0.30), (16, 0.8, 0.20), (32, 0.7, 0.25), (4, 0.9, 0.40)):
         tags = {"mlflow.parentRunId": parent, "stage": "trial", "model": "lstm", "dataset": IPD, "seed": "0"}
         run = client.create_run(experiment_id, tags={**tags, "task": "classification"}).info.run_id
         metrics = [Metric("best_val_accuracy", accuracy, 0, 2), Metric("best_val_loss", loss, 0, 2)]
         client.log_batch(run, metrics=metrics, params=[Param("model.units", str(units)), Param("train.seed", "0")])
         client.set_terminated(run, "FINISHED")
     board = compare.leaderboard(compare.collect(parent_run_id=parent, tracking_uri=store))
-    assert list(board["config"]) == ["units=8", "units=16", "units=32"]
+    assert list(board["config"]) == ["units=8", "units=4", "units=16", "units=32"]  # 4 first without the tie-break
     assert set(board["metric"]) == {"best_val_accuracy"} and board["higher_is_better"].all()
 
 

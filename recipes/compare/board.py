@@ -157,8 +157,10 @@ def leaderboard(runs: pd.DataFrame, *, metric: str | None = None, higher_is_bett
     board = board.reindex(columns=head + tests + [c for c in board.columns if c not in head and c not in tests])
     board["_has"] = board["mean"].notna()
     board["_key"] = np.where(board["higher_is_better"], -board["mean"], board["mean"])
-    board = board.sort_values(["dataset", "_has", "_key"], ascending=[True, False, True], kind="stable")
-    board = board.drop(columns=["_has", "_key"]).reset_index(drop=True)
+    # Equal means go to the lower validation loss, as a search breaks its ties (tuning.searching.ranked).
+    board["_tie"] = board["val_loss"].fillna(np.inf) if "val_loss" in board else 0.0
+    board = board.sort_values(["dataset", "_has", "_key", "_tie"], ascending=[True, False, True, True], kind="stable")
+    board = board.drop(columns=["_has", "_key", "_tie"]).reset_index(drop=True)
     board.attrs["metrics"] = objectives
     board.attrs["dropped"] = sorted(dropped)
     return board
@@ -204,6 +206,7 @@ def _board_row(
             "param_count": mean_of("params.param_count"),
             "train_seconds": mean_of("metrics.train_seconds"),
             "epochs": mean_of("metrics.epochs_trained"),
+            "val_loss": mean_of("metrics.best_val_loss"),  # what breaks a tie on the ranking metric
             "runs": len(group),
             **counts,
             "status": _status_text(counts),
