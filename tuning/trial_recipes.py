@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from recipes.anomaly.config import MODEL_DEFAULTS
+from recipes.anomaly.config import DEFAULTS
 from zoo import heads
 from zoo.errors import ConfigError, did_you_mean
 
@@ -34,7 +34,7 @@ class Supervised:
     chosen_by = "the default"  # how a user picks this recipe
     task: str | None = None  # the task its runs are tagged with (None: the data's)
     registers = True  # its retrained best logs an MLflow model (the Model Registry can take it)
-    pins: dict[str, Any] = {}  # model hyperparameters it fixes unless the user pins them
+    pins: dict[str, Any] = {}  # hyperparameters and settings it fixes unless the user pins them
 
     def __init__(self, label_fraction: float = 1.0, unlabeled: Sequence[str] | str | None = None) -> None:
         if isinstance(unlabeled, str):
@@ -187,7 +187,7 @@ class Detect(Supervised):
     chosen_by = "--task anomaly, or an anomaly: address"
     task = "anomaly"
     registers = False  # a detector is its model, windows, normalisation and threshold: a run folder
-    pins = MODEL_DEFAULTS  # a detector's model defaults (window_norm none)
+    pins = DEFAULTS  # a detector's model and training defaults (window_norm none, loss mse)
 
     def __init__(self, label_fraction: float = 1.0, unlabeled: Sequence[str] | str | None = None) -> None:
         super().__init__(label_fraction, unlabeled)

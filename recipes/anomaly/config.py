@@ -14,9 +14,11 @@ from zoo.params import Choice, Float, Int, hp, make_config
 TASK = "anomaly"  # the runs' task tag (`recipes.tasks` ranks them by test_auc_pr)
 MODES = ("forecast", "reconstruct")
 THRESHOLDS = ("pot", "quantile")
-# Windows are already standardised by the normal data's statistics; normalising each window by its
-# own level (the forecasting head's default) would hide a sustained shift after its first steps.
-MODEL_DEFAULTS = {"window_norm": "none"}
+# What a detector's model trains with, whatever forecasting's defaults: windows are already
+# standardised by the normal data's statistics, and normalising each window by its own level (the
+# forecasting head's default) would hide a sustained shift after its first steps; its scores are
+# squared errors, so it learns on them (mse; forecasting's own default is mae).
+DEFAULTS = {"window_norm": "none", "loss": "mse"}
 
 
 @dataclass(frozen=True)

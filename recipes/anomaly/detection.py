@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 
 from recipes import schema
-from recipes.anomaly.config import MODEL_DEFAULTS, TASK, DetectConfig, detect_config
+from recipes.anomaly.config import DEFAULTS, TASK, DetectConfig, detect_config
 from recipes.anomaly.detector import Detector
 from recipes.anomaly.evaluation import Threshold, evaluate, fit_threshold
+from recipes.config import split_settings
 from recipes.data.anomaly import AnomalyData
 from recipes.errors import DataError
 from recipes.tracking import Tracking, as_tracking, closing_run
@@ -118,9 +119,10 @@ def detect(
     track = track.under(tags={**track.tags, schema.TASK: TASK})
     started = time.perf_counter()
     normal = normal_windows(data, cfg, seed=int(settings.get("seed", 0)))
-    trained = recipes.train(model, normal.dataset, hparams={**MODEL_DEFAULTS, **dict(hparams or {})},
+    pinned, model_defaults = split_settings(DEFAULTS)
+    trained = recipes.train(model, normal.dataset, hparams={**model_defaults, **dict(hparams or {})},
                             data_options=normal.options, tracking=track, stage=stage, evaluate=False,
-                            log_model=False, verbose=verbose, **settings)  # fmt: skip
+                            log_model=False, verbose=verbose, **{**pinned, **settings})  # fmt: skip
     lookback, horizon, split = normal.lookback, normal.horizon, normal.split
     with closing_run(trained.run_id):  # a failure from here on ends the run FAILED, with its reason
         detector, fitted = _calibrated(trained.model, data, cfg, lookback, horizon, split, model)
