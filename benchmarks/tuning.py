@@ -149,6 +149,7 @@ def run_cell(dataset: Any, tuner: str, args: argparse.Namespace) -> dict[str, An
         "test": result.test_metrics,
         "models_tried": {m: sum(t["model"] == m for t in trials) for m in args.models},
         "trial_scores": [{"model": t["model"], "status": t["status"], "score": t["score"]} for t in trials],
+        "selection": "1se",  # the best default kept unless beaten by more than one standard error
         "seconds": {
             "total": round(end - start, 2),
             "setup": round(first - start, 2),
@@ -245,7 +246,10 @@ def render_after(records: list[dict[str, Any]], path: Path) -> list[str]:
         "that model's default config, every trial trains with the default budget (`zoo train`'s step "
         "budget and protocol), and trials are ranked by the mean of K stratified folds over train + val "
         "where the carve is too small to rank by (`recipes.folds.default_folds`), else on the carve. The "
-        "best configuration is retrained on the whole train split and evaluated once on the test split. "
+        "best configuration is retrained on the whole train split and evaluated once on the test split. Cells "
+        "marked 1-SE rule keep the best default config unless a trial beats it by more than one standard error "
+        "of their paired per-fold differences (`tuning.searching.ranked`); the others, run before the rule, take "
+        "the best mean (ties to the lower validation loss). "
         "The default configs' test accuracy comes from the accuracy benchmark under the same protocol and "
         "seed (benchmarks/results/accuracy-protocol.jsonl, docs/benchmarks/protocol.md); 1-NN is the "
         "Euclidean baseline on the same split. One process per command, pinned to one core; the machine's other "
@@ -268,8 +272,9 @@ def render_after(records: list[dict[str, Any]], path: Path) -> list[str]:
         acc = r["test"].get("accuracy", float("nan"))
         verdict = "-" if best is None else ("**better**" if acc > own[best] + 1e-9 else
                                             "equal" if abs(acc - own[best]) <= 1e-9 else "**worse**")  # fmt: skip
+        tuner = r["tuner"] + (" (1-SE rule)" if r.get("selection") == "1se" else "")
         lines.append(
-            f"| {r['dataset']} | {r['tuner']} | {r['seed']} | {', '.join(r['models'])} | {r['trials']} ({r['cv']}) | "
+            f"| {r['dataset']} | {tuner} | {r['seed']} | {', '.join(r['models'])} | {r['trials']} ({r['cv']}) | "
             f"{acc:.3f} ({r['best_model']}) | " + (f"{own[best]:.3f} ({best})" if best else "not run") +
             f" | {verdict} | {accs.get('1nn_euclidean', float('nan')):.3f} | {r['seconds']['total'] / 60:.1f} |"
         )  # fmt: skip
@@ -278,7 +283,8 @@ def render_after(records: list[dict[str, Any]], path: Path) -> list[str]:
     for r in records:
         scores = ", ".join(f"{t['model']} {t['score']:.4f}" if t["score"] is not None else f"{t['model']} failed"
                            for t in r["trial_scores"])  # fmt: skip
-        lines.append(f"- {r['dataset']} / {r['tuner']}, {r['objective']}: {scores}.")
+        rule = " (1-SE rule)" if r.get("selection") == "1se" else ""
+        lines.append(f"- {r['dataset']} / {r['tuner']}{rule}, {r['objective']}: {scores}.")
     return lines
 
 

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import time
 
+import numpy as np
 import pytest
 import yaml
 
@@ -454,3 +455,34 @@ def test_equal_objectives_are_ranked_by_the_validation_loss_of_the_kept_weights(
     history = {"val_loss": [0.9, 0.2, 0.4], "val_accuracy": [0.5, 0.8, 1.0]}
     assert kept_epoch(history, "val_loss", history["val_accuracy"], "max") == 1  # not the accuracy's peak
     assert kept_epoch({}, "val_loss", [0.5, 0.8, 0.7], "max") == 1
+
+
+@pytest.mark.parametrize(("default_folds", "other_folds", "first"), [
+    ([1.0, 1.0, 0.92, 1.0, 1.0], [1.0] * 5, "default"),  # one series better on one fold: noise
+    ([0.8] * 5, [1.0, 1.0, 1.0, 1.0, 0.96], "other"),  # better on every fold
+])  # fmt: skip
+def test_a_searched_config_replaces_the_default_only_when_clearly_better(tmp_path, default_folds, other_folds,
+                                                                       first) -> None:  # fmt: skip
+    """The one-standard-error rule: the best default config stays first unless a trial beats it by
+    more than one standard error of their paired per-fold differences."""
+    import keras_tuner as kt
+
+    from tuning.searching import UNIT_SCORE, _defaults_first, ranked
+
+    oracle = _defaults_first(kt.oracles.RandomSearchOracle, ["lstm"])(
+        objective=kt.Objective("val_accuracy", "max"), max_trials=3, seed=0)  # fmt: skip
+    oracle._set_project_dir(str(tmp_path), "p")
+    space = kt.HyperParameters()
+    space.Choice("model", ["lstm"])
+    space.Int("units", 1, 1000, default=8)
+    oracle.hyperparameters = space
+    ids = {}
+    for name, folds in (("default", default_folds), ("other", other_folds)):
+        trial = oracle.create_trial("tuner0")
+        ids[trial.trial_id] = name
+        scores = {f"{UNIT_SCORE}{i}": v for i, v in enumerate(folds)}
+        oracle.update_trial(trial.trial_id, {"val_accuracy": float(np.mean(folds)), **scores})
+        trial.status = kt.engine.trial.TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+    assert ids["0"] == "default" and oracle.trials["0"].hyperparameters.values == {"model": "lstm", "units": 8}
+    assert ids[ranked(oracle)[0].trial_id] == first

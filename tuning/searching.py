@@ -40,6 +40,7 @@ from zoo.errors import ConfigError, ZooError, did_you_mean
 MAX_CONSECUTIVE_FAILURES = 3
 # What breaks a tie between trials' objectives: the mean validation loss of the weights each kept.
 TIE_BREAK = "tie_break_val_loss"
+UNIT_SCORE = "unit_score_"  # a trial's score on each fold (and execution), in order: unit_score_0, ...
 
 
 @dataclass
@@ -304,7 +305,8 @@ class _Search:
                 scores.append(score)
                 losses.append(loss)
         self.values[trial.trial_id] = float(sum(scores) / len(scores))
-        return {self.objective[0]: self.values[trial.trial_id], TIE_BREAK: float(np.mean(losses))}
+        units = {f"{UNIT_SCORE}{i}": float(v) for i, v in enumerate(scores)}  # the same folds in every trial
+        return {self.objective[0]: self.values[trial.trial_id], TIE_BREAK: float(np.mean(losses)), **units}
 
     def _label(self, trial: Any, model: str) -> str:
         """How progress names a trial: "trial 3 of 12 (gru)" (a worker: by its id)."""
@@ -829,7 +831,8 @@ def _work(state: _Search, cluster: distributed.Cluster, oracle: Any, directory: 
 
 def ranked(oracle: Any) -> list[Any]:
     """The oracle's completed trials, best first: by the objective, equal objectives by the lower
-    mean validation loss of the kept weights (`TIE_BREAK`), then by trial order."""
+    mean validation loss of the kept weights (`TIE_BREAK`), then by trial order; and the best
+    default config first unless the best trial is `_clearly_better` than it."""
     trials = oracle.get_best_trials(num_trials=len(oracle.trials))  # keras-tuner's order: objective, then first
 
     def tie_break(trial: Any) -> float:
@@ -841,7 +844,41 @@ def ranked(oracle: Any) -> list[Any]:
             return np.inf, np.inf
         return (-trial.score if oracle.objective.direction == "max" else trial.score), tie_break(trial)
 
-    return sorted(trials, key=key)
+    order = sorted(trials, key=key)
+    default = next((t for t in order if _is_default(oracle, t)), None)
+    if default is not None and order[0] is not default and not _clearly_better(order[0], default, oracle):
+        order.remove(default)
+        order.insert(0, default)
+    return order
+
+
+def _is_default(oracle: Any, trial: Any) -> bool:
+    """Whether `trial` is a searched model's default config (oracles that try the defaults first)."""
+    if trial.score is None or not hasattr(oracle, "default_values"):
+        return False
+    values = trial.hyperparameters.values
+    return values == oracle.default_values(values.get("model"))
+
+
+def _clearly_better(trial: Any, default: Any, oracle: Any) -> bool:
+    """The one-standard-error rule (Breiman et al. 1984; Hastie et al., The Elements of Statistical
+    Learning, 7.10): `trial` replaces the best default config only if its mean score beats the
+    default's by more than one standard error of their paired per-fold differences. On a few dozen
+    series a config that wins by one series is noise; the defaults are what is known to work.
+    Without two or more folds or executions there is no spread to judge by: the scores decide."""
+
+    def units(t: Any) -> list[float]:
+        names = sorted(
+            (n for n in t.metrics.metrics if n.startswith(UNIT_SCORE)), key=lambda n: int(n[len(UNIT_SCORE) :])
+        )
+        return [t.metrics.get_last_value(n) for n in names]
+
+    a, b = units(trial), units(default)
+    if len(a) < 2 or len(a) != len(b):
+        return True
+    sign = 1.0 if oracle.objective.direction == "max" else -1.0
+    diff = sign * (np.asarray(a) - np.asarray(b))
+    return bool(diff.mean() > diff.std(ddof=1) / np.sqrt(len(diff)))
 
 
 def _finish(
@@ -861,6 +898,14 @@ def _finish(
     if not trials:
         raise ConfigError("the search finished without a single successful trial; see the FAILED trial runs")
     best = trials[0]
+    top = next((t for t in trials[1:] if t.score is not None and t.score != best.score and
+                (t.score > best.score) == (tuner.oracle.objective.direction == "max")), None)  # fmt: skip
+    if top is not None:  # the one-standard-error rule kept a default config
+        state.progress.line(
+            f"kept {best.hyperparameters.values.get('model')}'s default config ({best.score:.4f}): the best trial "
+            f"({top.hyperparameters.values.get('model')}, {top.score:.4f}) beat it by less than one standard error "
+            "of their per-fold differences"
+        )
     drawn = state.hypermodel.build(best.hyperparameters.copy())
     runs = state.trial_runs if state.cluster is None else _trial_runs(state.parent_run_id)
     listing = [
