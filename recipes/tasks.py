@@ -48,7 +48,7 @@ class Task:
         """
         if choice == "auto" or choice == self.loss:
             return self.loss
-        if self.loss != "mse":
+        if self.loss not in VALUE_LOSSES:
             raise ConfigError(f"loss={choice} is for tasks that predict values (regression, forecasting); "
                               f"{self.name} trains on {self.loss}: drop loss or give loss=auto")  # fmt: skip
         return choice

@@ -93,12 +93,15 @@ def test_a_cosine_schedule_warms_up_then_decays_over_the_step_budget(tmp_path) -
 
 
 def test_a_value_task_trains_on_the_loss_given_and_a_classifier_refuses_one(tmp_path) -> None:
-    """loss mae: the forecaster compiles with it (its val_loss is then the validation MAE in
-    scaled units); a classifier given a value loss gets one line before any run starts."""
-    result = recipes.train("mlp", "forecast:airline", hparams={"units": 8}, loss="mae", epochs=2, tracking=False,
-                           runs_dir=tmp_path / "runs", verbose=0)  # fmt: skip
-    assert result.model.loss == "mae"
-    assert result.history["val_loss"] == pytest.approx(result.history["val_mae"], rel=1e-4)
+    """A forecaster trains on mae by default (its val_loss is then the validation MAE in scaled
+    units) and on mse when told; a classifier given a value loss gets one line before any run."""
+    common = {"hparams": {"units": 8}, "epochs": 2, "tracking": False, "verbose": 0}
+    default = recipes.train("mlp", "forecast:airline", runs_dir=tmp_path / "runs", **common)
+    assert default.model.loss == "mae"
+    assert default.history["val_loss"] == pytest.approx(default.history["val_mae"], rel=1e-4)
+    assert (
+        recipes.train("mlp", "forecast:airline", loss="mse", runs_dir=tmp_path / "runs", **common).model.loss == "mse"
+    )
     with pytest.raises(ConfigError, match=r"^loss=huber is for tasks that predict values .* give loss=auto$"):
         recipes.train("mlp", "ucr:ItalyPowerDemand", loss="huber", epochs=1, tracking=False, runs_dir=tmp_path / "c")
     assert not (tmp_path / "c").exists()  # refused before a run folder was made
