@@ -458,7 +458,7 @@ def test_equal_objectives_are_ranked_by_the_validation_loss_of_the_kept_weights(
 
 
 @pytest.mark.parametrize(("default_folds", "other_folds", "first"), [
-    ([1.0, 1.0, 12 / 13, 1.0, 1.0], [1.0] * 5, "default"),  # one series better on one fold: exactly 1 SE, noise
+    ([1.0, 1.0, 1.0, float(np.float32(12 / 13)), 1.0], [1.0] * 5, "default"),  # one series on one fold: 1 SE, noise
     ([0.8] * 5, [1.0, 1.0, 1.0, 1.0, 0.96], "other"),  # better on every fold
 ])  # fmt: skip
 def test_a_searched_config_replaces_the_default_only_when_clearly_better(tmp_path, default_folds, other_folds,
