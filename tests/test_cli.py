@@ -70,6 +70,11 @@ def test_describe_shows_defaults_and_space() -> None:
         (("list", "--tsak", "forecasting"), ["No such option '--tsak'", "Did you mean '--task'?", "zoo list --help"]),
         (("lsit",), ["No such command 'lsit'", "zoo --help"]),
         (("train", "lstm", "--epochs", "many"), ["'many' is not a valid integer", "zoo train --help"]),
+        (
+            ("train", "mlp", "--data", "ucr:ItalyPowerDemand", "--loss", "mae", "--no-tracking"),
+            ["loss=mae is for tasks that predict values", "give loss=auto"],
+        ),
+        (("detect", "--data", "anomaly:InternalBleeding16", "--loss", "hinge"), ["'hinge' is not one of", "mae"]),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(args, words) -> None:

@@ -127,7 +127,8 @@ def test_forecasting_reports_errors_in_data_units(store, tmp_path) -> None:
         "gru", "forecast:airline", hparams=TINY, epochs=2, tracking_uri=store, runs_dir=tmp_path, verbose=0
     )
     steps = {f"mae_step_{k}" for k in range(1, 13)}  # airline's horizon: 12 months
-    assert set(result.test_metrics) == {"mae", "rmse", "mape", "smape", "mase", *steps}
+    interval = {"coverage_80", "interval_width_80"}  # the conformal interval sized on validation
+    assert set(result.test_metrics) == {"mae", "rmse", "mape", "smape", "mase", *steps, *interval}
     # Passengers are in the hundreds: errors in data units, not in scaled units.
     assert result.test_metrics["mae"] > 5
     assert result.test_metrics["mae"] == pytest.approx(np.mean([result.test_metrics[k] for k in steps]))
