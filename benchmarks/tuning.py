@@ -228,15 +228,15 @@ def render(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
 # What the cells above show, read off their trials by hand (2026-12-01).
 NOTE = (
     "What these cells show. On ItalyPowerDemand the three best defaults (gru, cnn_lstm, lstm_fcn) each miss the "
-    "same one of 67 series in 5-fold cross-validation (0.9846): the folds cannot tell them apart, the tie goes to "
-    "the lowest validation loss (lstm_fcn), and the test split (1029 series) then puts lstm_fcn's defaults one "
+    "same one of 67 series in 5-fold cross-validation (0.9846): the folds cannot tell them apart, the tie goes to"
+    " the lowest validation loss (lstm_fcn), and the test split (1029 series) then puts lstm_fcn's defaults one "
     "point below gru's (0.963 against 0.973). Without the one-standard-error rule the search took a searched "
     "lstm_fcn that missed no series (1.000; augmentation, a tenth of the learning rate) and it scored 0.947 on "
     "test, below every default; with the rule it kept the default, which scored exactly what its own default run "
     "scores (the trainings are repeatable). Not run for want of CPU time: GunPoint (cut twice after 4 of 8 "
-    "trials, each 5 folds of a 2000-step training: the defaults of cnn_lstm and lstm_fcn both reached 1.000, and a searched "
-    "cnn_lstm at batch 64, one optimizer step an epoch, took over 30 minutes on its own), "
-    "ArrowHead, the other tuners and seeds 1-2; a cell costs 17-45 minutes on one core."
+    "trials, each 5 folds of a 2000-step training: the defaults of cnn_lstm and lstm_fcn both reached 1.000, and "
+    "a searched cnn_lstm at batch 64, one optimizer step an epoch, took over 30 minutes on its own), ArrowHead, "
+    "the other tuners and seeds 1-2; a cell costs 17-45 minutes on one core."
 )
 
 
