@@ -240,14 +240,14 @@ NOTE = (
 )
 
 
-def protocol_defaults(path: Path) -> dict[tuple[str, int], dict[str, float]]:
-    """(dataset, seed) -> model or baseline -> test accuracy of its default config
-    (docs/benchmarks/protocol.md, the training protocol the searches train with)."""
-    out: dict[tuple[str, int], dict[str, float]] = {}
+def protocol_defaults(path: Path) -> dict[tuple[str, int | None], dict[str, float]]:
+    """(dataset, seed) -> model -> test accuracy of its default config, and (dataset, None) ->
+    baseline -> its test accuracy (baselines have no seed; docs/benchmarks/protocol.md, the
+    training protocol the searches train with)."""
+    out: dict[tuple[str, int | None], dict[str, float]] = {}
     for r in common.read_results(path):
         if "accuracy" in r.get("metrics", {}):
-            for seed in [r["seed"]] if r["kind"] == "model" else [0, 1, 2]:  # baselines have no seed
-                out.setdefault((r["dataset"], seed), {})[r["name"]] = r["metrics"]["accuracy"]
+            out.setdefault((r["dataset"], r.get("seed")), {})[r["name"]] = r["metrics"]["accuracy"]
     return out
 
 
@@ -282,7 +282,7 @@ def render_after(records: list[dict[str, Any]], path: Path) -> list[str]:
         "|---|---|---:|---|---|---:|---:|---|---:|---:|",
     ]
     for r in records:
-        accs = defaults.get((r["dataset"], r["seed"]), {})
+        accs = {**defaults.get((r["dataset"], None), {}), **defaults.get((r["dataset"], r["seed"]), {})}
         own = {m: accs[m] for m in r["models"] if m in accs}
         best = max(own, key=own.get) if own else None
         acc = r["test"].get("accuracy", float("nan"))

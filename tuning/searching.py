@@ -899,9 +899,9 @@ def _finish(
     if not trials:
         raise ConfigError("the search finished without a single successful trial; see the FAILED trial runs")
     best = trials[0]
-    top = next((t for t in trials[1:] if t.score is not None and t.score != best.score and
-                (t.score > best.score) == (tuner.oracle.objective.direction == "max")), None)  # fmt: skip
-    if top is not None:  # the one-standard-error rule kept a default config
+    scored = [t for t in trials if t.score is not None]
+    top = (max if tuner.oracle.objective.direction == "max" else min)(scored, key=lambda t: t.score, default=best)
+    if best.score is not None and top.score != best.score:  # the one-standard-error rule kept a default config
         state.progress.line(
             f"kept {best.hyperparameters.values.get('model')}'s default config ({best.score:.4f}): the best trial "
             f"({top.hyperparameters.values.get('model')}, {top.score:.4f}) beat it by less than one standard error "
