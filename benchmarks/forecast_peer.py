@@ -16,7 +16,7 @@ The forecasts are scored as a zoo run's test windows are (`recipes.tasks.Task.sc
 units, MASE scaled by `recipes.forecasting.mase_scale`). The zoo's own baselines
 (`recipes.baselines.compute`: naive, seasonal naive, Holt-Winters, the airline SARIMA) are
 recomputed on the same data by the same run, and the best default zoo model's figure is read
-from `benchmarks/results/forecasting.jsonl` (its default window_norm cells). Results are appended
+from `benchmarks/results/forecasting.jsonl` (its cells with every default). Results are appended
 to a JSON-lines file; a second run skips the cells there; the report is re-rendered from it.
 
 statsforecast is an optional dependency, not a dependency of the zoo; 2.1.1 declares `pandas<3`
@@ -45,13 +45,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
 import benchmarks.common as common
+import benchmarks.forecasting as forecasting
 
 DATASETS = ("forecast:airline", "forecast:sunspots", "forecast:lynx", "forecast:nile")
 PEERS = ("AutoETS", "AutoARIMA", "AutoTheta", "AutoCES")
 RESULTS = common.ROOT / "benchmarks" / "results" / "forecast_peer.jsonl"
 ZOO_RESULTS = common.ROOT / "benchmarks" / "results" / "forecasting.jsonl"
 REPORT = common.ROOT / "docs" / "benchmarks" / "forecast_peer.md"
-WINDOW_NORM = "last"  # the zoo cells read: the forecasting head's default (zoo.heads.ForecastHead)
+WINDOW_NORM = forecasting.DEFAULT  # the zoo cells read have every default (forecasting.is_default)
 STATSFORECAST = "statsforecast==2.1.1"
 MISSING = (
     f"statsforecast is not installed: `pip install {STATSFORECAST}` (it caps pandas<3; to keep pandas 3, "
@@ -193,11 +194,12 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
 
 def best_zoo(address: str, shape: dict[str, Any], zoo_records: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The zoo model with the lowest mean test MAE over its seeds among the forecasting benchmark's
-    default window_norm cells of `address` measured on the same lookback and horizon (None: none yet)."""
+    cells with every default (`benchmarks.forecasting.is_default`) of `address` measured on the
+    same lookback and horizon (None: none yet)."""
     cells = defaultdict(list)
     windows = (shape["lookback"], shape["horizon"])
     for r in zoo_records:
-        if r.get("kind") != "model" or r.get("dataset") != address or r.get("window_norm") != WINDOW_NORM:
+        if r.get("kind") != "model" or r.get("dataset") != address or not forecasting.is_default(r):
             continue
         if "error" not in r and (r.get("lookback"), r.get("horizon")) == windows:
             cells[r["name"]].append(r)

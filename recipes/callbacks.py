@@ -108,6 +108,20 @@ class LearningRate(keras.callbacks.Callback):
             logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
+class ReplayRates(keras.callbacks.Callback):
+    """Set the learning rate of each epoch of this fit from `rates` (the last one beyond them):
+    a refit runs at the rates its selection's schedule arrived at, epoch by epoch."""
+
+    def __init__(self, rates: tuple[float, ...]) -> None:
+        super().__init__()
+        self.rates = rates
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.model.optimizer.learning_rate.assign(self.rates[min(self._epoch, len(self.rates) - 1)])
+        self._epoch += 1
+
+
 class StopOnNaN(keras.callbacks.Callback):
     """Stop training at the end of an epoch whose loss is not finite.
 

@@ -71,6 +71,13 @@ class TrainConfig(Execution):
         tune=False,
         doc="pick weights by val loss, or fit train+val and pick by train loss; auto: train when val < 30 series",
     )
+    refit: bool = hp(
+        False,
+        Boolean(),
+        tune=False,
+        doc="after selecting on validation, train a fresh model on train + val for the epochs the selection kept, "
+        "at the learning rates it ran at, and keep that one (the latest data; what classical forecasters fit on)",
+    )
     loss: str = hp(
         "auto",
         Choice(("auto", *VALUE_LOSSES)),

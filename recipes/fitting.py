@@ -44,6 +44,9 @@ class FitPlan:
         phase: "" for a run's main fit; a name ("unfrozen") for a second fit that continues
             after the epochs already in the history, for `epochs` more, with its own early
             stopping state and no resume backup of its own.
+        rates: The learning rate of each epoch, replayed (a refit runs at the rates its
+            selection ran at); empty: the schedule `lr_patience` gives.
+        restore_best: End with the weights of the best `monitor` epoch (else the last epoch's).
     """
 
     epochs: int
@@ -53,6 +56,8 @@ class FitPlan:
     min_lr: float = 0.0
     checkpoint_seconds: float = 0.0
     phase: str = ""
+    rates: tuple[float, ...] = ()
+    restore_best: bool = True
 
 
 @dataclass
@@ -67,29 +72,29 @@ def callbacks(folder: RunFolder, plan: FitPlan, tracker: Tracker | None, extra: 
     """The recipe's callbacks for `fit`, in the order the module docstring gives."""
     import keras
 
-    from recipes.callbacks import EpochBackup, FirstStep, LearningRate, ResumableEarlyStopping, StopOnNaN, StopOnSignal
+    from recipes import callbacks as cb
     from recipes.tracking import epoch_logger
 
-    schedule = []
-    if plan.lr_patience is not None:
+    schedule: list[Any] = [cb.ReplayRates(plan.rates)] if plan.rates else []
+    if plan.lr_patience is not None and not plan.rates:
         schedule = [keras.callbacks.ReduceLROnPlateau(monitor=plan.monitor, factor=0.5, patience=plan.lr_patience,
                                                       min_lr=plan.min_lr, verbose=0)]  # fmt: skip
     chain = [
-        StopOnSignal(),
-        FirstStep(),
-        StopOnNaN(),
+        cb.StopOnSignal(),
+        cb.FirstStep(),
+        cb.StopOnNaN(),
         *schedule,
-        LearningRate(),
+        cb.LearningRate(),
         keras.callbacks.CSVLogger(str(folder.history_file), append=True),
         *([epoch_logger(tracker)] if tracker is not None else []),
         *extra,
     ]
     stopping = {"monitor": plan.monitor, "patience": plan.patience if plan.patience > 0 else plan.epochs,
-                "restore_best_weights": True}  # fmt: skip
+                "restore_best_weights": plan.restore_best}  # fmt: skip
     if plan.phase:
-        return [*chain, ResumableEarlyStopping(folder.path / f"{folder.backup_dir.name}_{plan.phase}", **stopping)]
-    backup = EpochBackup(str(folder.backup_dir), min_interval=plan.checkpoint_seconds, double_checkpoint=True)
-    return [*chain, backup, ResumableEarlyStopping(folder.backup_dir, backup=backup, **stopping)]
+        return [*chain, cb.ResumableEarlyStopping(folder.path / f"{folder.backup_dir.name}_{plan.phase}", **stopping)]
+    backup = cb.EpochBackup(str(folder.backup_dir), min_interval=plan.checkpoint_seconds, double_checkpoint=True)
+    return [*chain, backup, cb.ResumableEarlyStopping(folder.backup_dir, backup=backup, **stopping)]
 
 
 def fit(

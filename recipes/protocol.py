@@ -12,7 +12,9 @@ So the defaults here are stated in the data's terms and resolved per run:
 - no patience given: a fifth of the epochs (100 epochs -> 20, as before);
 - selection "auto": where the carved validation split would hold fewer than `MIN_VAL`
   labelled examples (classification), fit on train + val and select on the training loss,
-  as the published figures do; otherwise early-stop and select on the validation loss.
+  as the published figures do; otherwise early-stop and select on the validation loss;
+- `refit`, where the run selected on validation: a fresh model then trains on train + val
+  for the epochs the selection kept, and that is the run's model.
 
 What was resolved is logged with the run (`protocol.*` params) and documented in
 docs/training.md.
@@ -44,6 +46,8 @@ class Protocol:
         epochs: The most epochs to train.
         patience: Epochs without improvement before stopping (0: off).
         lr_patience: Epochs without improvement before the learning rate is halved.
+        refit: After selecting on validation, train a fresh model on train + val for the
+            kept number of epochs (`TrainConfig.refit`; never when selecting on train).
     """
 
     select_on: str
@@ -52,6 +56,7 @@ class Protocol:
     epochs: int
     patience: int
     lr_patience: int
+    refit: bool = False
 
     @property
     def monitor(self) -> str:
@@ -76,7 +81,7 @@ def resolve(cfg: TrainConfig, task: str, n_train: int, n_val: int) -> Protocol:
     epochs = cfg.epochs or min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(cfg.steps / per_epoch)))
     patience = cfg.patience if cfg.patience is not None else max(5, epochs // 5)
     lr_patience = max(2, (patience or epochs // 5) // 2)
-    return Protocol(select_on, batch, per_epoch, epochs, patience, lr_patience)
+    return Protocol(select_on, batch, per_epoch, epochs, patience, lr_patience, cfg.refit and select_on == "val")
 
 
 def kept_epoch(history: Mapping[str, Sequence[float]], monitor: str, values: Sequence[float], way: str) -> int:

@@ -136,7 +136,10 @@ def load_history(csv_path: Path) -> dict[str, list[float]]:
     with csv_path.open() as f:
         for row in csv.DictReader(f):
             try:
-                # Keras writes "NA" for val_ columns when there is no validation data.
+                # Keras writes "NA" for val_ columns when there is no validation data, and a fit
+                # without it appended after one with it (a refit) adds more of them than the
+                # header names (DictReader files the surplus under None).
+                row.pop(None, None)
                 rows[int(row["epoch"])] = {k: float(v) for k, v in row.items() if k != "epoch" and v != "NA"}
             except (TypeError, ValueError):  # a line cut short by a kill
                 continue

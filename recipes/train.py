@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -355,6 +355,8 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
 
     started = time.perf_counter()
     plan = protocol.resolve(cfg, dataset.task, len(dataset.train), len(dataset.val))
+    if plan.refit and (backbone is not None or job.init_weights is not None):  # a fresh model would lose them
+        plan = replace(plan, refit=False)
     # Seeded here, after data loading (which may draw random numbers the first time it runs).
     keras.utils.set_random_seed(cfg.seed)
     with precision(cfg.mixed_precision) as policy:
@@ -387,13 +389,18 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         val_ds = make_dataset(dataset.val, batch_size=global_batch, trim=trim) if has_val else None
         monitor = plan.monitor
         fitted = _fit_phases(job, net, train_ds, val_ds, tracker, plan)
+        # Forecasting: the interval is sized on validation windows the model did not fit on (a refit does).
+        calibration = _val_forecasts(net, dataset, trim) if job.evaluate and has_val else None
+        if plan.refit:
+            keras.utils.set_random_seed(cfg.seed)
+            with scope:
+                net = _resolve_model(name, dataset, hparams, backbone, job.freeze_backbone)
+            fitted = _refit(job, net, plan, fitted, tracker, trim)
         history = fitted.history
 
         if job.evaluate:
             test_ds = make_dataset(dataset.test, batch_size=max(global_batch, 256), trim=trim)
             raw = np.asarray(net.predict(test_ds, verbose=0)).astype("float32")
-            # Forecasting: the interval is sized on validation windows the run did not fit on.
-            calibration = _val_forecasts(net, dataset, trim) if has_val else None
     seconds = time.perf_counter() - started
 
     net.save(run_dir / "model.keras")
@@ -523,6 +530,25 @@ def _fit_phases(job: _Job, net: Any, train_ds: Any, val_ds: Any, tracker: Any, p
                                  phase="unfrozen")  # fmt: skip
     unfrozen = fitting.fit(net, train_ds, val_ds, plan=second, **common)
     return fitting.Fitted(unfrozen.history, fitted.first_step_seconds)
+
+
+def _refit(job: _Job, net: Any, plan: protocol.Protocol, fitted: Any, tracker: Any, trim: bool) -> Any:
+    """Fit `net`, fresh, on train + val for the epochs the selection kept, at the learning rates
+    it ran at, ending with the last epoch's weights: the "refit" phase of the run's history."""
+    from recipes import fitting
+    from recipes.data.pipeline import make_dataset
+
+    history, cfg = fitted.history, job.cfg
+    kept = protocol.kept_epoch(history, plan.monitor, history["loss"], "min") + 1
+    joined = _joined(job.dataset.train, job.dataset.val)
+    data = make_dataset(joined, batch_size=plan.batch_size, training=True, seed=cfg.seed, augment=cfg, trim=trim)
+    compile_model(net, job.dataset.task, cfg, steps=kept * -(-len(joined) // plan.batch_size))
+    rates = tuple(history.get("learning_rate", [])[:kept]) if cfg.lr_schedule == "plateau" else ()
+    refit = fitting.FitPlan(epochs=kept, monitor="loss", rates=rates, restore_best=False, phase="refit")
+    what = f"{job.name} on {job.dataset.name} (refit on train + val)"
+    refitted = fitting.fit(net, data, None, plan=refit, folder=job.folder, tracker=tracker, what=what,
+                           verbose=job.verbose)  # fmt: skip
+    return fitting.Fitted(refitted.history, fitted.first_step_seconds)
 
 
 def _backbone_params(job: _Job) -> dict[str, Any]:

@@ -137,3 +137,17 @@ def test_a_forecasting_run_sizes_its_interval_on_validation_and_reports_its_test
     refit = recipes.train("mlp", data, hparams={"units": 4}, epochs=2, select_on="train", tracking=False,
                           runs_dir=tmp_path / "refit", verbose=0)  # fmt: skip
     assert "coverage_80" not in refit.test_metrics  # fitted on its validation windows: nothing to size on
+
+
+def test_drop_last_backtests_from_an_earlier_origin() -> None:
+    """`-o drop_last=N` cuts the series' last N points first: the test segment ends N points
+    earlier (what defaults are chosen on); cutting every point is one clear line."""
+    from recipes.data import load
+    from recipes.errors import DataError
+
+    full, cut = load("forecast:nile", seed=0), load("forecast:nile", seed=0, drop_last=15)
+    assert full.info["series_length"] == 100 and cut.info["series_length"] == 85
+    assert (cut.info["time_range"][-1], full.info["test_target_times"][0]) == ("1955", "1956")  # nile's test: 15
+    assert cut.info["preprocessing"]["segments"]["test"][1] == 85 and cut.info["preprocessing"]["dropped_last"] == 15
+    with pytest.raises(DataError, match=r"^forecast:nile: drop_last=100 leaves none of the series' 100 points"):
+        load("forecast:nile", seed=0, drop_last=100)

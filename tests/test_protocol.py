@@ -105,3 +105,27 @@ def test_a_value_task_trains_on_the_loss_given_and_a_classifier_refuses_one(tmp_
     with pytest.raises(ConfigError, match=r"^loss=huber is for tasks that predict values .* give loss=auto$"):
         recipes.train("mlp", "ucr:ItalyPowerDemand", loss="huber", epochs=1, tracking=False, runs_dir=tmp_path / "c")
     assert not (tmp_path / "c").exists()  # refused before a run folder was made
+
+
+def test_a_refit_trains_a_fresh_model_on_train_and_val_for_the_kept_epochs_at_the_same_rates(tmp_path) -> None:
+    """refit: after selecting on validation, a fresh model fits train + val for the epochs the
+    selection kept, at the rates its schedule ran at, and is the run's model; the interval is
+    still sized on the validation windows the selected model never fitted."""
+    from mlflow import MlflowClient
+
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    result = recipes.train("mlp", "forecast:airline", hparams={"units": 8}, steps=300, refit=True, seed=0,
+                           tracking_uri=store, runs_dir=tmp_path / "runs", verbose=0)  # fmt: skip
+    history, data = result.history, result.dataset
+    selected = sum(1 for v in history["val_loss"] if v == v)  # the refit's epochs have no validation loss
+    kept = min(range(selected), key=history["val_loss"].__getitem__) + 1
+    assert len(history["loss"]) == selected + kept
+    assert history["learning_rate"][selected:] == history["learning_rate"][:kept]
+    plan = resolve(train_config({"steps": 300}), "forecasting", len(data.train), len(data.val))
+    per_epoch = -(-(len(data.train) + len(data.val)) // plan.batch_size)
+    assert int(result.model.optimizer.iterations) == kept * per_epoch  # a fresh optimizer, every joined window
+    run = MlflowClient(store).get_run(result.run_id)
+    assert run.data.params["protocol.refit"] == "True" and "test_coverage_80" in run.data.metrics
+    small = recipes.train("mlp", "ucr:ItalyPowerDemand", hparams={"units": 8}, steps=60, refit=True, tracking=False,
+                          runs_dir=tmp_path / "small", verbose=0)  # fmt: skip
+    assert len(small.history["loss"]) <= 20  # selected on train + val already: nothing to refit on

@@ -55,6 +55,7 @@ OPTIONS = {
         "lookback",
         "horizon",
         "test_fraction",
+        "drop_last",
         "seasonality",
         "interpolate",
         "equal_length",
@@ -390,4 +391,5 @@ def _load_forecasting_table(address: str, frame: Any, opts: Options, info: dict,
         test_fraction=opts.float("test_fraction", 0.15),
         times=times,
         info=info,
+        drop_last=opts.int("drop_last", 0, minimum=0),
     )

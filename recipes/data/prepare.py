@@ -353,6 +353,7 @@ def forecast_dataset(
     test_fraction: float,
     times: Sequence[str] | None,
     info: dict[str, Any],
+    drop_last: int = 0,
 ) -> Dataset:
     """Window one series into (lookback -> horizon) samples with a time-ordered split.
 
@@ -373,6 +374,9 @@ def forecast_dataset(
         test_fraction: Share of all points used for test.
         times: Time label per point, or None.
         info: Provenance; windowing and scaling records are added.
+        drop_last: Points cut off the series' end first: its test segment then ends earlier (a
+            backtest from an earlier origin; the defaults are chosen this way, on data before
+            the real test segment).
 
     Returns:
         The dataset, y `(n, horizon, targets)` in scaled units (`inverse_targets` undoes it).
@@ -384,6 +388,7 @@ def forecast_dataset(
     inputs = list(dict.fromkeys([*targets, *features]))
     values = np.asarray(values, dtype=np.float64)
     check_finite(values, name, "series", "values", hint=" (or pass interpolate=true)")
+    values, times = _dropped(name, values, times, drop_last)
     total = len(values)
     segments, starts = _windows(total, lookback, horizon, val_fraction, test_fraction)
     short = {k: len(v) for k, v in starts.items() if len(v) < (MIN_TRAIN if k == "train" else 1)}
@@ -415,6 +420,7 @@ def forecast_dataset(
     t_mean = mean[y_cols].astype(np.float32)
     t_std = std[y_cols].astype(np.float32)
     record = {
+        **({"dropped_last": drop_last} if drop_last else {}),
         "split": "time-ordered segments of the series' points; a window belongs to the segment of its targets",
         "segments": {k: [int(lo), int(hi)] for k, (lo, hi) in segments.items()},
         "first_target": {k: int(s[0] + lookback) for k, s in starts.items()},
@@ -454,6 +460,18 @@ def forecast_dataset(
         target_scale=(t_mean, t_std),
         info=info,
     )
+
+
+def _dropped(
+    name: str, values: np.ndarray, times: Sequence[str] | None, drop_last: int
+) -> tuple[np.ndarray, Sequence[str] | None]:
+    """The series without its last `drop_last` points (a DataError when none would be left)."""
+    if drop_last <= 0:
+        return values, times
+    if drop_last >= len(values):
+        raise DataError(f"{name}: drop_last={drop_last} leaves none of the series' {len(values)} points; "
+                        f"give fewer than {len(values)}")  # fmt: skip
+    return values[:-drop_last], None if times is None else list(times)[:-drop_last]
 
 
 def _windows(

@@ -103,7 +103,7 @@ def load_forecast(
     """A shipped series windowed into (lookback -> horizon) samples with a time-ordered split."""
     del seed  # the split is time-ordered: nothing is random
     spec = packaged.FORECAST[name]
-    opts = Options(address, options, ["lookback", "horizon", "target", "features", "test_fraction"])
+    opts = Options(address, options, ["lookback", "horizon", "target", "features", "test_fraction", "drop_last"])
     builder = _own_builder(address, f"zoo_forecast/{name}", data_dir)
     columns = read_split(builder, "full")
     times = list(columns["time"][0])
@@ -132,6 +132,7 @@ def load_forecast(
         test_fraction=opts.float("test_fraction", TEST_FRACTION),
         times=times,
         info=info,
+        drop_last=opts.int("drop_last", 0, minimum=0),
     )
 
 
