@@ -86,9 +86,18 @@ def finetune_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The fine-tuning schedule the command asks for (the recipe's defaults where it is silent)."""
     from recipes.config import finetune_config
 
-    given = {"freeze_epochs": args.freeze_epochs, "unfreeze_epochs": args.unfreeze_epochs,
-             "unfreeze_lr_factor": args.unfreeze_lr_factor}  # fmt: skip
+    given = {"freeze_share": args.freeze_share, "freeze_epochs": args.freeze_epochs,
+             "unfreeze_epochs": args.unfreeze_epochs, "unfreeze_lr_factor": args.unfreeze_lr_factor}  # fmt: skip
     return finetune_config(given).__dict__
+
+
+def _schedule(ft: dict[str, Any]) -> str:
+    """A cell's fine-tuning schedule in words: epochs where it gave them, else shares of the budget."""
+    factor = f"{ft['unfreeze_lr_factor']:g} x the learning rate"
+    if ft.get("freeze_epochs") is not None and ft.get("unfreeze_epochs") is not None:
+        return f"fine-tuning {ft['freeze_epochs']} epochs frozen, then {ft['unfreeze_epochs']} at {factor}"
+    return (f"fine-tuning {ft['freeze_share']:.0%} of the protocol's epochs frozen, then the rest at {factor}, and "
+            "scratch the protocol's epochs")  # fmt: skip
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
@@ -178,9 +187,8 @@ def render(records: list[dict[str, Any]]) -> str:
         lines += [f"## {dataset}", "", f"{first['n_train']} labelled train examples, {first['classes']} classes; "
                   f"test {first['metric']}.", ""]  # fmt: skip
         for r in cells:
-            ft = r.get("finetune") or {"freeze_epochs": 30, "unfreeze_epochs": 70, "unfreeze_lr_factor": 0.1}
-            schedule = (f"fine-tuning {ft['freeze_epochs']} epochs frozen, then {ft['unfreeze_epochs']} at "
-                        f"{ft['unfreeze_lr_factor']:g} x the learning rate")  # fmt: skip
+            schedule = _schedule(r.get("finetune") or {"freeze_epochs": 30, "unfreeze_epochs": 70,
+                                                       "unfreeze_lr_factor": 0.1})  # fmt: skip
             lines += [f"**{r['model']}**, protocol `{r.get('variant', 'default')}` ({r['pretext']} pretext on "
                       f"{r['pool']['n']} unlabeled examples, pretraining {r['pretrain_seconds']:.0f} s; {schedule}; "
                       f"cell {r['seconds'] / 60:.1f} min):", ""]  # fmt: skip
@@ -231,6 +239,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--pretext", default="masked")
     parser.add_argument("--pretrain-epochs", type=int, default=0, help="0: the recipe's default")
+    parser.add_argument("--freeze-share", type=float, help="fine-tuning: share of the budget frozen (the recipe's)")
     parser.add_argument("--freeze-epochs", type=int, help="fine-tuning: frozen epochs (default: the recipe's)")
     parser.add_argument("--unfreeze-epochs", type=int, help="fine-tuning: unfrozen epochs (default: the recipe's)")
     parser.add_argument("--unfreeze-lr-factor", type=float, help="fine-tuning: learning-rate factor once unfrozen")

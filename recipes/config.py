@@ -128,21 +128,44 @@ class TrainConfig(Execution):
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    """Fine-tuning's two phases, declared once so tuning can search them."""
+    """Fine-tuning's two phases as shares of the run's budget (`recipes.protocol`: the epochs its
+    step budget takes on the labelled data), declared once so tuning can search them."""
 
-    freeze_epochs: int = hp(30, Int(0, 100, step=10), valid=Int(0, 100_000), doc="epochs with the encoder frozen")
-    unfreeze_epochs: int = hp(
-        70, Int(0, 200, step=10), valid=Int(0, 100_000), doc="then epochs with everything trainable"
+    freeze_share: float = hp(
+        0.3,
+        Float(0.0, 0.9, step=0.1),
+        valid=Float(0.0, 1.0),
+        doc="share of the run's epochs with the encoder frozen (the head learns first); the rest train everything",
     )
     unfreeze_lr_factor: float = hp(
         0.1, Float(0.01, 1.0, sampling="log"), valid=Float(1e-4, 10.0), doc="learning-rate factor once unfrozen"
     )
+    freeze_epochs: int | None = hp(
+        None,
+        Int(0, 100, step=10),
+        valid=Int(0, 100_000),
+        tune=False,
+        doc="epochs with the encoder frozen [default: freeze_share of the run's epochs]",
+    )
+    unfreeze_epochs: int | None = hp(
+        None,
+        Int(0, 200, step=10),
+        valid=Int(0, 100_000),
+        tune=False,
+        doc="then epochs with everything trainable [default: the rest of the run's epochs]",
+    )
+
+    def phases(self, budget: int) -> tuple[int, int]:
+        """(frozen, unfrozen) epochs of a run whose protocol gives `budget` epochs; epochs given win."""
+        frozen = self.freeze_epochs if self.freeze_epochs is not None else round(self.freeze_share * budget)
+        unfrozen = self.unfreeze_epochs if self.unfreeze_epochs is not None else max(0, budget - frozen)
+        return frozen, unfrozen
 
 
 def finetune_config(overrides: Mapping[str, Any] | None = None) -> FinetuneConfig:
     """A validated `FinetuneConfig` (None values keep defaults)."""
     cfg = make_config(FinetuneConfig, dict(overrides or {}), model="fine-tuning")
-    if cfg.freeze_epochs + cfg.unfreeze_epochs < 1:
+    if (cfg.freeze_epochs, cfg.unfreeze_epochs) == (0, 0):
         raise ConfigError("fine-tuning: freeze_epochs + unfreeze_epochs must be at least 1")
     return cfg
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from recipes import schema
-from recipes.config import finetune_config
+from recipes.config import FinetuneConfig, finetune_config
 from recipes.data.base import Dataset, Split
 from recipes.errors import DataError
 from recipes.pretext import pretrain_config
@@ -517,16 +517,19 @@ def finetune(
     *,
     fraction: float = 1.0,
     seed: int = 0,
+    freeze_share: float | None = None,
+    unfreeze_lr_factor: float | None = None,
     freeze_epochs: int | None = None,
     unfreeze_epochs: int | None = None,
-    unfreeze_lr_factor: float | None = None,
     tracking_uri: str | None = None,
     **train_kwargs: Any,
 ) -> Any:
     """Fine-tune a pretrained encoder on `fraction` of the labels (stratified by `seed`).
 
-    The task head trains first with the encoder frozen (`freeze_epochs`), then the whole
-    model trains for `unfreeze_epochs` more at `learning_rate * unfreeze_lr_factor`.
+    The run has the budget, batch, schedule and selection of any run on this data
+    (`recipes.protocol`). The task head trains first with the encoder frozen for
+    `freeze_share` of its epochs, then the whole model trains for the rest at
+    `learning_rate * unfreeze_lr_factor`; early stopping's patience is the whole run's.
 
     Args:
         model: The registry name the encoder was pretrained as.
@@ -534,7 +537,8 @@ def finetune(
         encoder: A `PretrainResult`, `keras.Model`, `.keras` path or `runs:/<id>/encoder`.
         fraction: Share of the train (and val) labels kept, in (0, 1].
         seed: Seeds the subset and the training.
-        freeze_epochs, unfreeze_epochs, unfreeze_lr_factor: `FinetuneConfig` (None: default).
+        freeze_share, unfreeze_lr_factor, freeze_epochs, unfreeze_epochs: `FinetuneConfig`
+            (None: default; epochs given win over the share).
         tracking_uri: MLflow store (also where `runs:/` encoders are read).
         **train_kwargs: Passed to `recipes.train` (learning_rate, batch_size, patience,
             tracking, experiment, parent_run_id, tags, runs_dir, ...).
@@ -544,9 +548,8 @@ def finetune(
     """
     import recipes
 
-    ft = finetune_config(
-        {"freeze_epochs": freeze_epochs, "unfreeze_epochs": unfreeze_epochs, "unfreeze_lr_factor": unfreeze_lr_factor}
-    )
+    ft = finetune_config({"freeze_share": freeze_share, "unfreeze_lr_factor": unfreeze_lr_factor,
+                          "freeze_epochs": freeze_epochs, "unfreeze_epochs": unfreeze_epochs})  # fmt: skip
     if isinstance(encoder, PretrainResult):
         encoder = encoder.encoder_path
     loose = {k: train_kwargs.pop(k, None) for k in ("experiment", "parent_run_id", "runs_dir", "tags")}
@@ -559,16 +562,13 @@ def finetune(
         tags["pretext"] = str(meta["pretext"])
     if fraction < 1:
         train_kwargs["data_options"] = {"label_fraction": fraction, **dict(train_kwargs.get("data_options") or {})}
-    frozen = ft.freeze_epochs > 0
-    if frozen:
-        phase = {"epochs": ft.freeze_epochs, "unfreeze_epochs": ft.unfreeze_epochs}
-    else:
-        phase = {"epochs": ft.unfreeze_epochs}
+    frozen, unfrozen = _phases(ft, dataset, train_kwargs)
+    phase = {"epochs": frozen, "unfreeze_epochs": unfrozen} if frozen else {"epochs": unfrozen}
     return recipes.train(
         model,
         dataset,
         backbone=backbone,
-        freeze_backbone=frozen,
+        freeze_backbone=frozen > 0,
         unfreeze_lr_factor=ft.unfreeze_lr_factor,
         tracking=track.under(tags=tags),
         stage=train_kwargs.pop("stage", schema.FINETUNE),
@@ -576,6 +576,24 @@ def finetune(
         **phase,
         **train_kwargs,
     )
+
+
+def _phases(ft: FinetuneConfig, dataset: Dataset, train_kwargs: dict[str, Any]) -> tuple[int, int]:
+    """The frozen and the unfrozen epochs of fine-tuning on `dataset`, out of the budget the
+    protocol gives any run on it (`epochs` given is that budget); `train_kwargs` get that
+    budget's patience unless they give one."""
+    from recipes import protocol
+    from recipes.config import TRAIN_KEYS, train_config
+
+    cfg = train_config({k: v for k, v in train_kwargs.items() if k in TRAIN_KEYS})
+    plan = protocol.resolve(cfg, dataset.task, len(dataset.train), len(dataset.val))
+    frozen, unfrozen = ft.phases(plan.epochs)
+    if frozen + unfrozen < 1:
+        raise ConfigError(f"fine-tuning: {frozen} epochs frozen and {unfrozen} unfrozen train nothing; "
+                          "give freeze_share < 1 or unfreeze_epochs > 0")  # fmt: skip
+    train_kwargs.setdefault("patience", plan.patience)
+    train_kwargs.pop("epochs", None)  # the budget, now split into the phases
+    return frozen, unfrozen
 
 
 # ---------------------------------------------------------------------------------------------
@@ -686,9 +704,9 @@ def sweep(
         hparams: Model hyperparameters (both arms).
         unlabeled, transductive: The pretraining pool (see `pretrain`).
         pretrain_settings: `PretrainConfig` fields (pretext, mask_ratio, epochs, ...).
-        finetune_settings: `FinetuneConfig` fields (freeze_epochs, unfreeze_epochs, ...).
-        train_settings: Training settings for both arms (learning_rate, batch_size, patience, ...);
-            epochs come from the fine-tuning phases.
+        finetune_settings: `FinetuneConfig` fields (freeze_share, unfreeze_lr_factor, ...).
+        train_settings: Training settings for both arms (learning_rate, batch_size, steps, ...);
+            both arms have the budget they give (the fine-tuning phases share it out).
         tracking, tracking_uri, experiment: MLflow (`tracking` may be a `Tracking` holding them).
         runs_dir: Where run folders go (default `$ZOO_RUNS_DIR` or ./runs).
         progress: Called with one line per finished run.
@@ -713,9 +731,8 @@ def sweep(
     pre_cfg = pretrain_config(pretrain_settings)
     ft_cfg = finetune_config(finetune_settings)
     train_settings = {k: v for k, v in dict(train_settings or {}).items() if v is not None}
-    for key in ("epochs", "seed"):
-        if key in train_settings:
-            raise ConfigError(f"a sweep sets {key} itself (fine-tuning phases, --seeds); drop it")
+    if "seed" in train_settings:
+        raise ConfigError("a sweep sets seed itself (--seeds); drop it")
     train_config(train_settings)
     spec = zoo.get_spec(model)
     px.check(spec, pre_cfg.pretext)
@@ -797,10 +814,9 @@ def sweep(
                         head = {k: v for k, v in hparams.items() if k in heads.all_head_names()}
                         result = finetune(model, subset, encoder_ref, fraction=1.0, seed=seed, hparams=head,
                                           **ft_cfg.__dict__, **common)  # fmt: skip
-                    else:
-                        epochs = ft_cfg.freeze_epochs + ft_cfg.unfreeze_epochs
+                    else:  # the run any `zoo train` on the subset is: the same budget as fine-tuning's
                         result = recipes.train(model, subset, hparams=hparams, stage=schema.FINETUNE, seed=seed,
-                                               epochs=epochs, **common)  # fmt: skip
+                                               **common)  # fmt: skip
                     rows.append({"fraction": fraction, "seed": seed, "init": init, "labelled": len(subset.train),
                                  "test": result.test_metrics, "run_id": result.run_id})  # fmt: skip
                     progress(f"{len(rows)} of {total}: {fraction:.0%} labels ({len(subset.train)} examples), "

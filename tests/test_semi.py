@@ -171,6 +171,27 @@ def test_fine_tuning_keeps_the_encoder_frozen_then_trains_it(pretrained, gunpoin
     assert any(not np.array_equal(a, b) for a, b in zip(before, moved, strict=True))
 
 
+def test_fine_tuning_shares_out_the_budget_any_run_on_the_subset_gets(pretrained, gunpoint, tmp_path) -> None:
+    """The protocol's epochs for the labelled subset (as `zoo train` on it): `freeze_share` of them
+    frozen, the rest unfrozen, with that whole budget's patience; no epoch count given."""
+    from mlflow import MlflowClient
+
+    from recipes.config import train_config
+    from recipes.protocol import resolve
+
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    result = semi.finetune("lstm", gunpoint, pretrained, fraction=0.25, steps=40, freeze_share=0.5, patience=0,
+                           tracking_uri=store, runs_dir=tmp_path / "runs", verbose=0)  # fmt: skip
+    data = result.dataset
+    budget = resolve(train_config({"steps": 40}), "classification", len(data.train), len(data.val)).epochs
+    params = MlflowClient(store).get_run(result.run_id).data.params
+    assert (params["protocol.epochs"], params["backbone.unfreeze_epochs"]) == (str(budget // 2), str(budget // 2))
+    assert result.epochs == budget  # patience 0: every epoch of both phases
+    with pytest.raises(ConfigError, match=r"^fine-tuning: 0 epochs frozen and 0 unfrozen train nothing; give"):
+        semi.finetune("lstm", gunpoint, pretrained, freeze_share=0.0, unfreeze_epochs=0, tracking=False,
+                      runs_dir=tmp_path / "none", verbose=0)  # fmt: skip
+
+
 def test_an_encoder_for_other_inputs_or_another_model_is_refused(pretrained, tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"backbone takes inputs of shape \(150, 1\)"):
         semi.finetune("lstm", "ucr:ItalyPowerDemand", pretrained, tracking=False, runs_dir=tmp_path, verbose=0)

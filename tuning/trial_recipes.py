@@ -120,7 +120,7 @@ class Semi(Supervised):
         if "seed" in fixed["pretrain"]:
             raise ConfigError("fixed: pretrain.seed is set by the search itself (use seed)")
         pretrain_config(fixed["pretrain"])
-        finetune_config({"freeze_epochs": 1, **fixed["finetune"]})  # one phase may be pinned to 0
+        finetune_config(fixed["finetune"])
         self.pretexts = pretexts_for(models, fixed["pretrain"].get("pretext"))
 
     def validate(self, dataset: Any, seed: int) -> None:
@@ -139,8 +139,7 @@ class Semi(Supervised):
             pre = declare(hp, PretrainConfig, fixed=fixed.get("pretrain"), caps=_caps(["epochs"], max_epochs),
                           choices={"pretext": self.pretexts})  # fmt: skip
         with hp.name_scope("finetune"):
-            caps = _caps(["freeze_epochs", "unfreeze_epochs"], max_epochs)
-            fine = declare(hp, FinetuneConfig, fixed=fixed.get("finetune"), caps=caps)
+            fine = declare(hp, FinetuneConfig, fixed=fixed.get("finetune"))
         return {"pretrain": pre, "finetune": fine}
 
     def project_suffix(self) -> list[str]:
@@ -155,7 +154,6 @@ class Semi(Supervised):
 
         seed, verbose = run.pop("seed"), run.pop("verbose", 0)
         flags = {k: run.pop(k) for k in ("stage", "log_model", "evaluate", "pictures")}
-        run.pop("epochs", None)  # the fine-tuning phases set them
         # Trials that differ only in fine-tuning share one pretraining (same folder, reused).
         shared = tracking.under(runs_dir=self.runs_dir / "pretrain",
                                 tags={k: v for k, v in tracking.tags.items() if k != "execution"})  # fmt: skip
@@ -171,9 +169,9 @@ class Semi(Supervised):
         return result
 
     def best_config(self, config: Any, drawn: dict[str, Any], seed: int) -> Any:
-        train = {k: v for k, v in config.train.items() if k != "epochs"}  # the fine-tuning phases set them
+        # Its epochs, where the search gave some, stay: the budget the fine-tuning phases share out.
         unlabeled = ",".join(self.unlabeled) if self.unlabeled else None
-        return dataclasses.replace(config, train=train, recipe=self.name, label_fraction=self.label_fraction,
+        return dataclasses.replace(config, recipe=self.name, label_fraction=self.label_fraction,
                                    unlabeled=unlabeled, pretrain={**drawn["pretrain"], "seed": seed},
                                    finetune=drawn["finetune"])  # fmt: skip
 

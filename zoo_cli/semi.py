@@ -175,7 +175,7 @@ def semi(
     pre = {k[len("pretrain_") :]: v for k, v in settings.items() if k.startswith("pretrain_") and v is not None}
     fine = {k: v for k, v in settings.items() if not k.startswith("pretrain_") and v is not None}
     given = {"learning_rate": learning_rate, "batch_size": batch_size, "patience": patience}
-    train_settings = {k: v for k, v in doc.train.items() if k not in ("epochs", "seed")}  # the sweep sets both
+    train_settings = {k: v for k, v in doc.train.items() if k != "seed"}  # the sweep sets it (--seeds)
     train_settings.update({k: v for k, v in given.items() if v is not None})
     fraction_text = fractions or (str(doc.label_fraction) if doc.label_fraction else DEFAULT_FRACTIONS)
     seed = doc.train.get("seed")
