@@ -55,6 +55,7 @@ class TrainResult:
         run_id: The MLflow run, or None when tracking was off.
         run_dir: Local folder with the model, metrics CSV and plots.
         epochs: Epochs trained in total.
+        refit_epochs: Of those, the ones that refitted a fresh model on train + val (`refit`).
         resumed_from: The epoch a restarted run resumed at (0 when it started fresh).
         seconds: Wall time of this process's training (fit + evaluation).
         tracking_lost: Why the MLflow store was lost mid-run, or None.
@@ -69,6 +70,7 @@ class TrainResult:
     run_id: str | None
     run_dir: Path
     epochs: int
+    refit_epochs: int = 0
     resumed_from: int = 0
     seconds: float = 0.0
     tracking_lost: str | None = None
@@ -391,6 +393,7 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         fitted = _fit_phases(job, net, train_ds, val_ds, tracker, plan)
         # Forecasting: the interval is sized on validation windows the model did not fit on (a refit does).
         calibration = _val_forecasts(net, dataset, trim) if job.evaluate and has_val else None
+        selected = len(fitted.history.get("loss", []))
         if plan.refit:
             keras.utils.set_random_seed(cfg.seed)
             with scope:
@@ -486,6 +489,7 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         run_id=tracker.run_id if tracker else None,
         run_dir=run_dir,
         epochs=epochs,
+        refit_epochs=epochs - selected,
         resumed_from=job.folder.resumed_from,
         seconds=seconds,
         tracking_lost=tracker.lost if tracker else None,

@@ -119,7 +119,7 @@ def test_a_refit_trains_a_fresh_model_on_train_and_val_for_the_kept_epochs_at_th
     history, data = result.history, result.dataset
     selected = sum(1 for v in history["val_loss"] if v == v)  # the refit's epochs have no validation loss
     kept = min(range(selected), key=history["val_loss"].__getitem__) + 1
-    assert len(history["loss"]) == selected + kept
+    assert len(history["loss"]) == selected + kept and (result.epochs, result.refit_epochs) == (selected + kept, kept)
     assert history["learning_rate"][selected:] == history["learning_rate"][:kept]
     plan = resolve(train_config({"steps": 300}), "forecasting", len(data.train), len(data.val))
     per_epoch = -(-(len(data.train) + len(data.val)) // plan.batch_size)

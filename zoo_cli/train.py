@@ -189,7 +189,9 @@ def _report(console: Any, result: Any) -> None:
     console.print(table)
     if steps:  # a forecast's error per horizon step, on one line
         console.print("MAE by step ahead: " + ", ".join(f"{v:.4g}" for v in steps.values()))
-    console.print(f"{result.epochs} epochs{resumed}, {result.seconds:.1f} s; files in {result.run_dir}")
+    refit = f", then {result.refit_epochs} refitting on train + val" if result.refit_epochs else ""
+    console.print(f"{result.epochs - result.refit_epochs} epochs{resumed}{refit}, {result.seconds:.1f} s; "
+                  f"files in {result.run_dir}")  # fmt: skip
     if result.run_id and not result.tracking_lost:
         uri = resolve_uri()
         console.print(f"MLflow run {result.run_id} in {uri}")
