@@ -591,7 +591,8 @@ def _phases(ft: FinetuneConfig, dataset: Dataset, train_kwargs: dict[str, Any]) 
     if frozen + unfrozen < 1:
         raise ConfigError(f"fine-tuning: {frozen} epochs frozen and {unfrozen} unfrozen train nothing; "
                           "give freeze_share < 1 or unfreeze_epochs > 0")  # fmt: skip
-    train_kwargs.setdefault("patience", plan.patience)
+    if train_kwargs.get("patience") is None:
+        train_kwargs["patience"] = plan.patience
     train_kwargs.pop("epochs", None)  # the budget, now split into the phases
     return frozen, unfrozen
 
