@@ -107,6 +107,15 @@ def read_results(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+def default_forecaster(record: dict[str, Any], *, window_norm: str, loss: str) -> bool:
+    """A finished forecasting-benchmark cell of a zoo model with every default: the head's
+    `window_norm`, the task's `loss` (cells that recorded none trained on mse, the default then),
+    no other hyperparameter or setting, on the real test segment (not a backtest)."""
+    finished = record.get("kind") == "model" and "error" not in record and not record.get("backtest")
+    defaults = not record.get("hp") and record.get("loss", "mse") == loss
+    return finished and defaults and record.get("window_norm") == window_norm
+
+
 def append(path: Path, record: dict[str, Any]) -> None:
     """Append one record as a JSON line and flush it to disk."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -45,14 +45,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, before benchmarks/
 
 import benchmarks.common as common
-import benchmarks.forecasting as forecasting
 
 DATASETS = ("forecast:airline", "forecast:sunspots", "forecast:lynx", "forecast:nile")
 PEERS = ("AutoETS", "AutoARIMA", "AutoTheta", "AutoCES")
 RESULTS = common.ROOT / "benchmarks" / "results" / "forecast_peer.jsonl"
 ZOO_RESULTS = common.ROOT / "benchmarks" / "results" / "forecasting.jsonl"
 REPORT = common.ROOT / "docs" / "benchmarks" / "forecast_peer.md"
-WINDOW_NORM = forecasting.DEFAULT  # the zoo cells read have every default (forecasting.is_default)
+# The zoo cells read have every default (benchmarks/forecasting.py's DEFAULT and DEFAULT_LOSS).
+WINDOW_NORM, LOSS = "last", "mae"
 STATSFORECAST = "statsforecast==2.1.1"
 MISSING = (
     f"statsforecast is not installed: `pip install {STATSFORECAST}` (it caps pandas<3; to keep pandas 3, "
@@ -194,12 +194,12 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
 
 def best_zoo(address: str, shape: dict[str, Any], zoo_records: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The zoo model with the lowest mean test MAE over its seeds among the forecasting benchmark's
-    cells with every default (`benchmarks.forecasting.is_default`) of `address` measured on the
+    cells with every default (`common.default_forecaster`) of `address` measured on the
     same lookback and horizon (None: none yet)."""
     cells = defaultdict(list)
     windows = (shape["lookback"], shape["horizon"])
     for r in zoo_records:
-        if r.get("kind") != "model" or r.get("dataset") != address or not forecasting.is_default(r):
+        if r.get("dataset") != address or not common.default_forecaster(r, window_norm=WINDOW_NORM, loss=LOSS):
             continue
         if "error" not in r and (r.get("lookback"), r.get("horizon")) == windows:
             cells[r["name"]].append(r)

@@ -157,10 +157,8 @@ def _norm(record: dict[str, Any]) -> str:
 
 
 def is_default(record: dict[str, Any]) -> bool:
-    """A finished cell of a zoo model with every default: the head's, the loss, no other
-    hyperparameter or setting, on the real test segment (not a backtest)."""
-    finished = record["kind"] == "model" and "error" not in record
-    return finished and not record.get("backtest") and _norm(record) == DEFAULT
+    """A finished cell of a zoo model with every default (`common.default_forecaster`)."""
+    return common.default_forecaster(record, window_norm=DEFAULT, loss=DEFAULT_LOSS)
 
 
 def _mean(rows: list[dict[str, Any]], key: str) -> tuple[float, float]:

@@ -176,6 +176,14 @@ def test_zoo_detect_refuses_bad_input_in_one_line(tmp_path, options, words) -> N
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and words in result.stderr, result.stderr
 
 
+def test_a_detector_refuses_to_refit_on_the_windows_that_fit_its_threshold() -> None:
+    from recipes.anomaly.detection import detect
+    from zoo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^refit: a detector's held-out normal windows fit its threshold; .*"):
+        detect("gru", "anomaly:InternalBleeding16", refit=True, tracking=False)
+
+
 def test_zoo_tune_searches_a_detector_on_normal_data_and_its_best_replays(tmp_path) -> None:
     """`zoo tune --task anomaly`: trials ranked by the held-out normal windows' loss, the best
     retrained as a detector beside its baselines, its best.yaml replayed by `zoo detect --config`."""

@@ -71,9 +71,14 @@ def test_the_report_puts_the_peers_beside_the_baselines_and_the_best_zoo_model()
     ]  # fmt: skip
     zoo = [
         {"kind": "model", "dataset": "forecast:airline", "name": name, "seed": seed, "window_norm": norm,
-         "resolved": norm, "lookback": 24, "horizon": 12, "metrics": _metrics(mae), "seconds": 10.0}
-        for name, seed, norm, mae in [("mlp", 0, "last", 18.0), ("mlp", 1, "last", 20.0), ("lstm", 0, "last", 25.0),
-                                      ("gru", 0, "auto", 1.0)]  # another window_norm: not read
+         "resolved": norm, "lookback": 24, "horizon": 12, "metrics": _metrics(mae), "seconds": 10.0, "loss": "mae",
+         **other}
+        for name, seed, norm, mae, other in [
+            ("mlp", 0, "last", 18.0, {}), ("mlp", 1, "last", 20.0, {}), ("lstm", 0, "last", 25.0, {}),
+            # Not read: another window_norm, another hyperparameter, the loss before, a backtest.
+            ("gru", 0, "auto", 1.0, {}), ("lstm", 1, "last", 1.0, {"hp": {"refit": True}}),
+            ("fcn", 0, "last", 1.0, {"loss": "mse"}), ("cnn_lstm", 0, "last", 1.0, {"backtest": 22}),
+        ]
     ]  # fmt: skip
     best = forecast_peer.best_zoo("forecast:airline", SHAPE, zoo)
     assert (best["name"], best["seeds"], best["metrics"]["mae"]) == ("mlp", [0, 1], 19.0)

@@ -42,7 +42,7 @@ def test_train_takes_every_training_flag(tmp_path) -> None:
          "--seed", "3", "--checkpoint-seconds", "0", "--val-fraction", "0.25", "--no-mixed-precision",
          "--steps", "50", "--select-on", "val", "--lr-schedule", "none", "--clipnorm", "2",
          "--jit-compile", "false", "--steps-per-execution", "2", "--distribute", "none", "--jitter", "0.01",
-         "--scaling", "0.05", "--magnitude-warp", "0.05", "--window-slice", "0.1", *_store(tmp_path),
+         "--scaling", "0.05", "--magnitude-warp", "0.05", "--window-slice", "0.1", "--refit", *_store(tmp_path),
          "--experiment", EXPERIMENT, "--run-name", "all flags", "--runs-dir", "folders", "--fresh",
          cwd=tmp_path)  # fmt: skip
     [run] = _runs(tmp_path)
@@ -55,9 +55,11 @@ def test_train_takes_every_training_flag(tmp_path) -> None:
                 "train.steps_per_execution": "2", "train.distribute": "none", "train.jitter": "0.01",
                 "train.scaling": "0.05", "train.magnitude_warp": "0.05", "train.window_slice": "0.1",
                 "train.steps": "50", "train.select_on": "val", "train.lr_schedule": "none", "train.clipnorm": "2.0",
-                "protocol.select_on": "val", "protocol.batch_size": "16", "protocol.epochs": "2"}  # fmt: skip
+                "protocol.select_on": "val", "protocol.batch_size": "16", "protocol.epochs": "2",
+                "train.refit": "True", "protocol.refit": "True"}  # fmt: skip
     assert {k: run.data.params.get(k) for k in expected} == expected
     assert len(list((tmp_path / "folders").iterdir())) == 1
+    assert "refitting on train + val" in trained.stdout
 
 
 def test_a_transductive_pretraining_fine_tunes_with_every_backbone_flag(tmp_path) -> None:
@@ -80,8 +82,8 @@ def test_a_transductive_pretraining_fine_tunes_with_every_backbone_flag(tmp_path
     [encoder] = (tmp_path / "folders").glob("*/encoder.keras")
     tuned = _zoo("train", "gru", "--data", "ucr:ItalyPowerDemand", "--backbone", str(encoder), "--freeze-backbone",
                  "--epochs", "1", "--unfreeze-epochs", "1", "--unfreeze-lr-factor", "0.5", "--mixed-precision",
-                 "--no-tracking", "--runs-dir", "folders", cwd=tmp_path)  # fmt: skip
-    assert "2 epochs" in tuned.stdout
+                 "--no-refit", "--no-tracking", "--runs-dir", "folders", cwd=tmp_path)  # fmt: skip
+    assert "2 epochs" in tuned.stdout and "refitting" not in tuned.stdout
     assert len(_runs(tmp_path)) == 1  # --no-tracking logged nothing
 
 

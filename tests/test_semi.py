@@ -233,7 +233,7 @@ def test_token_encoders_pretrain_with_every_pretext(pretext, tmp_path) -> None:
 def test_zoo_semi_tracks_a_sweep_resumes_it_and_its_encoder_fine_tunes(tmp_path) -> None:
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     command = [ZOO, "semi", "lstm", "--data", "ucr:GunPoint", "--hp", "units=8", "--fractions", "0.1,1",
-               "--seeds", "0", "--pretrain-epochs", "2", "--freeze-epochs", "1", "--unfreeze-epochs", "1"]  # fmt: skip
+               "--seeds", "0", "--pretrain-epochs", "2", "--epochs", "2", "--freeze-share", "0.5"]  # fmt: skip
     first = subprocess.run(command, cwd=tmp_path, env=QUIET, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "| 10% | 4 |" in first.stdout and "gain" in first.stdout and "picture:" in first.stdout
@@ -247,6 +247,11 @@ def test_zoo_semi_tracks_a_sweep_resumes_it_and_its_encoder_fine_tunes(tmp_path)
         (r.data.tags["fraction"], r.data.tags["init"]) for r in children if r.data.tags["stage"] == "finetune"
     )
     assert tuned == [("0.1", "pretrained"), ("0.1", "scratch"), ("1", "pretrained"), ("1", "scratch")]
+    for run in children:  # --epochs 2: scratch trains both; fine-tuning, half frozen (--freeze-share 0.5)
+        if run.data.tags["stage"] == "finetune":
+            pretrained = run.data.tags["init"] == "pretrained"
+            shares = (run.data.params["protocol.epochs"], run.data.params.get("backbone.unfreeze_epochs"))
+            assert shares == (("1", "1") if pretrained else ("2", None))
     assert {"gain_accuracy_at_0.1", "pretrained_accuracy_at_1", "scratch_accuracy_at_1"} <= set(parent.data.metrics)
     from mlflow import MlflowClient
 

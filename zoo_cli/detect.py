@@ -13,7 +13,7 @@ import click
 
 from zoo.errors import EXIT_INTERRUPTED, ConfigError
 from zoo_cli.app import cli, make_console
-from zoo_cli.options import config_options, key_values, train_options
+from zoo_cli.options import config_options, key_values
 
 
 @cli.command()
@@ -29,7 +29,7 @@ from zoo_cli.options import config_options, key_values, train_options
               help="Data option, e.g. normal_until=2000, label=fault, features=a,b.")  # fmt: skip
 @config_options("recipes.anomaly.config:DetectConfig")
 @click.option("--hp", "hp_pairs", multiple=True, metavar="KEY=VALUE", help="Model hyperparameter (repeatable).")
-@train_options
+@config_options("recipes.config:TrainConfig", skip=("refit",))  # its held-out windows fit the threshold
 @click.option("--baselines/--no-baselines", default=True, show_default=True,
               help="Score matrix-profile discords, an isolation forest and a rolling z-score on the same data "
                    "and windows, each logged as a run.")  # fmt: skip

@@ -133,6 +133,7 @@ def pretrain(
 @click.option("--learning-rate", type=float, help="Both arms' learning rate [default: 0.001].")
 @click.option("--batch-size", type=int, help="Both arms' batch size [default: 0, follows the labelled subset's size].")
 @click.option("--patience", type=int, help="Both arms' early-stopping patience [default: a fifth of the epochs].")
+@click.option("--epochs", type=int, help="Both arms' budget; fine-tuning shares it out [default: as zoo train's].")
 def semi(
     model: str,
     data: str,
@@ -149,6 +150,7 @@ def semi(
     learning_rate: float | None,
     batch_size: int | None,
     patience: int | None,
+    epochs: int | None,
     **settings: Any,
 ) -> None:
     """Pretrain an encoder, then compare fine-tuning it with training from scratch on few labels.
@@ -174,7 +176,7 @@ def semi(
         raise ConfigError("zoo semi needs a MODEL and --data (on the command line or in --config)")
     pre = {k[len("pretrain_") :]: v for k, v in settings.items() if k.startswith("pretrain_") and v is not None}
     fine = {k: v for k, v in settings.items() if not k.startswith("pretrain_") and v is not None}
-    given = {"learning_rate": learning_rate, "batch_size": batch_size, "patience": patience}
+    given = {"learning_rate": learning_rate, "batch_size": batch_size, "patience": patience, "epochs": epochs}
     train_settings = {k: v for k, v in doc.train.items() if k != "seed"}  # the sweep sets it (--seeds)
     train_settings.update({k: v for k, v in given.items() if v is not None})
     fraction_text = fractions or (str(doc.label_fraction) if doc.label_fraction else DEFAULT_FRACTIONS)

@@ -111,10 +111,13 @@ def detect(
     from recipes.data.anomaly import load_anomaly
 
     cfg = config if isinstance(config, DetectConfig) else detect_config(config)
-    data = load_anomaly(data) if isinstance(data, str) else data
     if settings.setdefault("select_on", "val") != "val":
         raise ConfigError("select_on: a detector stops early on held-out normal windows, which then fit its "
                           "threshold; they must stay out of its training (select_on val)")  # fmt: skip
+    if settings.get("refit"):
+        raise ConfigError("refit: a detector's held-out normal windows fit its threshold; they must stay out of "
+                          "its training (drop refit)")  # fmt: skip
+    data = load_anomaly(data) if isinstance(data, str) else data
     track = as_tracking(tracking)
     track = track.under(tags={**track.tags, schema.TASK: TASK})
     started = time.perf_counter()
