@@ -243,12 +243,22 @@ def _summary(datasets: list[str], records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _cells(records: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    """The finished model cells by (variant label, dataset, model, seed): what pairs are made of."""
+    return {(_norm(r), r["dataset"], r["name"], r["seed"]): r for r in records
+            if r["kind"] == "model" and "error" not in r}  # fmt: skip
+
+
+def _geomean(ratios: Any) -> Any:
+    """The geometric mean of `ratios` (per column for pairs of ratios)."""
+    return np.exp(np.mean(np.log(ratios), axis=0))
+
+
 def _paired(records: list[dict[str, Any]]) -> list[str]:
     """Each of `PAIRS` on the same (dataset, model, seed): the geometric mean of the ratios
     variant / reference, of the validation figure (what a default is chosen on) and of the test
     MAE (what it would give)."""
-    runs = {(_norm(r), r["dataset"], r["name"], r["seed"]): r for r in records
-            if r["kind"] == "model" and "error" not in r}  # fmt: skip
+    runs = _cells(records)
     rows = []
     for variant, reference, on in PAIRS:
         pairs = defaultdict(list)
@@ -257,7 +267,7 @@ def _paired(records: list[dict[str, Any]]) -> list[str]:
             if label == variant and base is not None and on in r and on in base:
                 pairs[address].append((r[on] / base[on], r["metrics"]["mae"] / base["metrics"]["mae"]))
         for address, ratios in [*pairs.items(), ("all", [x for v in pairs.values() for x in v])] if pairs else []:
-            val, test = np.exp(np.mean(np.log(ratios), axis=0))
+            val, test = _geomean(ratios)
             wins = sum(v < 1 for v, _ in ratios)
             rows.append(f"| {variant} | {reference} | {address} | {len(ratios)} | {on} {val:.3f} ({wins} lower) | "
                         f"{test:.3f} |")  # fmt: skip
@@ -278,14 +288,10 @@ def _backtested(records: list[dict[str, Any]], backtests: list[dict[str, Any]]) 
     ratios variant / reference on the backtest (what the choice is made on) and on the test
     segment (read once, for the report)."""
 
-    def runs(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
-        return {(_norm(r), r["dataset"], r["name"], r["seed"]): r for r in rows
-                if r["kind"] == "model" and "error" not in r}  # fmt: skip
-
     def mae(r: dict[str, Any]) -> float:
         return r["metrics"]["mae"]
 
-    back, test, rows = runs(backtests), runs(records), []
+    back, test, rows = _cells(backtests), _cells(records), []
     for variant, reference in BACKTEST_PAIRS:
         pairs = defaultdict(list)
         for (label, *cell), r in back.items():
@@ -295,8 +301,8 @@ def _backtested(records: list[dict[str, Any]], backtests: list[dict[str, Any]]) 
         for address, found in [*pairs.items(), ("all", [x for v in pairs.values() for x in v])] if pairs else []:
             ratios = [x for x, _, _ in found]
             tested = [mae(test[a]) / mae(test[b]) for _, a, b in found if a in test and b in test]
-            on_test = f"{np.exp(np.mean(np.log(tested))):.3f} ({len(tested)} pairs)" if tested else "—"
-            mean = np.exp(np.mean(np.log(ratios)))
+            on_test = f"{_geomean(tested):.3f} ({len(tested)} pairs)" if tested else "—"
+            mean = _geomean(ratios)
             rows.append(f"| {variant} | {reference} | {address} | {len(ratios)} | {mean:.3f} "
                         f"({sum(x < 1 for x in ratios)} lower) | {on_test} |")  # fmt: skip
     if not rows:
