@@ -1,11 +1,13 @@
 """The default training protocol, before and after (issue 15): the same models, datasets and
 seeds under the old defaults (batch 32, 100 epochs, early stopping on a carved validation
-split) and the new ones (`recipes/protocol.py`), beside the 1-NN baseline and the published
-figures. Reads two `benchmarks/accuracy.py` results files; trains nothing.
+split), the step budget with a plateau schedule, and the current defaults
+(`recipes/protocol.py`), beside the 1-NN baseline and the published figures. Reads three
+`benchmarks/accuracy.py` results files; trains nothing.
 
     .venv/bin/python benchmarks/protocol.py   # writes docs/benchmarks/protocol.md
 
-The "after" cells come from `benchmarks/accuracy.py --results benchmarks/results/accuracy-protocol.jsonl`.
+The "plateau" cells come from `benchmarks/accuracy.py --results benchmarks/results/accuracy-protocol.jsonl`,
+the "now" cells from `--results benchmarks/results/accuracy-cosine.jsonl`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repositor
 import benchmarks.common as common
 
 BEFORE = common.ROOT / "benchmarks" / "results" / "accuracy.jsonl"
-AFTER = common.ROOT / "benchmarks" / "results" / "accuracy-protocol.jsonl"
+PLATEAU = common.ROOT / "benchmarks" / "results" / "accuracy-protocol.jsonl"
+NOW = common.ROOT / "benchmarks" / "results" / "accuracy-cosine.jsonl"
 REPORT = common.ROOT / "docs" / "benchmarks" / "protocol.md"
 
 
@@ -68,11 +71,15 @@ def _targets(new: dict[tuple[str, str], list[dict[str, Any]]], baselines: dict[t
     return [*lines, ""]
 
 
-def render(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[str]:
-    old, new = _cells(before), _cells(after)
-    baselines = {(r["dataset"], r["name"]): r["metrics"]["accuracy"] for r in after if r["kind"] == "baseline"}
-    commands, dates = common.commands_and_dates(after)
-    lines = [
+def _latest(plateau: dict, now: dict) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Each dataset's cells under the current defaults: the "now" runs, or, for a dataset they did
+    not re-run (one that selects on validation, which the last change left alone), the plateau ones."""
+    redone = {d for d, _ in now}
+    return {**{k: v for k, v in plateau.items() if k[0] not in redone}, **now}
+
+
+def _intro(commands: list[str], dates: list[str]) -> list[str]:
+    return [
         "# The default training protocol, before and after",
         "",
         "Test accuracy of every zoo model with its default hyperparameters and the **default training",
@@ -81,12 +88,16 @@ def render(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[st
         "- **before**: batch 32, at most 100 epochs, early stopping (patience 20) and best weights on",
         "  the validation loss of a 20% carve of train; constant learning rate. Cells from",
         "  `benchmarks/results/accuracy.jsonl` (docs/benchmarks/accuracy.md, measured 2026-11-23/24).",
-        "- **after** (`recipes/protocol.py`, docs/training.md): batch `min(32, max(4, n/10))`, a",
-        "  budget of 2000 optimizer steps, patience a fifth of the epochs, learning rate halved when",
-        "  the loss stalls, gradient norm clipped to 1; where the validation carve would hold fewer",
-        "  than 30 series (all four UCR sets below but JapaneseVowels) the run fits train + val and",
-        "  keeps the weights of the epoch with the lowest training loss, as the published figures do.",
-        "  Cells from `benchmarks/results/accuracy-protocol.jsonl`.",
+        "- **plateau**: batch `min(32, max(4, n/10))`, a budget of 2000 optimizer steps, patience a",
+        "  fifth of the epochs, learning rate halved when the loss stalls, gradient norm clipped to 1;",
+        "  where the validation carve would hold fewer than 30 series (all four UCR sets below but",
+        "  JapaneseVowels) the run fits train + val and keeps the weights of the epoch with the lowest",
+        "  training loss, as the published figures do. Cells from `benchmarks/results/accuracy-protocol.jsonl`.",
+        "- **now** (`recipes/protocol.py`, docs/training.md): the same, except that a run selecting on",
+        "  the training loss trains its whole budget (no early stopping) with the learning rate warmed",
+        "  up and decayed along a cosine (chosen by cross-validation on the train splits:",
+        "  docs/benchmarks/protocol_cv.md). Runs selecting on validation (JapaneseVowels here) are",
+        "  unchanged, so their plateau cells stand for now. Cells from `benchmarks/results/accuracy-cosine.jsonl`.",
         "",
         "The test split is read once per run, for this report; nothing was chosen on it. The",
         "published figures use their own protocols (1500-2000 epochs, tuned settings) and are",
@@ -100,52 +111,62 @@ def render(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[st
         *commands,
         "```",
         "",
-        'The "before" cells are the seeds the earlier benchmark had time for. The models that stay',
-        "below 1-NN after the change (listed under each table) are mostly the purely recurrent ones",
-        "(`lstm`, `gru`, their stacked and bidirectional forms, `attention_lstm`), most of all on",
-        "ArrowHead (36 series of 251 steps), where `cnn_lstm` stays below too while `fcn`,",
-        "`lstm_fcn` and `alstm_fcn` are above: a 2000-step budget is about a tenth of the published",
-        "recipes' 1500-2000 epochs, and long series with few examples are where recurrent layers",
-        "learn slowest.",
+    ]
+
+
+def _dataset_section(dataset: str, stages: list[dict], latest: dict, nn: float | None) -> list[str]:
+    """One dataset's table: every model under each protocol, best current mean first."""
+    def accuracy(m: str) -> float:
+        return float(np.mean([r["metrics"]["accuracy"] for r in latest[(dataset, m)]]))
+
+    models = sorted({m for d, m in latest if d == dataset}, key=lambda m: (-accuracy(m), m))  # ties by name
+    lines = [f"## {dataset}", "", "| model | before | plateau | now | now: epochs | now: s / run |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for model in models:
+        rows = stages[2].get((dataset, model), [])
+        epochs = f"{np.mean([r['epochs'] for r in rows]):.0f}" if rows else "—"
+        seconds = f"{np.mean([r['seconds'] for r in rows]):.0f}" if rows else "—"
+        cells = " | ".join(_mean(stage.get((dataset, model), [])) for stage in stages)
+        lines.append(f"| {model} | {cells} | {epochs} | {seconds} |")
+    below = [m for m in models if nn is not None and accuracy(m) < nn]
+    published = "; ".join(f"{name} {value:.3f} ({source})" for name, value, source in common.PUBLISHED.get(dataset, []))
+    return [*lines, "", f"1-NN Euclidean (train+val): {nn:.3f}." if nn is not None else "1-NN: not computed.",
+            f"Below it now: {', '.join(below) if below else 'none'}.", f"Published: {published or '—'}.", ""]  # fmt: skip
+
+
+def render(before: list[dict[str, Any]], plateau: list[dict[str, Any]], now: list[dict[str, Any]]) -> list[str]:
+    stages = [_cells(before), _cells(plateau), _cells(now)]
+    latest = _latest(stages[1], stages[2])
+    baselines = {(r["dataset"], r["name"]): r["metrics"]["accuracy"] for r in plateau + now if r["kind"] == "baseline"}
+    commands, dates = common.commands_and_dates(plateau + now)
+    lines = [
+        *_intro(commands, dates),
+        "The models that stay below 1-NN (listed under each table) are mostly the purely recurrent",
+        "ones (`lstm`, `gru`, their stacked and bidirectional forms, `attention_lstm`), most of all on",
+        "ArrowHead (36 series of 251 steps), the set where recurrent layers learn slowest: long",
+        "series and few examples, so a 2000-step budget (about a tenth of the published recipes'",
+        "1500-2000 epochs) leaves them short of what the convolutional models reach.",
         "",
-        *_targets(new, baselines),
+        *_targets(latest, baselines),
         "Not yet measured under the new protocol: "
-        + ", ".join(d for d in common.ACCURACY_DATASETS if d not in {d for d, _ in new})
+        + ", ".join(d for d in common.ACCURACY_DATASETS if d not in {d for d, _ in latest})
         + " (docs/benchmarks/accuracy.md has them under the old one).",
         "",
     ]
-    for dataset in sorted({d for d, _ in new}):
-        # Best mean accuracy first; ties by model name (a set's order changes with PYTHONHASHSEED).
-        models = sorted({m for d, m in new if d == dataset},
-                        key=lambda m: (-np.mean([r["metrics"]["accuracy"] for r in new[(dataset, m)]]), m))  # fmt: skip
-        nn = baselines.get((dataset, "1nn_euclidean"))
-        lines += [f"## {dataset}", "", "| model | before | after | after: epochs | after: s / run |",
-                  "|---|---|---|---|---|"]  # fmt: skip
-        for model in models:
-            rows = new[(dataset, model)]
-            epochs = np.mean([r["epochs"] for r in rows])
-            seconds = np.mean([r["seconds"] for r in rows])
-            lines.append(f"| {model} | {_mean(old[(dataset, model)])} | {_mean(rows)} | {epochs:.0f} | {seconds:.0f} |")
-        below = [
-            m for m in models if nn is not None and np.mean([r["metrics"]["accuracy"] for r in new[(dataset, m)]]) < nn
-        ]
-        published = "; ".join(
-            f"{name} {value:.3f} ({source})" for name, value, source in common.PUBLISHED.get(dataset, [])
-        )
-        lines += ["", f"1-NN Euclidean (train+val): {nn:.3f}." if nn is not None else "1-NN: not computed.",
-                  f"Below it after the change: {', '.join(below) if below else 'none'}.",
-                  f"Published: {published or '—'}.", ""]  # fmt: skip
+    for dataset in sorted({d for d, _ in latest}):
+        lines += _dataset_section(dataset, stages, latest, baselines.get((dataset, "1nn_euclidean")))
     return lines
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, default=BEFORE)
-    parser.add_argument("--after", type=Path, default=AFTER)
+    parser.add_argument("--plateau", type=Path, default=PLATEAU)
+    parser.add_argument("--now", type=Path, default=NOW)
     parser.add_argument("--report", type=Path, default=REPORT)
     args = parser.parse_args(argv)
-    before, after = common.read_results(args.before), common.read_results(args.after)
-    args.report.write_text("\n".join(render(before, after)).rstrip() + "\n")
+    records = [common.read_results(p) for p in (args.before, args.plateau, args.now)]
+    args.report.write_text("\n".join(render(*records)).rstrip() + "\n")
     print(f"wrote {args.report}")
 
 

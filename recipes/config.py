@@ -63,7 +63,8 @@ class TrainConfig(Execution):
         Int(5, 50, step=5),
         valid=Int(0, 100_000),
         tune=False,
-        doc="early stopping: epochs without improvement (0 = off) [default: a fifth of the epochs]",
+        doc="early stopping: epochs without improvement (0 = off) [default: a fifth of the epochs when selecting on "
+        "validation, off when selecting on the training loss]",
     )
     select_on: str = hp(
         "auto",
@@ -86,10 +87,11 @@ class TrainConfig(Execution):
         "the task's own (recipes.tasks). Not searched: trials on different losses have incomparable val_loss",
     )
     lr_schedule: str = hp(
-        "plateau",
-        Choice(("plateau", "cosine", "none")),
+        "auto",
+        Choice(("auto", "plateau", "cosine", "none")),
         doc="plateau: halve the learning rate when the loss stalls; cosine: warm up over the first 5% of the step "
-        "budget, then decay along a cosine to 1/100 (Loshchilov & Hutter 2017); none: constant",
+        "budget, then decay along a cosine to 1/100 (Loshchilov & Hutter 2017); none: constant; auto: plateau where "
+        "the run selects on validation, cosine where it selects on the training loss",
     )
     clipnorm: float = hp(
         1.0, Float(0.5, 5.0, sampling="log"), valid=Float(0.0, 1e6), doc="gradient norm clip (0 = off)"

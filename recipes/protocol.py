@@ -9,10 +9,16 @@ So the defaults here are stated in the data's terms and resolved per run:
 
 - batch size 0 (auto): `min(32, max(4, n / 10))`, n the examples it fits on;
 - no epochs given: as many as `steps` optimizer steps take (at least 20, at most 2000);
-- no patience given: a fifth of the epochs (100 epochs -> 20, as before);
 - selection "auto": where the carved validation split would hold fewer than `MIN_VAL`
   labelled examples (classification), fit on train + val and select on the training loss,
   as the published figures do; otherwise early-stop and select on the validation loss;
+- no patience given: a fifth of the epochs (100 epochs -> 20) where the run selects on
+  validation; none (the whole budget) where it selects on the training loss, as the published
+  recipes train: stopping there saves time and nothing else, and it stopped the recurrent
+  models that sat at chance for their first hundred epochs (docs/benchmarks/protocol_cv.md);
+- learning-rate schedule "auto": halved when the validation loss stalls (plateau) where the
+  run selects on validation; a warm-up and cosine decay over the budget where it selects on the
+  training loss, whose first stall is the network not yet learning, not a rate too high;
 - `refit`, where the run selected on validation: a fresh model then trains on train + val
   for the epochs the selection kept, and that is the run's model.
 
@@ -46,6 +52,7 @@ class Protocol:
         epochs: The most epochs to train.
         patience: Epochs without improvement before stopping (0: off).
         lr_patience: Epochs without improvement before the learning rate is halved.
+        lr_schedule: "plateau", "cosine" or "none" (`TrainConfig.lr_schedule`, "auto" resolved).
         refit: After selecting on validation, train a fresh model on train + val for the
             kept number of epochs (`TrainConfig.refit`; never when selecting on train).
     """
@@ -56,6 +63,7 @@ class Protocol:
     epochs: int
     patience: int
     lr_patience: int
+    lr_schedule: str = "plateau"
     refit: bool = False
 
     @property
@@ -79,9 +87,11 @@ def resolve(cfg: TrainConfig, task: str, n_train: int, n_val: int) -> Protocol:
     batch = max(1, min(batch, n_fit))
     per_epoch = math.ceil(n_fit / batch)
     epochs = cfg.epochs or min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(cfg.steps / per_epoch)))
-    patience = cfg.patience if cfg.patience is not None else max(5, epochs // 5)
+    on_val = select_on == "val"
+    patience = cfg.patience if cfg.patience is not None else max(5, epochs // 5) if on_val else 0
     lr_patience = max(2, (patience or epochs // 5) // 2)
-    return Protocol(select_on, batch, per_epoch, epochs, patience, lr_patience, cfg.refit and select_on == "val")
+    schedule = cfg.lr_schedule if cfg.lr_schedule != "auto" else "plateau" if on_val else "cosine"
+    return Protocol(select_on, batch, per_epoch, epochs, patience, lr_patience, schedule, cfg.refit and on_val)
 
 
 def kept_epoch(history: Mapping[str, Sequence[float]], monitor: str, values: Sequence[float], way: str) -> int:

@@ -359,6 +359,8 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
     plan = protocol.resolve(cfg, dataset.task, len(dataset.train), len(dataset.val))
     if plan.refit and (backbone is not None or job.init_weights is not None):  # a fresh model would lose them
         plan = replace(plan, refit=False)
+    cfg = replace(cfg, lr_schedule=plan.lr_schedule)  # "auto" resolved: what compiling and fitting read
+    job = replace(job, cfg=cfg)
     # Seeded here, after data loading (which may draw random numbers the first time it runs).
     keras.utils.set_random_seed(cfg.seed)
     with precision(cfg.mixed_precision) as policy:

@@ -16,25 +16,28 @@ from zoo.errors import ConfigError
 @pytest.mark.parametrize(
     ("settings", "task", "sizes", "expected"),
     [
-        # GunPoint: 40 train + 10 val series: fit on all 50, batch 5, 2000 steps = 200 epochs.
-        ({}, "classification", (40, 10), ("train", 5, 10, 200, 40, 20)),
+        # GunPoint: 40 train + 10 val series: fit on all 50, batch 5, 2000 steps = 200 epochs, all
+        # of them (no early stopping on the training loss), the rate along a cosine.
+        ({}, "classification", (40, 10), ("train", 5, 10, 200, 0, 20, "cosine")),
         # A large set: the carved validation split is big enough to judge by; at least 20 epochs.
-        ({}, "classification", (8000, 2000), ("val", 32, 250, 20, 5, 2)),
+        ({}, "classification", (8000, 2000), ("val", 32, 250, 20, 5, 2, "plateau")),
         # Forecasting keeps its time-ordered validation segment however small.
-        ({}, "forecasting", (70, 18), ("val", 7, 10, 200, 40, 20)),
+        ({}, "forecasting", (70, 18), ("val", 7, 10, 200, 40, 20, "plateau")),
         # What a user gives is kept.
         (
-            {"batch_size": 16, "epochs": 3, "patience": 0, "select_on": "val"},
+            {"batch_size": 16, "epochs": 3, "patience": 0, "select_on": "val", "lr_schedule": "none"},
             "classification",
             (40, 10),
-            ("val", 16, 3, 3, 0, 2),
+            ("val", 16, 3, 3, 0, 2, "none"),
         ),
-        ({"steps": 100}, "classification", (40, 0), ("train", 4, 10, 20, 5, 2)),
+        ({"steps": 100, "patience": 5, "lr_schedule": "plateau"}, "classification", (40, 0),
+         ("train", 4, 10, 20, 5, 2, "plateau")),  # fmt: skip
     ],
 )
 def test_the_protocol_is_resolved_from_the_split_sizes(settings, task, sizes, expected) -> None:
     plan = resolve(train_config(settings), task, *sizes)
-    got = (plan.select_on, plan.batch_size, plan.steps_per_epoch, plan.epochs, plan.patience, plan.lr_patience)
+    got = (plan.select_on, plan.batch_size, plan.steps_per_epoch, plan.epochs, plan.patience, plan.lr_patience,
+           plan.lr_schedule)  # fmt: skip
     assert got == expected
 
 
@@ -44,7 +47,7 @@ def stalled(tmp_path_factory):
     store = f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
     runs = tmp_path_factory.mktemp("runs")
     result = recipes.train("mlp", "ucr:ItalyPowerDemand", hparams={"units": 8}, learning_rate=1e-7, steps=60,
-                           tracking_uri=store, runs_dir=runs, verbose=0)  # fmt: skip
+                           lr_schedule="plateau", tracking_uri=store, runs_dir=runs, verbose=0)  # fmt: skip
     return result, store
 
 
@@ -61,6 +64,17 @@ def test_a_small_set_fits_train_and_val_and_selects_on_the_training_loss(stalled
     )
     assert params["protocol.epochs"] == "20" and result.epochs <= 20
     assert "best_loss" in run.data.metrics and "val_loss" not in run.data.metrics
+
+
+def test_a_run_selecting_on_the_training_loss_trains_its_whole_budget_along_a_cosine(tmp_path) -> None:
+    """The defaults on a small set: no early stopping (the loss below cannot improve, so any
+    patience would stop it), and the rate warms up and decays along a cosine (no halving)."""
+    result = recipes.train("mlp", "ucr:ItalyPowerDemand", hparams={"units": 8}, learning_rate=1e-7, steps=60,
+                           tracking=False, runs_dir=tmp_path, verbose=0)  # fmt: skip
+    plan = resolve(train_config({"steps": 60}), "classification", len(result.dataset.train), len(result.dataset.val))
+    assert (plan.select_on, plan.patience, plan.lr_schedule) == ("train", 0, "cosine")
+    assert result.epochs == plan.epochs and result.config.lr_schedule == "cosine"
+    assert type(result.model.optimizer._learning_rate).__name__ == "CosineDecay"
 
 
 def test_the_learning_rate_halves_when_the_loss_stalls(stalled) -> None:
