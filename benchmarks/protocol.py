@@ -116,6 +116,7 @@ def _intro(commands: list[str], dates: list[str]) -> list[str]:
 
 def _dataset_section(dataset: str, stages: list[dict], latest: dict, nn: float | None) -> list[str]:
     """One dataset's table: every model under each protocol, best current mean first."""
+
     def accuracy(m: str) -> float:
         return float(np.mean([r["metrics"]["accuracy"] for r in latest[(dataset, m)]]))
 
@@ -131,7 +132,8 @@ def _dataset_section(dataset: str, stages: list[dict], latest: dict, nn: float |
     below = [m for m in models if nn is not None and accuracy(m) < nn]
     published = "; ".join(f"{name} {value:.3f} ({source})" for name, value, source in common.PUBLISHED.get(dataset, []))
     return [*lines, "", f"1-NN Euclidean (train+val): {nn:.3f}." if nn is not None else "1-NN: not computed.",
-            f"Below it now: {', '.join(below) if below else 'none'}.", f"Published: {published or '—'}.", ""]  # fmt: skip
+            f"Below it now: {', '.join(below) if below else 'none'}.", f"Published: {published or '—'}.",
+            ""]  # fmt: skip
 
 
 def render(before: list[dict[str, Any]], plateau: list[dict[str, Any]], now: list[dict[str, Any]]) -> list[str]:

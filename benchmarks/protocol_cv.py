@@ -76,7 +76,6 @@ def arm_settings(arm: str, dataset: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> None:
-    import recipes
     from recipes.device import import_backend
 
     import_backend()
@@ -90,19 +89,24 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
                     for i, fold in enumerate(sets):
                         if (address, model, seed, arm, i) in done:
                             continue
-                        settings = arm_settings(arm, fold)
-                        started = time.perf_counter()
-                        with tempfile.TemporaryDirectory() as runs:
-                            result = recipes.train(model, fold, seed=seed, tracking=False, runs_dir=runs, verbose=0,
-                                                   pictures=False, log_model=False, **settings)  # fmt: skip
-                        record = {"dataset": address, "model": model, "seed": seed, "arm": arm, "fold": i,
-                                  "folds": len(sets), "settings": settings, "epochs": result.epochs,
-                                  "accuracy": result.test_metrics["accuracy"], "log_loss": result.test_metrics["log_loss"],
-                                  "seconds": time.perf_counter() - started}  # fmt: skip
-                        common.append(
-                            args.results, record | common.provenance(argv, cpus, script="protocol_cv.py", threads=args.threads)
-                        )
-                        print(f"{address} {model} seed {seed} {arm} fold {i}: accuracy {record['accuracy']:.3f}", flush=True)
+                        record = _one(model, fold, seed, arm_settings(arm, fold))
+                        record |= {"dataset": address, "model": model, "seed": seed, "arm": arm, "fold": i,
+                                   "folds": len(sets)}  # fmt: skip
+                        provenance = common.provenance(argv, cpus, script="protocol_cv.py", threads=args.threads)
+                        common.append(args.results, record | provenance)
+                        print(f"{address} {model} seed {seed} {arm} fold {i}: {record['accuracy']:.3f}", flush=True)
+
+
+def _one(model: str, fold: Any, seed: int, settings: dict[str, Any]) -> dict[str, Any]:
+    """Train `model` on the fold's train split by `settings`; score it on the held-out fold."""
+    import recipes
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as runs:
+        result = recipes.train(model, fold, seed=seed, tracking=False, runs_dir=runs, verbose=0, pictures=False,
+                               log_model=False, **settings)  # fmt: skip
+    return {"settings": settings, "epochs": result.epochs, "accuracy": result.test_metrics["accuracy"],
+            "log_loss": result.test_metrics["log_loss"], "seconds": time.perf_counter() - started}  # fmt: skip
 
 
 def render(records: list[dict[str, Any]]) -> str:
@@ -122,7 +126,7 @@ def render(records: list[dict[str, Any]]) -> str:
         "| plateau epochs | cosine epochs | plateau s | cosine s |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    wins = defaultdict(int)
+    wins, higher, compared = defaultdict(int), defaultdict(int), []
     for dataset, model in sorted({(d, m) for d, m, _ in cells}):
         pair = [cells.get((dataset, model, a), []) for a in ARMS]
         keys = [{(r["seed"], r["fold"]) for r in rows} for rows in pair]
@@ -131,12 +135,18 @@ def render(records: list[dict[str, Any]]) -> str:
         means = {k: [float(np.mean([r[k] for r in rows])) for rows in pair]
                  for k in ("accuracy", "log_loss", "epochs", "seconds")}  # fmt: skip
         wins[max(ARMS, key=lambda a: (means["accuracy"][ARMS.index(a)], -means["log_loss"][ARMS.index(a)]))] += 1
+        plateau, cosine = means["accuracy"]
+        higher["equal" if round(plateau, 6) == round(cosine, 6) else ARMS[int(cosine > plateau)]] += 1
+        compared.append(means["accuracy"])
         figures = [f"{v:.3f}" for k in ("accuracy", "log_loss") for v in means[k]]
         figures += [f"{v:.0f}" for k in ("epochs", "seconds") for v in means[k]]
         lines.append(f"| {dataset} | {model} | {len(keys[0])} | {' | '.join(figures)} |")
     if wins:
         verdict = ", ".join(f"{a} {wins[a]}" for a in ARMS)
-        lines += ["", f"Cells each arm won: {verdict}."]
+        mean = np.mean(compared, axis=0)
+        lines += ["", f"Cells each arm won: {verdict}. On accuracy alone: {ARMS[0]} higher in {higher[ARMS[0]]}, "
+                  f"{ARMS[1]} in {higher[ARMS[1]]}, equal in {higher['equal']} (there the log loss decided); "
+                  f"mean accuracy over the cells {ARMS[0]} {mean[0]:.3f}, {ARMS[1]} {mean[1]:.3f}."]  # fmt: skip
     lines += common.commands_section(commands)
     return "\n".join(lines) + "\n"
 

@@ -30,8 +30,12 @@ from zoo.errors import ConfigError
             (40, 10),
             ("val", 16, 3, 3, 0, 2, "none"),
         ),
-        ({"steps": 100, "patience": 5, "lr_schedule": "plateau"}, "classification", (40, 0),
-         ("train", 4, 10, 20, 5, 2, "plateau")),  # fmt: skip
+        (
+            {"steps": 100, "patience": 5, "lr_schedule": "plateau"},
+            "classification",
+            (40, 0),
+            ("train", 4, 10, 20, 5, 2, "plateau"),
+        ),
     ],
 )
 def test_the_protocol_is_resolved_from_the_split_sizes(settings, task, sizes, expected) -> None:
