@@ -271,7 +271,9 @@ def render_after(records: list[dict[str, Any]], path: Path) -> list[str]:
         "of their paired per-fold differences (`tuning.searching.ranked`); the others, run before the rule, take "
         "the best mean (ties to the lower validation loss). "
         "The default configs' test accuracy comes from the accuracy benchmark under the same protocol and "
-        "seed (benchmarks/results/accuracy-protocol.jsonl, docs/benchmarks/protocol.md); 1-NN is the "
+        "seed (benchmarks/results/accuracy-protocol.jsonl, docs/benchmarks/protocol.md: the plateau protocol, "
+        "under which every cell here ran; a small set now trains its whole budget along a cosine, and a new "
+        "cell would be read against `--protocol benchmarks/results/accuracy-cosine.jsonl`); 1-NN is the "
         "Euclidean baseline on the same split. One process per command, pinned to one core; the machine's other "
         "core ran other benchmarks meanwhile, so the minutes are upper bounds.",
         "",
