@@ -109,11 +109,37 @@ def _one(model: str, fold: Any, seed: int, settings: dict[str, Any]) -> dict[str
             "log_loss": result.test_metrics["log_loss"], "seconds": time.perf_counter() - started}  # fmt: skip
 
 
-def render(records: list[dict[str, Any]]) -> str:
-    commands, dates = common.commands_and_dates(records)
+def _compared(records: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, list[float]], int]]:
+    """Per (dataset, model) where both arms ran the same folds: each figure's mean per arm."""
     cells: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         cells[(r["dataset"], r["model"], r["arm"])].append(r)
+    out = []
+    for dataset, model in sorted({(d, m) for d, m, _ in cells}):
+        pair = [cells.get((dataset, model, a), []) for a in ARMS]
+        keys = [{(r["seed"], r["fold"]) for r in rows} for rows in pair]
+        if all(pair) and keys[0] == keys[1]:
+            means = {k: [float(np.mean([r[k] for r in rows])) for rows in pair]
+                     for k in ("accuracy", "log_loss", "epochs", "seconds")}  # fmt: skip
+            out.append((dataset, model, means, len(keys[0])))
+    return out
+
+
+def _verdict(compared: list[tuple[str, str, dict[str, list[float]], int]]) -> str:
+    """Cells won (accuracy, then log loss), accuracy alone, and the mean accuracy per arm."""
+    wins, higher = defaultdict(int), defaultdict(int)
+    for *_, means, _n in compared:
+        acc, loss = means["accuracy"], means["log_loss"]
+        wins[max(range(len(ARMS)), key=lambda i: (acc[i], -loss[i]))] += 1
+        higher["equal" if round(acc[0], 6) == round(acc[1], 6) else ARMS[int(acc[1] > acc[0])]] += 1
+    mean = np.mean([means["accuracy"] for *_, means, _n in compared], axis=0)
+    return (f"Cells each arm won: {ARMS[0]} {wins[0]}, {ARMS[1]} {wins[1]}. On accuracy alone: {ARMS[0]} higher "
+            f"in {higher[ARMS[0]]}, {ARMS[1]} in {higher[ARMS[1]]}, equal in {higher['equal']} (there the log loss "
+            f"decided); mean accuracy over the cells {ARMS[0]} {mean[0]:.3f}, {ARMS[1]} {mean[1]:.3f}.")  # fmt: skip
+
+
+def render(records: list[dict[str, Any]]) -> str:
+    commands, dates = common.commands_and_dates(records)
     lines = [line.strip() for line in __doc__.split("\n\n    ")[0].splitlines()] + [
         "",
         "Per dataset and model: the mean over every held-out fold (and seed) of the accuracy and the log",
@@ -126,27 +152,13 @@ def render(records: list[dict[str, Any]]) -> str:
         "| plateau epochs | cosine epochs | plateau s | cosine s |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    wins, higher, compared = defaultdict(int), defaultdict(int), []
-    for dataset, model in sorted({(d, m) for d, m, _ in cells}):
-        pair = [cells.get((dataset, model, a), []) for a in ARMS]
-        keys = [{(r["seed"], r["fold"]) for r in rows} for rows in pair]
-        if not all(pair) or keys[0] != keys[1]:
-            continue
-        means = {k: [float(np.mean([r[k] for r in rows])) for rows in pair]
-                 for k in ("accuracy", "log_loss", "epochs", "seconds")}  # fmt: skip
-        wins[max(ARMS, key=lambda a: (means["accuracy"][ARMS.index(a)], -means["log_loss"][ARMS.index(a)]))] += 1
-        plateau, cosine = means["accuracy"]
-        higher["equal" if round(plateau, 6) == round(cosine, 6) else ARMS[int(cosine > plateau)]] += 1
-        compared.append(means["accuracy"])
+    compared = _compared(records)
+    for dataset, model, means, n in compared:
         figures = [f"{v:.3f}" for k in ("accuracy", "log_loss") for v in means[k]]
         figures += [f"{v:.0f}" for k in ("epochs", "seconds") for v in means[k]]
-        lines.append(f"| {dataset} | {model} | {len(keys[0])} | {' | '.join(figures)} |")
-    if wins:
-        verdict = ", ".join(f"{a} {wins[a]}" for a in ARMS)
-        mean = np.mean(compared, axis=0)
-        lines += ["", f"Cells each arm won: {verdict}. On accuracy alone: {ARMS[0]} higher in {higher[ARMS[0]]}, "
-                  f"{ARMS[1]} in {higher[ARMS[1]]}, equal in {higher['equal']} (there the log loss decided); "
-                  f"mean accuracy over the cells {ARMS[0]} {mean[0]:.3f}, {ARMS[1]} {mean[1]:.3f}."]  # fmt: skip
+        lines.append(f"| {dataset} | {model} | {n} | {' | '.join(figures)} |")
+    if compared:
+        lines += ["", _verdict(compared)]
     lines += common.commands_section(commands)
     return "\n".join(lines) + "\n"
 
