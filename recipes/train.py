@@ -531,7 +531,8 @@ def _fit_phases(job: _Job, net: Any, train_ds: Any, val_ds: Any, tracker: Any, p
 
     epochs, factor = job.unfreeze
     net.get_layer(BACKBONE).trainable = True
-    compile_model(net, job.dataset.task, dataclasses.replace(job.cfg, learning_rate=job.cfg.learning_rate * factor))
+    lower = dataclasses.replace(job.cfg, learning_rate=job.cfg.learning_rate * factor)
+    compile_model(net, job.dataset.task, lower, steps=epochs * plan.steps_per_epoch)  # a cosine: over this phase
     second = dataclasses.replace(first, epochs=epochs, patience=plan.patience if plan.patience > 0 else epochs,
                                  phase="unfrozen")  # fmt: skip
     unfrozen = fitting.fit(net, train_ds, val_ds, plan=second, **common)

@@ -187,6 +187,11 @@ def test_fine_tuning_shares_out_the_budget_any_run_on_the_subset_gets(pretrained
     params = MlflowClient(store).get_run(result.run_id).data.params
     assert (params["protocol.epochs"], params["backbone.unfreeze_epochs"]) == (str(budget // 2), str(budget // 2))
     assert result.epochs == budget  # patience 0: every epoch of both phases
+    # A small set's schedule is a cosine, one per phase: each warms up, then decays; the second from a tenth.
+    rates, half = result.history["learning_rate"], budget // 2
+    for phase, top in ((rates[:half], 1e-3), (rates[half:], 1e-4)):
+        peak = int(np.argmax(phase))
+        assert phase[peak] <= top * 1.0001 and phase[-1] < phase[peak] / 2 and all(np.diff(phase[peak:]) <= 0)
     with pytest.raises(ConfigError, match=r"^fine-tuning: 0 epochs frozen and 0 unfrozen train nothing; give"):
         semi.finetune("lstm", gunpoint, pretrained, freeze_share=0.0, unfreeze_epochs=0, tracking=False,
                       runs_dir=tmp_path / "none", verbose=0)  # fmt: skip
