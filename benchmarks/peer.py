@@ -255,7 +255,10 @@ def render(records: Sequence[dict[str, Any]]) -> str:
         "  split), batch `min(32, max(4, n/10))` = 5, a 2000-step budget (200 epochs), learning rate",
         "  halved when the training loss stalls, gradient norm clipped to 1, the weights of the lowest",
         "  training loss kept (docs/training.md); tracked in a scratch MLflow SQLite store as `zoo train`",
-        f"  is. {zoo_any['params'] if zoo_any else '?'} parameters (64 LSTM units).",
+        f"  is. {zoo_any['params'] if zoo_any else '?'} parameters (64 LSTM units). That was the protocol",
+        "  when these runs were made; since 2026-12-01 a set this small trains its whole budget along a",
+        "  cosine (docs/benchmarks/protocol.md: lstm_fcn's GunPoint accuracy is 1.000 under both), and",
+        "  this comparison has not been re-run under it.",
     ]
     if peer_settings:
         shown = ", ".join(f"{k}={v}" for k, v in sorted(peer_settings.items()) if k != "random_state")
