@@ -132,7 +132,9 @@ def pretrain(
 @config_options("recipes.config:FinetuneConfig")
 @click.option("--learning-rate", type=float, help="Both arms' learning rate [default: 0.001].")
 @click.option("--batch-size", type=int, help="Both arms' batch size [default: 0, follows the labelled subset's size].")
-@click.option("--patience", type=int, help="Both arms' early-stopping patience [default: a fifth of the epochs].")
+@click.option("--patience", type=int,
+              help="Both arms' early-stopping patience [default: the protocol's: a fifth of the epochs, none where "
+                   "the subset is too small for a validation carve].")  # fmt: skip
 @click.option("--epochs", type=int, help="Both arms' budget; fine-tuning shares it out [default: as zoo train's].")
 def semi(
     model: str,
