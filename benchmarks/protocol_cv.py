@@ -10,7 +10,9 @@ archive's test split is not read.
 Arms: `plateau` (the learning rate halved when the training loss stalls; early stopping after a
 fifth of the epochs without improvement) and `cosine` (warm-up, then cosine decay over the whole
 step budget; no early stopping: every run trains its budget and keeps its lowest training loss,
-as the published recipes do).
+as the published recipes do), both reading every step (`patch=1` where a model has the knob);
+`patched`: cosine, with the recurrent models reading a long series in patches (`patch=0`, auto).
+Two comparisons: plateau against cosine, and cosine against patched.
 
     TF_CPP_MIN_LOG_LEVEL=2 taskset -c 1 .venv/bin/python benchmarks/protocol_cv.py --threads 1
     .venv/bin/python benchmarks/protocol_cv.py --report-only
@@ -36,7 +38,8 @@ import benchmarks.common as common
 
 DATASETS = ("ucr:ArrowHead", "ucr:GunPoint")
 MODELS = ("lstm", "gru", "cnn_lstm", "fcn")
-ARMS = ("plateau", "cosine")
+ARMS = ("plateau", "cosine", "patched")
+COMPARISONS = (("plateau", "cosine"), ("cosine", "patched"))
 RESULTS = common.ROOT / "benchmarks" / "results" / "protocol_cv.jsonl"
 REPORT = common.ROOT / "docs" / "benchmarks" / "protocol_cv.md"
 
@@ -69,7 +72,7 @@ def arm_settings(arm: str, dataset: Any) -> dict[str, Any]:
     from recipes import protocol
     from recipes.config import TrainConfig
 
-    if arm == "cosine":
+    if arm in ("cosine", "patched"):
         return {"lr_schedule": "cosine", "patience": 0}
     epochs = protocol.resolve(TrainConfig(), dataset.task, len(dataset.train), 0).epochs
     return {"lr_schedule": "plateau", "patience": max(5, epochs // 5)}
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
                     for i, fold in enumerate(sets):
                         if (address, model, seed, arm, i) in done:
                             continue
-                        record = _one(model, fold, seed, arm_settings(arm, fold))
+                        record = _one(model, fold, seed, arm)
                         record |= {"dataset": address, "model": model, "seed": seed, "arm": arm, "fold": i,
                                    "folds": len(sets)}  # fmt: skip
                         provenance = common.provenance(argv, cpus, script="protocol_cv.py", threads=args.threads)
@@ -97,26 +100,36 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
                         print(f"{address} {model} seed {seed} {arm} fold {i}: {record['accuracy']:.3f}", flush=True)
 
 
-def _one(model: str, fold: Any, seed: int, settings: dict[str, Any]) -> dict[str, Any]:
-    """Train `model` on the fold's train split by `settings`; score it on the held-out fold."""
+def arm_hparams(arm: str, model: str) -> dict[str, Any]:
+    """The model knobs `arm` pins: how many steps a recurrent step reads, where the model has the knob."""
+    import zoo
+
+    if "patch" not in zoo.describe(model).defaults:
+        return {}
+    return {"patch": 0 if arm == "patched" else 1}
+
+
+def _one(model: str, fold: Any, seed: int, arm: str) -> dict[str, Any]:
+    """Train `model` on the fold's train split as `arm` says; score it on the held-out fold."""
     import recipes
 
+    settings, hparams = arm_settings(arm, fold), arm_hparams(arm, model)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as runs:
-        result = recipes.train(model, fold, seed=seed, tracking=False, runs_dir=runs, verbose=0, pictures=False,
-                               log_model=False, **settings)  # fmt: skip
-    return {"settings": settings, "epochs": result.epochs, "accuracy": result.test_metrics["accuracy"],
+        result = recipes.train(model, fold, hparams=hparams, seed=seed, tracking=False, runs_dir=runs, verbose=0,
+                               pictures=False, log_model=False, **settings)  # fmt: skip
+    return {"settings": settings, "hparams": hparams, "epochs": result.epochs, "accuracy": result.test_metrics["accuracy"],
             "log_loss": result.test_metrics["log_loss"], "seconds": time.perf_counter() - started}  # fmt: skip
 
 
-def _compared(records: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, list[float]], int]]:
-    """Per (dataset, model) where both arms ran the same folds: each figure's mean per arm."""
+def _compared(records: list[dict[str, Any]], arms: tuple[str, str]) -> list[tuple[str, str, dict[str, Any], int]]:
+    """Per (dataset, model) where both `arms` ran the same folds: each figure's mean per arm."""
     cells: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         cells[(r["dataset"], r["model"], r["arm"])].append(r)
     out = []
     for dataset, model in sorted({(d, m) for d, m, _ in cells}):
-        pair = [cells.get((dataset, model, a), []) for a in ARMS]
+        pair = [cells.get((dataset, model, a), []) for a in arms]
         keys = [{(r["seed"], r["fold"]) for r in rows} for rows in pair]
         if all(pair) and keys[0] == keys[1]:
             means = {k: [float(np.mean([r[k] for r in rows])) for rows in pair]
@@ -125,17 +138,31 @@ def _compared(records: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, l
     return out
 
 
-def _verdict(compared: list[tuple[str, str, dict[str, list[float]], int]]) -> str:
+def _verdict(compared: list[tuple[str, str, dict[str, Any], int]], arms: tuple[str, str]) -> str:
     """Cells won (accuracy, then log loss), accuracy alone, and the mean accuracy per arm."""
     wins, higher = defaultdict(int), defaultdict(int)
     for *_, means, _n in compared:
         acc, loss = means["accuracy"], means["log_loss"]
-        wins[max(range(len(ARMS)), key=lambda i: (acc[i], -loss[i]))] += 1
-        higher["equal" if round(acc[0], 6) == round(acc[1], 6) else ARMS[int(acc[1] > acc[0])]] += 1
+        wins[max(range(2), key=lambda i: (acc[i], -loss[i]))] += 1
+        higher["equal" if round(acc[0], 6) == round(acc[1], 6) else arms[int(acc[1] > acc[0])]] += 1
     mean = np.mean([means["accuracy"] for *_, means, _n in compared], axis=0)
-    return (f"Cells each arm won: {ARMS[0]} {wins[0]}, {ARMS[1]} {wins[1]}. On accuracy alone: {ARMS[0]} higher "
-            f"in {higher[ARMS[0]]}, {ARMS[1]} in {higher[ARMS[1]]}, equal in {higher['equal']} (there the log loss "
-            f"decided); mean accuracy over the cells {ARMS[0]} {mean[0]:.3f}, {ARMS[1]} {mean[1]:.3f}.")  # fmt: skip
+    first, second = arms
+    return (f"Cells each arm won: {first} {wins[0]}, {second} {wins[1]}. On accuracy alone: {first} higher "
+            f"in {higher[first]}, {second} in {higher[second]}, equal in {higher['equal']} (there the log loss "
+            f"decided); mean accuracy over the cells {first} {mean[0]:.3f}, {second} {mean[1]:.3f}.")  # fmt: skip
+
+
+def _table(records: list[dict[str, Any]], arms: tuple[str, str]) -> list[str]:
+    first, second = arms
+    head = " | ".join(f"{a} {k}" for k in ("accuracy", "log loss", "epochs", "s") for a in arms)
+    lines = ["", f"## {first} against {second}", "", f"| dataset | model | folds x seeds | {head} |",
+             "|---|---|---|" + "---:|" * 8]  # fmt: skip
+    compared = _compared(records, arms)
+    for dataset, model, means, n in compared:
+        figures = [f"{v:.3f}" for k in ("accuracy", "log_loss") for v in means[k]]
+        figures += [f"{v:.0f}" for k in ("epochs", "seconds") for v in means[k]]
+        lines.append(f"| {dataset} | {model} | {n} | {' | '.join(figures)} |")
+    return lines + (["", _verdict(compared, arms)] if compared else ["", "No cell has both arms yet."])
 
 
 def render(records: list[dict[str, Any]]) -> str:
@@ -147,18 +174,9 @@ def render(records: list[dict[str, Any]]) -> str:
         "the lower log loss breaking a tie; only cells where both arms ran every fold are compared.",
         "",
         f"Measured {dates[0]} to {dates[-1]} (UTC)." if dates else "No results yet.",
-        "",
-        "| dataset | model | folds x seeds | plateau accuracy | cosine accuracy | plateau log loss | cosine log loss "
-        "| plateau epochs | cosine epochs | plateau s | cosine s |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    compared = _compared(records)
-    for dataset, model, means, n in compared:
-        figures = [f"{v:.3f}" for k in ("accuracy", "log_loss") for v in means[k]]
-        figures += [f"{v:.0f}" for k in ("epochs", "seconds") for v in means[k]]
-        lines.append(f"| {dataset} | {model} | {n} | {' | '.join(figures)} |")
-    if compared:
-        lines += ["", _verdict(compared)]
+    for arms in COMPARISONS:
+        lines += _table(records, arms)
     lines += common.commands_section(commands)
     return "\n".join(lines) + "\n"
 

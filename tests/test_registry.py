@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import keras
+import numpy as np
 import pytest
 
 import zoo
@@ -158,6 +159,16 @@ def test_leaving_the_fast_path_warns_naming_the_knob() -> None:
             ["dimension_shuffle=True needs a fixed sequence length"],
         ),
         (lambda: zoo.list_models(task="clasification"), ConfigError, ["did you mean: classification"]),
+        (
+            lambda: zoo.build("gru", patch=4, input_shape=(None, 1), task="classification", num_outputs=2),
+            ConfigError,
+            ["patch=4 needs a fixed sequence length"],
+        ),
+        (
+            lambda: zoo.build("lstm", patch=2, input_shape=(32, 1), task="reconstruction", num_outputs=1),
+            ConfigError,
+            ["patch=2 gives no per-step outputs", "patch 0 or 1"],
+        ),
     ],
 )
 def test_bad_input_gets_one_clear_line(call, error, words) -> None:
@@ -187,6 +198,46 @@ def test_dimension_shuffle_is_the_papers_transposed_lstm() -> None:
     model = zoo.build("lstm_fcn", dimension_shuffle=True, input_shape=(50, 1), task="classification", num_outputs=2)
     lstm = model.get_layer("backbone").get_layer("lstm_1")
     assert lstm.input.shape[1:] == (1, 50)  # one step of 50 values: the recurrence never runs
+
+
+def _recurrent_input(model: keras.Model, layer: str = "lstm_1") -> tuple:
+    seen = model.get_layer("backbone").get_layer(layer).input
+    return tuple((seen[0] if isinstance(seen, list) else seen).shape[1:])  # a masked input comes with its mask
+
+
+@pytest.mark.parametrize(
+    "shape, build, steps",
+    [
+        ((251, 1), {}, (32, 8)),  # auto: 8 steps a patch, 5 zeros in front
+        ((150, 3), {}, (38, 12)),
+        ((24, 1), {}, (24, 1)),  # short: every step
+        ((251, 1), {"patch": 1}, (251, 1)),
+        ((100, 2), {"patch": 3}, (34, 6)),
+        ((None, 1), {}, (None, 1)),  # variable length: every step
+        ((251, 1), {"mask_value": 0.0}, (251, 1)),  # masked: every step
+        ((251, 1), {"task": "reconstruction", "num_outputs": 1}, (251, 1)),  # per-step head: every step
+    ],
+)
+def test_recurrent_models_read_patches_of_a_long_series(shape, build, steps) -> None:
+    model = zoo.build("lstm", **{"input_shape": shape, "task": "classification", "num_outputs": 2, **build})
+    assert _recurrent_input(model) == steps
+
+
+def test_a_patch_is_consecutive_steps_with_the_padding_in_front() -> None:
+    """The last patch ends at the last step, so the last hidden state has read it."""
+    model = zoo.build("gru", patch=4, input_shape=(10, 2), task="classification", num_outputs=2)
+    backbone = model.get_layer("backbone")
+    patches = keras.Model(backbone.input, backbone.get_layer("gru_patch").output)
+    series = np.arange(20, dtype="float32").reshape(1, 10, 2)
+    got = keras.ops.convert_to_numpy(patches(series))
+    want = np.concatenate([np.zeros((1, 2, 2), "float32"), series], axis=1).reshape(1, 3, 8)
+    np.testing.assert_array_equal(got, want)
+    assert got[0, -1, -2:].tolist() == [18.0, 19.0]
+
+
+def test_token_inputs_read_every_token() -> None:
+    model = zoo.build("bilstm", input_shape=(300,), vocab_size=50, task="classification", num_outputs=2)
+    assert _recurrent_input(model, "bilstm_1_bidirectional") == (300, 64)
 
 
 def test_zoo_source_uses_keras_only() -> None:

@@ -6,6 +6,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ConfigError, FastPathWarning
+from zoo.models._knobs import resolve_patch
 from zoo.params import make_config
 from zoo.registry import ModelSpec, get_spec
 
@@ -100,6 +101,9 @@ def build_backbone(
     if kind not in spec.inputs:
         raise ConfigError(f"{name} does not take {kind} inputs; it takes: {', '.join(spec.inputs)}")
     cfg = make_config(spec.config, overrides, model=name)
+    if hasattr(cfg, "patch"):
+        plain = kind == "series" and mask_value is None
+        cfg = resolve_patch(cfg, length=input_shape[0], plain=plain, per_step=per_step, model=name)
     _check_length(name, spec, cfg, input_shape[0])
     _warn_fast_path(name, spec, cfg)
     inputs = keras.Input(shape=tuple(input_shape), dtype="int32" if kind == "tokens" else "float32", name="inputs")

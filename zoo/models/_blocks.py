@@ -63,6 +63,27 @@ def recurrent_stack(
     return pooled, x
 
 
+def patched(x: Any, size: int, tag: str) -> Any:
+    """`(batch, time, features)` as `(batch, ceil(time / size), size * features)`.
+
+    Each run of `size` steps becomes one step (zero-padded at the start, so the last step
+    stays last), as in SegRNN (Lin et al. 2023) and PatchTST (Nie et al. 2023). Masked steps
+    are zeroed first: the mask cannot survive the reshape.
+    """
+    import keras
+
+    from zoo.layers import ZeroMasked
+
+    if size <= 1:
+        return x
+    length, features = x.shape[1], x.shape[2]
+    pad = -length % size
+    x = ZeroMasked(name=f"{tag}_zero_masked")(x)
+    if pad:
+        x = keras.layers.ZeroPadding1D((pad, 0), name=f"{tag}_pad")(x)
+    return keras.layers.Reshape(((length + pad) // size, size * features), name=tag)(x)
+
+
 def conv_block(x: Any, filters: int, kernel_size: int, name: str, *, batch_norm: bool = True) -> Any:
     """Conv1D ('same' padding) -> BatchNorm -> ReLU, as in Wang et al. 2017's FCN."""
     import keras

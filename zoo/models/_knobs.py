@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Any
 
+from zoo.errors import ConfigError
 from zoo.params import Boolean, Choice, Float, Int, hp
 
 ACTIVATIONS = ("tanh", "relu", "gelu", "elu", "sigmoid", "softsign", "linear")
@@ -41,6 +44,46 @@ def recurrent_dropout() -> Any:
 
 def unroll() -> Any:
     return hp(False, Boolean(), tune=False, doc="unroll the time loop; True leaves cuDNN")
+
+
+AUTO_PATCH_STEPS = 32
+
+
+def patch() -> Any:
+    return hp(
+        0,
+        Choice((0, 1, 2, 4, 8)),
+        valid=Int(0, 4096),
+        tune=False,
+        doc=f"input steps per recurrent step (1: every step; 0: auto, about {AUTO_PATCH_STEPS} recurrent steps)",
+    )
+
+
+def auto_patch(length: int) -> int:
+    """The power of two that brings `length` steps nearest to AUTO_PATCH_STEPS recurrent steps.
+
+    >>> [auto_patch(n) for n in (24, 48, 100, 150, 251, 500)]
+    [1, 2, 4, 4, 8, 16]
+    """
+    return max(1, 2 ** round(math.log2(length / AUTO_PATCH_STEPS)))
+
+
+def resolve_patch(cfg: Any, *, length: int | None, plain: bool, per_step: bool, model: str) -> Any:
+    """`cfg` with `patch: 0` (auto) resolved: how many input steps each recurrent step reads.
+
+    Auto patches only where nothing is lost: a plain (unmasked numeric) series of fixed length
+    read by a pooled head gets `auto_patch(length)`; token, masked and variable-length inputs
+    and per-step heads read every step. An explicit patch > 1 where
+    per-step outputs are needed, or on a variable length, is an error.
+    """
+    if cfg.patch == 0:
+        eligible = plain and length is not None and not per_step
+        return dataclasses.replace(cfg, patch=auto_patch(length) if eligible else 1)
+    if cfg.patch > 1 and per_step:
+        raise ConfigError(f"{model}: patch={cfg.patch} gives no per-step outputs, which this head needs; use patch 0 or 1")
+    if cfg.patch > 1 and length is None:
+        raise ConfigError(f"{model}: patch={cfg.patch} needs a fixed sequence length; input_shape has None for time")
+    return cfg
 
 
 def rnn_fast_path(cfg: Any) -> list[str]:
