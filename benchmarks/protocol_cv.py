@@ -118,8 +118,9 @@ def _one(model: str, fold: Any, seed: int, arm: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as runs:
         result = recipes.train(model, fold, hparams=hparams, seed=seed, tracking=False, runs_dir=runs, verbose=0,
                                pictures=False, log_model=False, **settings)  # fmt: skip
-    return {"settings": settings, "hparams": hparams, "epochs": result.epochs, "accuracy": result.test_metrics["accuracy"],
-            "log_loss": result.test_metrics["log_loss"], "seconds": time.perf_counter() - started}  # fmt: skip
+    return {"settings": settings, "hparams": hparams, "epochs": result.epochs,
+            "accuracy": result.test_metrics["accuracy"], "log_loss": result.test_metrics["log_loss"],
+            "seconds": time.perf_counter() - started}  # fmt: skip
 
 
 def _compared(records: list[dict[str, Any]], arms: tuple[str, str]) -> list[tuple[str, str, dict[str, Any], int]]:

@@ -80,7 +80,9 @@ def resolve_patch(cfg: Any, *, length: int | None, plain: bool, per_step: bool, 
         eligible = plain and length is not None and not per_step
         return dataclasses.replace(cfg, patch=auto_patch(length) if eligible else 1)
     if cfg.patch > 1 and per_step:
-        raise ConfigError(f"{model}: patch={cfg.patch} gives no per-step outputs, which this head needs; use patch 0 or 1")
+        raise ConfigError(
+            f"{model}: patch={cfg.patch} gives no per-step outputs, which this head needs; use patch 0 or 1"
+        )
     if cfg.patch > 1 and length is None:
         raise ConfigError(f"{model}: patch={cfg.patch} needs a fixed sequence length; input_shape has None for time")
     return cfg
