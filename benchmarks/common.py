@@ -310,9 +310,12 @@ def synthetic(n: int, length: int, features: int = 1, seed: int = 0) -> Any:
 
 
 def zoo_model(name: str, length: int, features: int, **hparams: Any) -> Any:
-    """The zoo's `name` for classification of the synthetic data."""
+    """The zoo's `name` for classification of the synthetic data, reading every step (`patch=1`
+    where the model has the knob): the architecture the hand-written twins and FLOP counts assume."""
     import zoo
 
+    if "patch" in zoo.describe(name).defaults:
+        hparams = {"patch": 1, **hparams}
     return zoo.build(name, input_shape=(length, features), task="classification", num_outputs=CLASSES, **hparams)
 
 

@@ -1,13 +1,15 @@
 """The default training protocol, before and after (issue 15): the same models, datasets and
 seeds under the old defaults (batch 32, 100 epochs, early stopping on a carved validation
-split), the step budget with a plateau schedule, and the current defaults
-(`recipes/protocol.py`), beside the 1-NN baseline and the published figures. Reads three
+split), the step budget with a plateau schedule, the cosine schedule reading every step, and
+the current defaults (`recipes/protocol.py`; recurrent models reading long series in
+patches), beside the 1-NN baseline and the published figures. Reads four
 `benchmarks/accuracy.py` results files; trains nothing.
 
     .venv/bin/python benchmarks/protocol.py   # writes docs/benchmarks/protocol.md
 
 The "plateau" cells come from `benchmarks/accuracy.py --results benchmarks/results/accuracy-protocol.jsonl`,
-the "now" cells from `--results benchmarks/results/accuracy-cosine.jsonl`.
+the "every step" cells from `--results benchmarks/results/accuracy-cosine.jsonl`, and the recurrent
+models' cells where they now read patches from `--results benchmarks/results/accuracy-patched.jsonl`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import benchmarks.common as common
 
 BEFORE = common.ROOT / "benchmarks" / "results" / "accuracy.jsonl"
 PLATEAU = common.ROOT / "benchmarks" / "results" / "accuracy-protocol.jsonl"
-NOW = common.ROOT / "benchmarks" / "results" / "accuracy-cosine.jsonl"
+COSINE = common.ROOT / "benchmarks" / "results" / "accuracy-cosine.jsonl"
+PATCHED = common.ROOT / "benchmarks" / "results" / "accuracy-patched.jsonl"
 REPORT = common.ROOT / "docs" / "benchmarks" / "protocol.md"
 
 
@@ -71,11 +74,15 @@ def _targets(new: dict[tuple[str, str], list[dict[str, Any]]], baselines: dict[t
     return [*lines, ""]
 
 
-def _latest(plateau: dict, now: dict) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Each dataset's cells under the current defaults: the "now" runs, or, for a dataset they did
-    not re-run (one that selects on validation, which the last change left alone), the plateau ones."""
-    redone = {d for d, _ in now}
-    return {**{k: v for k, v in plateau.items() if k[0] not in redone}, **now}
+def _latest(plateau: dict, cosine: dict, patched: dict) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Each cell under the current defaults: the patched run where the model now reads patches;
+    else the cosine run; for a dataset that was not re-run (one that selects on validation, which
+    the schedule change left alone), the plateau one."""
+    redone = {d for d, _ in cosine}
+    return {**{k: v for k, v in plateau.items() if k[0] not in redone}, **cosine, **patched}
+
+
+PATCH_NOTE = "(filled in below once measured)"
 
 
 def _intro(commands: list[str], dates: list[str]) -> list[str]:
@@ -97,7 +104,12 @@ def _intro(commands: list[str], dates: list[str]) -> list[str]:
         "  the training loss trains its whole budget (no early stopping) with the learning rate warmed",
         "  up and decayed along a cosine (chosen by cross-validation on the train splits:",
         "  docs/benchmarks/protocol_cv.md). Runs selecting on validation (JapaneseVowels here) are",
-        "  unchanged, so their plateau cells stand for now. Cells from `benchmarks/results/accuracy-cosine.jsonl`.",
+        "  unchanged, so their plateau cells stand for now. Cells from `benchmarks/results/accuracy-cosine.jsonl`",
+        "  (**every step**), and for the recurrent models (lstm, stacked_lstm, bilstm, gru, stacked_gru)",
+        "  on series long enough to patch (auto: 8 steps a patch on ArrowHead, 4 on GunPoint and",
+        "  BasicMotions; ItalyPowerDemand and JapaneseVowels read every step) from",
+        "  `benchmarks/results/accuracy-patched.jsonl` (chosen by cross-validation on the train splits:",
+        "  docs/benchmarks/protocol_cv.md).",
         "",
         "The test split is read once per run, for this report; nothing was chosen on it. The",
         "published figures use their own protocols (1500-2000 epochs, tuned settings) and are",
@@ -121,13 +133,14 @@ def _dataset_section(dataset: str, stages: list[dict], latest: dict, nn: float |
         return float(np.mean([r["metrics"]["accuracy"] for r in latest[(dataset, m)]]))
 
     models = sorted({m for d, m in latest if d == dataset}, key=lambda m: (-accuracy(m), m))  # ties by name
-    lines = [f"## {dataset}", "", "| model | before | plateau | now | now: epochs | now: s / run |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [f"## {dataset}", "", "| model | before | plateau | every step | now | now: epochs | now: s / run |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
     for model in models:
-        rows = stages[2].get((dataset, model), [])
+        rows = latest[(dataset, model)]
         epochs = f"{np.mean([r['epochs'] for r in rows]):.0f}" if rows else "—"
         seconds = f"{np.mean([r['seconds'] for r in rows]):.0f}" if rows else "—"
-        cells = " | ".join(_mean(stage.get((dataset, model), [])) for stage in stages)
+        cells = " | ".join(_mean(stage.get((dataset, model), [])) for stage in stages[:3])
+        cells += f" | {_mean(rows)}"
         lines.append(f"| {model} | {cells} | {epochs} | {seconds} |")
     below = [m for m in models if nn is not None and accuracy(m) < nn]
     published = "; ".join(f"{name} {value:.3f} ({source})" for name, value, source in common.PUBLISHED.get(dataset, []))
@@ -136,27 +149,32 @@ def _dataset_section(dataset: str, stages: list[dict], latest: dict, nn: float |
             ""]  # fmt: skip
 
 
-def _shift(plateau: dict, now: dict) -> str:
-    """How the last change moved test accuracy over the (dataset, model) cells both measured."""
-    both = [k for k in now if k in plateau]
+def _shift(old: dict, new: dict, names: str) -> str:
+    """How a change moved test accuracy over the (dataset, model) cells both measured."""
+    both = [k for k in new if k in old]
     if not both:
         return ""
-    pairs = np.array([[np.mean([r["metrics"]["accuracy"] for r in cells[k]]) for cells in (plateau, now)]
+    pairs = np.array([[np.mean([r["metrics"]["accuracy"] for r in cells[k]]) for cells in (old, new)]
                       for k in both])  # fmt: skip
     up, down = int(np.sum(pairs[:, 1] > pairs[:, 0] + 1e-9)), int(np.sum(pairs[:, 1] < pairs[:, 0] - 1e-9))
-    return (f"From plateau to now, over the {len(both)} (dataset, model) cells both measured: mean test accuracy "
+    return (f"From {names}, over the {len(both)} (dataset, model) cells both measured: mean test accuracy "
             f"{pairs[:, 0].mean():.3f} -> {pairs[:, 1].mean():.3f}; higher in {up} cells, lower in {down}, "
             f"equal in {len(both) - up - down}.")  # fmt: skip
 
 
-def render(before: list[dict[str, Any]], plateau: list[dict[str, Any]], now: list[dict[str, Any]]) -> list[str]:
-    stages = [_cells(before), _cells(plateau), _cells(now)]
-    latest = _latest(stages[1], stages[2])
-    baselines = {(r["dataset"], r["name"]): r["metrics"]["accuracy"] for r in plateau + now if r["kind"] == "baseline"}
-    commands, dates = common.commands_and_dates(plateau + now)
+def render(before: list[dict], plateau: list[dict], cosine: list[dict], patched: list[dict]) -> list[str]:
+    stages = [_cells(before), _cells(plateau), _cells(cosine), _cells(patched)]
+    latest = _latest(*stages[1:])
+    measured = plateau + cosine + patched
+    baselines = {(r["dataset"], r["name"]): r["metrics"]["accuracy"] for r in measured if r["kind"] == "baseline"}
+    commands, dates = common.commands_and_dates(measured)
     lines = [
         *_intro(commands, dates),
-        _shift(stages[1], stages[2]),
+        _shift(stages[1], stages[2], "plateau to every step (the cosine schedule)"),
+        "",
+        _shift(stages[2], stages[3], "every step to patches (the recurrent models, where auto patches)"),
+        "",
+        PATCH_NOTE,
         "",
         "What the last change did, by family. The LSTMs on ArrowHead (36 series of 251 steps) sat",
         "at chance for their first hundred epochs under the plateau protocol, which halved the rate",
@@ -189,10 +207,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, default=BEFORE)
     parser.add_argument("--plateau", type=Path, default=PLATEAU)
-    parser.add_argument("--now", type=Path, default=NOW)
+    parser.add_argument("--cosine", type=Path, default=COSINE)
+    parser.add_argument("--patched", type=Path, default=PATCHED)
     parser.add_argument("--report", type=Path, default=REPORT)
     args = parser.parse_args(argv)
-    records = [common.read_results(p) for p in (args.before, args.plateau, args.now)]
+    records = [common.read_results(p) for p in (args.before, args.plateau, args.cosine, args.patched)]
     args.report.write_text("\n".join(render(*records)).rstrip() + "\n")
     print(f"wrote {args.report}")
 

@@ -144,13 +144,18 @@ def _verdict(compared: list[tuple[str, str, dict[str, Any], int]], arms: tuple[s
     wins, higher = defaultdict(int), defaultdict(int)
     for *_, means, _n in compared:
         acc, loss = means["accuracy"], means["log_loss"]
+        same = round(acc[0], 6) == round(acc[1], 6)
+        if same and round(loss[0], 6) == round(loss[1], 6):
+            wins["identical"] += 1  # both arms trained the same model (e.g. no patch on a short series)
+            continue
         wins[max(range(2), key=lambda i: (acc[i], -loss[i]))] += 1
-        higher["equal" if round(acc[0], 6) == round(acc[1], 6) else arms[int(acc[1] > acc[0])]] += 1
+        higher["equal" if same else arms[int(acc[1] > acc[0])]] += 1
     mean = np.mean([means["accuracy"] for *_, means, _n in compared], axis=0)
     first, second = arms
-    return (f"Cells each arm won: {first} {wins[0]}, {second} {wins[1]}. On accuracy alone: {first} higher "
-            f"in {higher[first]}, {second} in {higher[second]}, equal in {higher['equal']} (there the log loss "
-            f"decided); mean accuracy over the cells {first} {mean[0]:.3f}, {second} {mean[1]:.3f}.")  # fmt: skip
+    identical = f" Identical in {wins['identical']} (the arms trained the same model)." if wins["identical"] else ""
+    return (f"Cells each arm won: {first} {wins[0]}, {second} {wins[1]}.{identical} On accuracy alone: {first} "
+            f"higher in {higher[first]}, {second} in {higher[second]}, equal in {higher['equal']} (there the log "
+            f"loss decided); mean accuracy over the cells {first} {mean[0]:.3f}, {second} {mean[1]:.3f}.")  # fmt: skip
 
 
 def _table(records: list[dict[str, Any]], arms: tuple[str, str]) -> list[str]:

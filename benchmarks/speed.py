@@ -113,14 +113,17 @@ def peak_flops(threads: int) -> dict[str, Any]:
 
 
 def fit_zoo(name: str, dataset: Any, *, epochs: int, batch: int, seed: int, **settings: Any) -> float:
-    """Samples/s of `recipes.train` (its callbacks, checkpoints and pipeline included)."""
+    """Samples/s of `recipes.train` (its callbacks, checkpoints and pipeline included), on the
+    every-step architecture the hand-written twin has (`patch=1` where the model has the knob)."""
     import recipes
+    import zoo
 
+    every_step = {"patch": 1} if "patch" in zoo.describe(name).defaults else {}
     timer = common.throughput_callback()
     with tempfile.TemporaryDirectory() as runs:
-        recipes.train(name, dataset, tracking=False, runs_dir=runs, resume=False, evaluate=False, log_model=False,
-                      verbose=0, callbacks=[timer], epochs=epochs, batch_size=batch, patience=0, seed=max(seed, 0),
-                      **settings)  # fmt: skip
+        recipes.train(name, dataset, hparams=every_step, tracking=False, runs_dir=runs, resume=False,
+                      evaluate=False, log_model=False, verbose=0, callbacks=[timer], epochs=epochs,
+                      batch_size=batch, patience=0, seed=max(seed, 0), **settings)  # fmt: skip
     return timer.rate(len(dataset.train))
 
 

@@ -49,13 +49,13 @@ def unroll() -> Any:
 AUTO_PATCH_STEPS = 32
 
 
-def patch() -> Any:
+def patch(doc_subject: str = "recurrent") -> Any:
     return hp(
         0,
         Choice((0, 1, 2, 4, 8)),
         valid=Int(0, 4096),
         tune=False,
-        doc=f"input steps per recurrent step (1: every step; 0: auto, about {AUTO_PATCH_STEPS} recurrent steps)",
+        doc=f"input steps per {doc_subject} step (1: every step; 0: auto, about {AUTO_PATCH_STEPS} of them)",
     )
 
 
@@ -76,8 +76,13 @@ def resolve_patch(cfg: Any, *, length: int | None, plain: bool, per_step: bool, 
     and per-step heads read every step. An explicit patch > 1 where
     per-step outputs are needed, or on a variable length, is an error.
     """
+    shuffled = getattr(cfg, "dimension_shuffle", False)  # the LSTM already reads the series in one step
+    if cfg.patch > 1 and shuffled:
+        raise ConfigError(
+            f"{model}: patch={cfg.patch} and dimension_shuffle=True both reshape the LSTM's input; pick one"
+        )
     if cfg.patch == 0:
-        eligible = plain and length is not None and not per_step
+        eligible = plain and length is not None and not per_step and not shuffled
         return dataclasses.replace(cfg, patch=auto_patch(length) if eligible else 1)
     if cfg.patch > 1 and per_step:
         raise ConfigError(

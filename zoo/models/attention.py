@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zoo.models import _knobs as k
-from zoo.models._blocks import recurrent_stack
+from zoo.models._blocks import patched, recurrent_stack
 from zoo.params import Choice, Int, hp
 from zoo.registry import register_model
 
@@ -33,6 +33,7 @@ class AttentionLSTMConfig:
     activation: str = k.activation()
     recurrent_dropout: float = k.recurrent_dropout()
     unroll: bool = k.unroll()
+    patch: int = k.patch()
 
 
 @register_model(
@@ -45,8 +46,11 @@ class AttentionLSTMConfig:
     fast_path=k.rnn_fast_path,
     test_config={"units": 4, "attention_units": 4, "num_heads": 2, "embedding_dim": 4},
 )
-def attention_lstm(cfg: AttentionLSTMConfig, x: Any) -> tuple[Any, Any]:
+def attention_lstm(cfg: AttentionLSTMConfig, x: Any, *, per_step: bool = True) -> tuple[Any, Any]:
     """LSTM layers, then attention pooling over all steps (masked steps get no weight).
+
+    A long series is read in patches (`patch`, as in the recurrent family), so attention
+    weighs patches.
 
     `attention="additive"` scores steps with Bahdanau et al. 2015's `v^T tanh(W h + b)`;
     `"multihead"` lets one learned query attend over the states (Vaswani et al. 2017).
@@ -55,8 +59,9 @@ def attention_lstm(cfg: AttentionLSTMConfig, x: Any) -> tuple[Any, Any]:
     """
     from zoo.layers import AttentionPooling
 
+    x = patched(x, cfg.patch, tag="lstm_patch")
     _, sequence = recurrent_stack(cfg, x, cell="lstm", num_layers=cfg.num_layers)
     pooled = AttentionPooling(
         kind=cfg.attention, units=cfg.attention_units, num_heads=cfg.num_heads, name="attention_pooling"
     )(sequence)
-    return pooled, sequence
+    return pooled, sequence if per_step else None

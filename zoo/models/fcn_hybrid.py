@@ -25,7 +25,7 @@ from typing import Any
 
 from zoo.errors import ConfigError
 from zoo.models import _knobs as k
-from zoo.models._blocks import fcn_branch, recurrent_stack
+from zoo.models._blocks import fcn_branch, patched, recurrent_stack
 from zoo.params import Boolean, Float, hp
 from zoo.registry import register_model
 
@@ -61,6 +61,7 @@ class LSTMFCNConfig:
     activation: str = k.activation()
     recurrent_dropout: float = k.recurrent_dropout()
     unroll: bool = k.unroll()
+    patch: int = k.patch(doc_subject="LSTM-branch")
 
 
 def _hybrid(cfg: LSTMFCNConfig, x: Any, *, attention: bool, per_step: bool) -> tuple[Any, Any]:
@@ -74,6 +75,8 @@ def _hybrid(cfg: LSTMFCNConfig, x: Any, *, attention: bool, per_step: bool) -> t
         if x.shape[1] is None:
             raise ConfigError("dimension_shuffle=True needs a fixed sequence length (input_shape has None)")
         lstm_input = keras.layers.Permute((2, 1), name="dimension_shuffle")(x)
+    else:
+        lstm_input = patched(x, cfg.patch, tag="lstm_patch")
     # Per-step features exist only without the shuffle (its "steps" are the input's features).
     per_step = per_step and not cfg.dimension_shuffle
     last_state, lstm_sequence = recurrent_stack(
