@@ -82,17 +82,19 @@ def _latest(plateau: dict, cosine: dict, patched: dict) -> dict[tuple[str, str],
     return {**{k: v for k, v in plateau.items() if k[0] not in redone}, **cosine, **patched}
 
 
-PATCH_NOTE = "\n".join([
-    "What patches did. Read one step at a time, a recurrence over ArrowHead's 251 steps or",
-    "GunPoint's 150 trained on a few dozen series stays near chance for a long while (the GRUs",
-    "on ArrowHead never left it: 0.450 and 0.398). Reading runs of steps side by side (8 a step",
-    "on ArrowHead, 4 on GunPoint and BasicMotions), every recurrent model is above 1-NN on",
-    "GunPoint (bilstm 0.900 -> 0.971) and BasicMotions, the GRUs reach 0.70 on ArrowHead, and",
-    "each run takes a third to a fifth of the time. The LSTMs on ArrowHead went the other way",
-    "(lstm 0.585 -> 0.522, stacked_lstm 0.646 -> 0.564, bilstm 0.690 -> 0.592), against the",
-    "cross-validation on its train split (lstm 0.618 -> 0.671); they stay below 0.6 and below",
-    "1-NN there, where the convolutional models (0.84-0.85) are the models to use.",
-])
+PATCH_NOTE = "\n".join(
+    [
+        "What patches did. Read one step at a time, a recurrence over ArrowHead's 251 steps or",
+        "GunPoint's 150 trained on a few dozen series stays near chance for a long while (the GRUs",
+        "on ArrowHead never left it: 0.450 and 0.398). Reading runs of steps side by side (8 a step",
+        "on ArrowHead, 4 on GunPoint and BasicMotions), every recurrent model is above 1-NN on",
+        "GunPoint (bilstm 0.900 -> 0.971) and BasicMotions, the GRUs reach 0.70 on ArrowHead, and",
+        "each run takes a third to a fifth of the time. The LSTMs on ArrowHead went the other way",
+        "(lstm 0.585 -> 0.522, stacked_lstm 0.646 -> 0.564, bilstm 0.690 -> 0.592), against the",
+        "cross-validation on its train split (lstm 0.618 -> 0.671); they stay below 0.6 and below",
+        "1-NN there, where the convolutional models (0.84-0.85) are the models to use.",
+    ]
+)
 
 
 def _intro(commands: list[str], dates: list[str]) -> list[str]:
