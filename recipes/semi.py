@@ -738,6 +738,8 @@ def sweep(
     spec = zoo.get_spec(model)
     px.check(spec, pre_cfg.pretext)
     hparams = {k: v for k, v in dict(hparams or {}).items() if v is not None}
+    if "patch" in zoo.describe(model).defaults:  # the encoder pretrains with a per-step head: every step
+        hparams = {"patch": 1, **hparams}  # so the scratch arm reads every step too, the same architecture
     heads.check(spec.config, hparams, model=model)
     track = as_tracking(tracking, uri=tracking_uri, experiment=experiment, runs_dir=runs_dir)
     experiment_id = track.connect()

@@ -257,6 +257,8 @@ def test_zoo_semi_tracks_a_sweep_resumes_it_and_its_encoder_fine_tunes(tmp_path)
             pretrained = run.data.tags["init"] == "pretrained"
             shares = (run.data.params["protocol.epochs"], run.data.params.get("backbone.unfreeze_epochs"))
             assert shares == (("1", "1") if pretrained else ("2", None))
+            if not pretrained:  # the encoder pretrains reading every step, so the scratch arm does too
+                assert run.data.params["model.patch"] == "1"
     assert {"gain_accuracy_at_0.1", "pretrained_accuracy_at_1", "scratch_accuracy_at_1"} <= set(parent.data.metrics)
     from mlflow import MlflowClient
 
