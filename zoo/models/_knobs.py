@@ -49,9 +49,9 @@ def unroll() -> Any:
 AUTO_PATCH_STEPS = 32
 
 
-def patch(doc_subject: str = "recurrent") -> Any:
+def patch(default: int = 0, doc_subject: str = "recurrent") -> Any:
     return hp(
-        0,
+        default,
         Choice((0, 1, 2, 4, 8)),
         valid=Int(0, 4096),
         tune=False,
