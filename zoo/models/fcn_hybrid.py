@@ -13,8 +13,9 @@ UCR. The zoo runs the LSTM over the time steps by default, which keeps variable 
 masking in the LSTM branch and a reconstruction head (needed for pretraining);
 `dimension_shuffle=True` gives the paper's original configuration. `patch=0` (auto) has the
 LSTM branch read a long series in patches, as the recurrent models do by default: it halves a
-run's time, but lost accuracy in cross-validation on ArrowHead (0.807 -> 0.754;
-docs/benchmarks/protocol_cv.md), so here the default reads every step.
+run's time, but in cross-validation on the train splits (docs/benchmarks/protocol_cv.md) it
+lost 0.05 on ArrowHead (0.807 -> 0.754) for one series gained on BasicMotions, so here the
+default reads every step.
 
 Reference:
     Karim, Majumdar, Darabi & Chen 2018, "LSTM Fully Convolutional Networks for Time Series
