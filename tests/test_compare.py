@@ -274,6 +274,31 @@ def test_trials_rank_by_what_the_search_ranked_them_by(store) -> None:
     assert set(board["metric"]) == {"best_val_accuracy"} and board["higher_is_better"].all()
 
 
+def test_a_long_config_is_brief_on_the_terminal_and_whole_in_the_board(store) -> None:
+    """A trial set away from its defaults in five places shows three on its one terminal line."""
+    import io
+
+    from mlflow.entities import Metric, Param
+    from rich.console import Console
+
+    client = _client(store)
+    experiment_id = client.get_experiment_by_name(EXPERIMENT).experiment_id
+    parent = client.create_run(experiment_id, run_name="search", tags={"stage": "search"}).info.run_id
+    tags = {"mlflow.parentRunId": parent, "stage": "trial", "model": "lstm", "dataset": IPD, "seed": "0"}
+    run = client.create_run(experiment_id, tags={**tags, "task": "classification"}).info.run_id
+    away = {"model.units": "8", "model.dropout": "0.3", "train.learning_rate": "0.01", "train.batch_size": "16",
+            "train.clipnorm": "2.5", "train.seed": "0"}  # fmt: skip
+    client.log_batch(run, metrics=[Metric("best_val_accuracy", 0.9, 0, 0)],
+                     params=[Param(k, v) for k, v in away.items()])  # fmt: skip
+    client.set_terminated(run, "FINISHED")
+    board = compare.leaderboard(compare.collect(parent_run_id=parent, tracking_uri=store))
+    assert board["config"].iloc[0] == "units=8, dropout=0.3, learning_rate=0.01, batch_size=16, clipnorm=2.5"
+    screen = io.StringIO()
+    compare.print_leaderboard(Console(file=screen, width=200), board)
+    [row] = [line for line in screen.getvalue().splitlines() if "lstm" in line]
+    assert "units=8, dropout=0.3, learning_rate=0.01 +2 more" in row and len(row) <= 120
+
+
 def test_zoo_compare_prints_the_leaderboard_and_says_where_everything_is(compared, store, tmp_path) -> None:
     out = tmp_path / "report"
     argv = [ZOO, "compare", "--experiment", EXPERIMENT, "--tracking-uri", store, "--out", str(out), "--baselines"]

@@ -292,8 +292,9 @@ def table_rows(board: pd.DataFrame, dataset: Any) -> tuple[list[str], list[list[
 
 def print_leaderboard(console: Any, board: pd.DataFrame) -> None:
     """The leaderboard as one rich table per dataset (baseline rows dimmed), made to fit a
-    120-column terminal: the task's reported test metrics only, parameters counted in k/M,
-    statuses other than FINISHED (the report and the CSV keep every column)."""
+    120-column terminal: the task's reported test metrics only, parameters counted in k/M, the
+    first three settings of a config away from the defaults ("+N more"), statuses other than
+    FINISHED (the report and the CSV keep every column and setting)."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -344,7 +345,15 @@ def _terminal_header(col: str) -> str:
     return {"train s": "train\ns", "status": "not\nfinished"}.get(col, col)
 
 
+_SETTING = re.compile(r", (?=[\w.]+=)")  # the comma before each "name=" of a config label
+TERMINAL_SETTINGS = 3
+
+
 def _terminal_cell(col: str, cell: str) -> str:
+    if col == "config":  # briefly: the first settings away from the defaults; the CSV and report keep all
+        settings = _SETTING.split(cell)
+        hidden = len(settings) - TERMINAL_SETTINGS
+        return cell if hidden <= 1 else f"{', '.join(settings[:TERMINAL_SETTINGS])} +{hidden} more"
     if col == "params" and cell.replace(",", "").isdigit():
         count = int(cell.replace(",", ""))
         return f"{count / 1e6:.1f}M" if count >= 1e6 else f"{count / 1e3:.0f}k" if count >= 1e3 else str(count)
