@@ -229,7 +229,8 @@ class NormalSplit:
             # A forecast's held-out windows need `lookback` steps of context before the cut.
             context = lookback if cfg.mode == "forecast" else 0
             fit, held = series[0][:cut], series[0][max(0, cut - context) :]
-            if min(len(fit), len(held)) < 2 * lookback:
+            # What is fit gives windows to learn from; what is held out, at least one to score.
+            if len(fit) < 2 * lookback or len(held) < lookback + context:
                 raise DataError(f"{data.name}: {len(series[0])} normal steps are too few for windows of "
                                 f"{lookback} ({SMALLER}, or more normal data)")  # fmt: skip
             return cls([fit], [held])
