@@ -41,7 +41,9 @@ TUNERS = ("random", "bayesian", "hyperband", "grid")
 MODELS = ("lstm", "gru", "cnn_lstm", "lstm_fcn")
 RESULTS = common.ROOT / "benchmarks" / "results" / "tuning.jsonl"
 ACCURACY = common.ROOT / "benchmarks" / "results" / "accuracy.jsonl"
-PROTOCOL = common.ROOT / "benchmarks" / "results" / "accuracy-protocol.jsonl"  # the default configs, issue 15
+PLATEAU = common.ROOT / "benchmarks" / "results" / "accuracy-protocol.jsonl"  # the defaults the first cells ran under
+# The default configs now: the cosine schedule's cells, overlaid by the recurrent models' cells in patches.
+PROTOCOL = [common.ROOT / "benchmarks" / "results" / f"accuracy-{n}.jsonl" for n in ("cosine", "patched")]
 REPORT = common.ROOT / "docs" / "benchmarks" / "tuning.md"
 WORK_DIR = Path(os.environ.get("ZOO_BENCH_DIR", "/tmp/zoo-bench")) / "tuning"
 
@@ -150,6 +152,8 @@ def run_cell(dataset: Any, tuner: str, args: argparse.Namespace) -> dict[str, An
         "models_tried": {m: sum(t["model"] == m for t in trials) for m in args.models},
         "trial_scores": [{"model": t["model"], "status": t["status"], "score": t["score"]} for t in trials],
         "selection": "1se",  # the best default kept unless beaten by more than one standard error
+        "trial_select": "held_out",  # a fold trains as the retrained best will and is only scored on its fold
+        "defaults_from": [str(p.resolve().relative_to(common.ROOT)) for p in args.protocol],
         "seconds": {
             "total": round(end - start, 2),
             "setup": round(first - start, 2),
@@ -221,7 +225,7 @@ def render(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
     if not after:
         return before
     head, _, rest = before.partition("\n\n")
-    return "\n".join([head, "", *render_after(after, args.protocol), "", "## Before: 30-epoch trials on the carve",
+    return "\n".join([head, "", *render_after(after), "", "## Before: 30-epoch trials on the carve",
                       "", rest.replace("\n## ", "\n### ")])  # fmt: skip
 
 
@@ -244,20 +248,25 @@ NOTE = (
 )
 
 
-def protocol_defaults(path: Path) -> dict[tuple[str, int | None], dict[str, float]]:
+def protocol_defaults(paths: Sequence[Path]) -> dict[tuple[str, int | None], dict[str, float]]:
     """(dataset, seed) -> model -> test accuracy of its default config, and (dataset, None) ->
-    baseline -> its test accuracy (baselines have no seed; docs/benchmarks/protocol.md, the
-    training protocol the searches train with)."""
+    baseline -> its test accuracy (baselines have no seed; docs/benchmarks/protocol.md), a later
+    file's cell replacing an earlier one's."""
     out: dict[tuple[str, int | None], dict[str, float]] = {}
-    for r in common.read_results(path):
-        if "accuracy" in r.get("metrics", {}):
-            out.setdefault((r["dataset"], r.get("seed")), {})[r["name"]] = r["metrics"]["accuracy"]
+    for path in paths:
+        for r in common.read_results(path):
+            if "accuracy" in r.get("metrics", {}):
+                out.setdefault((r["dataset"], r.get("seed")), {})[r["name"]] = r["metrics"]["accuracy"]
     return out
 
 
-def render_after(records: list[dict[str, Any]], path: Path) -> list[str]:
+def _defaults_of(record: dict[str, Any]) -> dict[tuple[str, int | None], dict[str, float]]:
+    """The default configs' cells under the protocol the cell's search trained with."""
+    return protocol_defaults([common.ROOT / p for p in record.get("defaults_from", [])] or [PLATEAU])
+
+
+def render_after(records: list[dict[str, Any]]) -> list[str]:
     """Each search against the best default config of the models it searched, same seed."""
-    defaults = protocol_defaults(path)
     verdicts: list[str] = []
     lines = [
         "## The search seeded with the defaults (issue 15)",
@@ -269,11 +278,15 @@ def render_after(records: list[dict[str, Any]], path: Path) -> list[str]:
         "best configuration is retrained on the whole train split and evaluated once on the test split. Cells "
         "marked 1-SE rule keep the best default config unless a trial beats it by more than one standard error "
         "of their paired per-fold differences (`tuning.searching.ranked`); the others, run before the rule, take "
-        "the best mean (ties to the lower validation loss). "
-        "The default configs' test accuracy comes from the accuracy benchmark under the same protocol and "
-        "seed (benchmarks/results/accuracy-protocol.jsonl, docs/benchmarks/protocol.md: the plateau protocol, "
-        "under which every cell here ran; a small set now trains its whole budget along a cosine, and a new "
-        "cell would be read against `--protocol benchmarks/results/accuracy-cosine.jsonl`); 1-NN is the "
+        "the best mean (ties to the lower validation loss). Cells marked held-out folds train each fold as the "
+        "retrained best trains (on its other folds alone, the whole budget, the weights of the lowest training "
+        "loss) and only score the held-out fold; the others picked each fold's epoch on the fold they were "
+        "scored on. "
+        "Each cell is read against the default configs' test accuracy from the accuracy benchmark under the "
+        "protocol and seed it ran with (docs/benchmarks/protocol.md): the plateau protocol for the cells before "
+        "2026-12-01 14:00 (benchmarks/results/accuracy-protocol.jsonl), the current defaults after (the cosine "
+        "schedule, with the recurrent models reading patches: accuracy-cosine.jsonl overlaid by "
+        "accuracy-patched.jsonl); 1-NN is the "
         "Euclidean baseline on the same split. One process per command, pinned to one core; the machine's other "
         "core ran other benchmarks meanwhile, so the minutes are upper bounds.",
         "",
@@ -288,6 +301,7 @@ def render_after(records: list[dict[str, Any]], path: Path) -> list[str]:
         "|---|---|---:|---|---|---:|---:|---|---:|---:|",
     ]
     for r in records:
+        defaults = _defaults_of(r)
         accs = {**defaults.get((r["dataset"], None), {}), **defaults.get((r["dataset"], r["seed"]), {})}
         own = {m: accs[m] for m in r["models"] if m in accs}
         best = max(own, key=own.get) if own else None
@@ -296,6 +310,7 @@ def render_after(records: list[dict[str, Any]], path: Path) -> list[str]:
                                             "equal" if abs(acc - own[best]) <= 1e-9 else "**worse**")  # fmt: skip
         verdicts.append(verdict)
         tuner = r["tuner"] + (" (1-SE rule)" if r.get("selection") == "1se" else "")
+        tuner += ", held-out folds" if r.get("trial_select") == "held_out" else ""
         lines.append(
             f"| {r['dataset']} | {tuner} | {r['seed']} | {', '.join(r['models'])} | {r['trials']} ({r['cv']}) | "
             f"{acc:.3f} ({r['best_model']}) | " + (f"{own[best]:.3f} ({best})" if best else "not run") +
@@ -464,7 +479,13 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--cv", type=int, default=None, help="default: the search's (recipes.folds.default_folds)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--accuracy", type=Path, default=ACCURACY, help="the accuracy benchmark's results")
-    parser.add_argument("--protocol", type=Path, default=PROTOCOL, help="the default configs under issue 15's protocol")
+    parser.add_argument(
+        "--protocol",
+        type=Path,
+        nargs="+",
+        default=PROTOCOL,
+        help="the default configs' accuracy results (a later file's cell replaces an earlier one's)",
+    )
     common.output_flags(parser, RESULTS, REPORT)
     return parser.parse_args(argv)
 

@@ -68,9 +68,10 @@ class TrainConfig(Execution):
     )
     select_on: str = hp(
         "auto",
-        Choice(("auto", "val", "train")),
+        Choice(("auto", "val", "train", "held_out")),
         tune=False,
-        doc="pick weights by val loss, or fit train+val and pick by train loss; auto: train when val < 30 series",
+        doc="pick weights by val loss, or fit train+val and pick by train loss, or fit train alone, pick by its loss "
+        "and only score val (a cross-validation fold); auto: train when val < 30 series",
     )
     refit: bool = hp(
         False,

@@ -12,6 +12,8 @@ So the defaults here are stated in the data's terms and resolved per run:
 - selection "auto": where the carved validation split would hold fewer than `MIN_VAL`
   labelled examples (classification), fit on train + val and select on the training loss,
   as the published figures do; otherwise early-stop and select on the validation loss;
+- selection "held_out" (a search's cross-validation folds): fit train alone as "train" fits
+  train + val, and only score the held-out val split, so a fold trains as the real run will;
 - no patience given: a fifth of the epochs (100 epochs -> 20) where the run selects on
   validation; none (the whole budget) where it selects on the training loss, as the published
   recipes train: stopping there saves time and nothing else, and it stopped the recurrent
@@ -45,8 +47,10 @@ class Protocol:
     """One run's resolved budget and selection.
 
     Attributes:
-        select_on: "val" (early stopping and best weights on the validation loss) or
-            "train" (validation folded into train; both on the training loss).
+        select_on: "val" (early stopping and best weights on the validation loss),
+            "train" (validation folded into train; both on the training loss) or "held_out"
+            (train alone, both on the training loss; validation only scored, as a
+            cross-validation fold is: what a search's trial does under `--cv`).
         batch_size: Examples per optimizer step.
         steps_per_epoch: Optimizer steps per epoch.
         epochs: The most epochs to train.
@@ -82,7 +86,7 @@ def resolve(cfg: TrainConfig, task: str, n_train: int, n_val: int) -> Protocol:
         select_on = "train" if n_val == 0 or (task == "classification" and n_val < MIN_VAL) else "val"
     if n_val == 0:
         select_on = "train"
-    n_fit = n_train + n_val if select_on == "train" else n_train
+    n_fit = n_train + n_val if select_on == "train" else n_train  # held_out: val is scored, never fit
     batch = cfg.batch_size or min(32, max(4, n_fit // 10))
     batch = max(1, min(batch, n_fit))
     per_epoch = math.ceil(n_fit / batch)

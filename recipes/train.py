@@ -384,12 +384,12 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         trim = dataset.variable_length and spec.variable_length
         if tracker is not None and fresh_run:
             tracker.params(plan.params())
-        fit_split = dataset.train if plan.select_on == "val" else _joined(dataset.train, dataset.val)
+        fit_split = _joined(dataset.train, dataset.val) if plan.select_on == "train" else dataset.train
         global_batch = plan.batch_size
         train_ds = make_dataset(
             fit_split, batch_size=global_batch, training=True, seed=cfg.seed, augment=cfg, trim=trim
         )
-        has_val = plan.select_on == "val"
+        has_val = plan.select_on != "train"  # held_out: scored every epoch, never selected on
         val_ds = make_dataset(dataset.val, batch_size=global_batch, trim=trim) if has_val else None
         monitor = plan.monitor
         fitted = _fit_phases(job, net, train_ds, val_ds, tracker, plan)
@@ -475,6 +475,8 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         if history.get(objective):  # at the kept epoch, as a search reads it
             kept = protocol.kept_epoch(history, monitor, history[objective], way)
             summary[f"best_{objective}"] = float(history[objective][kept])
+            if monitor != "val_loss" and history.get("val_loss"):  # held_out: the scored split's loss there
+                summary["best_val_loss"] = float(history["val_loss"][kept])
         tracker.metrics(summary, step=epochs)
         for path in artifacts.values():
             tracker.artifact(path)

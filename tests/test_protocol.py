@@ -36,6 +36,8 @@ from zoo.errors import ConfigError
             (40, 0),
             ("train", 4, 10, 20, 5, 2, "plateau"),
         ),
+        # A cross-validation fold: fit the 40 alone (batch 4) as "train" would, score the 10.
+        ({"select_on": "held_out"}, "classification", (40, 10), ("held_out", 4, 10, 200, 0, 20, "cosine")),
     ],
 )
 def test_the_protocol_is_resolved_from_the_split_sizes(settings, task, sizes, expected) -> None:
@@ -79,6 +81,27 @@ def test_a_run_selecting_on_the_training_loss_trains_its_whole_budget_along_a_co
     assert (plan.select_on, plan.patience, plan.lr_schedule) == ("train", 0, "cosine")
     assert result.epochs == plan.epochs and result.config.lr_schedule == "cosine"
     assert type(result.model.optimizer._learning_rate).__name__ == "CosineDecay"
+
+
+def test_a_held_out_fold_is_scored_every_epoch_and_never_fit_or_selected_on(tmp_path) -> None:
+    """select_on held_out: the weights of the lowest training loss are kept, the val split only
+    scored; the run's best_val_accuracy is its score at that epoch."""
+    from mlflow import MlflowClient
+
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    result = recipes.train("mlp", "ucr:ItalyPowerDemand", hparams={"units": 8}, steps=40, select_on="held_out",
+                           tracking_uri=store, runs_dir=tmp_path / "runs", verbose=0)  # fmt: skip
+    n_train, n_val = len(result.dataset.train), len(result.dataset.val)
+    params = MlflowClient(store).get_run(result.run_id).data.params
+    batch = max(4, n_train // 10)
+    assert params["protocol.select_on"] == "held_out" and params["protocol.batch_size"] == str(batch)
+    assert params["protocol.steps_per_epoch"] == str(-(-n_train // batch))  # train alone: val never fit
+    history = result.history
+    assert len(history["val_accuracy"]) == result.epochs == int(params["protocol.epochs"])  # whole budget
+    kept = min(range(result.epochs), key=lambda e: history["loss"][e])
+    metrics = MlflowClient(store).get_run(result.run_id).data.metrics
+    assert metrics["best_val_accuracy"] == pytest.approx(history["val_accuracy"][kept])
+    assert metrics["best_val_loss"] == pytest.approx(history["val_loss"][kept])
 
 
 def test_the_learning_rate_halves_when_the_loss_stalls(stalled) -> None:

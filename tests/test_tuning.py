@@ -336,6 +336,10 @@ def test_cv_ranks_a_trial_by_the_mean_of_its_fold_scores(tmp_path) -> None:
     trials = _staged(uri, "trial")
     assert sorted(r.data.tags["fold"] for r in trials) == ["0", "1", "2"]
     assert sum(int(r.data.params["data.n_val"]) for r in trials) == 67  # ItalyPowerDemand's labelled series
+    # Each fold trains as the retrained best will (weights by the training loss), scored on its held-out fold.
+    assert {(r.data.params["protocol.select_on"], r.data.params["protocol.lr_schedule"]) for r in trials} == {
+        ("held_out", "cosine")
+    }
     scores = [r.data.metrics["best_val_accuracy"] for r in trials]
     assert result.best_value == pytest.approx(sum(scores) / 3)
 

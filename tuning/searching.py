@@ -349,7 +349,8 @@ class _Search:
             result.model.save_weights(weights)
         if result.run_id:
             self.trial_runs.setdefault(trial.trial_id, []).append(result.run_id)
-        epoch = protocol.kept_epoch(result.history, "val_loss", history, way)  # a trial selects on val
+        monitor = "loss" if self.folds else "val_loss"  # what the trial selected its weights on
+        epoch = protocol.kept_epoch(result.history, monitor, history, way)
         losses = result.history.get("val_loss") or [np.nan] * len(history)
         return float(history[epoch]), float(losses[epoch])
 
@@ -370,9 +371,10 @@ class _Search:
         """One training of the drawn values by the search's recipe (on `data`, a fold, or the
         search's dataset); `recipes.train`'s result."""
         tracking = self.tracking.under(runs_dir=runs_dir, tags=tags)
-        # A trial is ranked on validation, so it keeps its carved split whatever the data's size;
-        # the retrained best follows the default protocol (on a small set: train + val).
-        given = {"select_on": "val"} if stage == schema.TRIAL else {}
+        # A trial ranked on the carved split keeps it whatever the data's size. A fold trains as the
+        # retrained best will on a set that small (the training loss picks its weights, over the whole
+        # budget) and is only scored on its held-out fold, which then never chose an epoch.
+        given = {"select_on": "held_out" if self.folds else "val"} if stage == schema.TRIAL else {}
         given.update(drawn["settings"])
         if init_weights is not None:
             given["init_weights"] = init_weights
