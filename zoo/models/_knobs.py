@@ -72,9 +72,9 @@ def resolve_patch(cfg: Any, *, length: int | None, plain: bool, per_step: bool, 
     """`cfg` with `patch: 0` (auto) resolved: how many input steps each recurrent step reads.
 
     Auto patches only where nothing is lost: a plain (unmasked numeric) series of fixed length
-    read by a pooled head gets `auto_patch(length)`; token, masked and variable-length inputs
-    and per-step heads read every step. An explicit patch > 1 where
-    per-step outputs are needed, or on a variable length, is an error.
+    read by a pooled head gets `auto_patch(length)`; token, masked and variable-length inputs,
+    per-step heads and a dimension-shuffled LSTM read every step. An explicit patch > 1 where
+    per-step outputs are needed, on a variable length or with dimension_shuffle is an error.
     """
     shuffled = getattr(cfg, "dimension_shuffle", False)  # the LSTM already reads the series in one step
     if cfg.patch > 1 and shuffled:

@@ -3,9 +3,11 @@
 A long series is read in patches: with `patch` at its default (0, auto), each recurrent step
 reads a run of consecutive steps (their values side by side), a power of two chosen so the
 layer makes about 32 steps (`zoo.models._knobs.auto_patch`: 4 for 150 steps, 8 for 251). A
-recurrence over hundreds of steps trained on a few dozen series stays near chance; over 32
-patches it learns, and trains 3-5 times faster (measured in docs/benchmarks/patching.md). It
-is the segment-wise input of SegRNN (Lin et al. 2023) and PatchTST (Nie et al. 2023). Token,
+recurrence over hundreds of steps trained on a few dozen series can sit near chance for most
+of its budget; over 32 patches it learns sooner and trains 3-5 times faster (chosen by
+cross-validation on the train splits, docs/benchmarks/protocol_cv.md; test figures, with the
+ArrowHead LSTMs it did not help, in docs/benchmarks/protocol.md). It is the segment-wise
+input of SegRNN (Lin et al. 2023) and PatchTST (Nie et al. 2023). Token,
 masked and variable-length inputs, and the per-step features a reconstruction head reads,
 keep every step; `patch=1` reads every step everywhere.
 
