@@ -309,13 +309,19 @@ def synthetic(n: int, length: int, features: int = 1, seed: int = 0) -> Any:
                    class_names=[str(c) for c in range(CLASSES)], num_features=features)  # fmt: skip
 
 
+def every_step(name: str) -> dict[str, int]:
+    """The hparams that have zoo model `name` read every step (`patch=1`; none where it has no such knob)."""
+    import zoo
+
+    return {"patch": 1} if "patch" in zoo.describe(name).defaults else {}
+
+
 def zoo_model(name: str, length: int, features: int, **hparams: Any) -> Any:
     """The zoo's `name` for classification of the synthetic data, reading every step (`patch=1`
     where the model has the knob): the architecture the hand-written twins and FLOP counts assume."""
     import zoo
 
-    if "patch" in zoo.describe(name).defaults:
-        hparams = {"patch": 1, **hparams}
+    hparams = {**every_step(name), **hparams}
     return zoo.build(name, input_shape=(length, features), task="classification", num_outputs=CLASSES, **hparams)
 
 

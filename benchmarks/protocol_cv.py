@@ -102,11 +102,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
 
 def arm_hparams(arm: str, model: str) -> dict[str, Any]:
     """The model knobs `arm` pins: how many steps a recurrent step reads, where the model has the knob."""
-    import zoo
-
-    if "patch" not in zoo.describe(model).defaults:
-        return {}
-    return {"patch": 0 if arm == "patched" else 1}
+    pinned = common.every_step(model)
+    return {key: 0 for key in pinned} if arm == "patched" else pinned
 
 
 def _one(model: str, fold: Any, seed: int, arm: str) -> dict[str, Any]:

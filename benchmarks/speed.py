@@ -116,9 +116,8 @@ def fit_zoo(name: str, dataset: Any, *, epochs: int, batch: int, seed: int, **se
     """Samples/s of `recipes.train` (its callbacks, checkpoints and pipeline included), on the
     every-step architecture the hand-written twin has (`patch=1` where the model has the knob)."""
     import recipes
-    import zoo
 
-    every_step = {"patch": 1} if "patch" in zoo.describe(name).defaults else {}
+    every_step = common.every_step(name)
     timer = common.throughput_callback()
     with tempfile.TemporaryDirectory() as runs:
         recipes.train(name, dataset, hparams=every_step, tracking=False, runs_dir=runs, resume=False,
