@@ -22,6 +22,7 @@ Heavy libraries (Keras, TensorFlow, NumPy) are imported inside the functions tha
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -307,6 +308,21 @@ def synthetic(n: int, length: int, features: int = 1, seed: int = 0) -> Any:
     return Dataset(name=f"synthetic:{n}x{length}x{features}", task="classification", input_kind="series",
                    train=train, val=empty, test=train.take(np.arange(min(n, 64))),
                    class_names=[str(c) for c in range(CLASSES)], num_features=features)  # fmt: skip
+
+
+def fold_sets(address: str, seed: int) -> list[Any]:
+    """One dataset per fold: train the other folds, no validation carve, test the held-out fold."""
+    import numpy as np
+
+    from recipes import data, folds
+
+    dataset = data.load(address)
+    k = folds.default_folds(dataset) or folds.DEFAULT_FOLDS
+    out = []
+    for fold in folds.folds(dataset, k, seed):
+        empty = fold.train.take(np.arange(0))
+        out.append(dataclasses.replace(fold, val=empty, test=fold.val))
+    return out
 
 
 def every_step(name: str) -> dict[str, int]:

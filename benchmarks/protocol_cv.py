@@ -21,7 +21,6 @@ Two comparisons: plateau against cosine, and cosine against patched.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import tempfile
 import time
@@ -54,19 +53,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def fold_sets(address: str, seed: int) -> list[Any]:
-    """One dataset per fold: train the other folds, no validation carve, test the held-out fold."""
-    from recipes import data, folds
-
-    dataset = data.load(address)
-    k = folds.default_folds(dataset) or folds.DEFAULT_FOLDS
-    out = []
-    for fold in folds.folds(dataset, k, seed):
-        empty = fold.train.take(np.arange(0))
-        out.append(dataclasses.replace(fold, val=empty, test=fold.val))
-    return out
-
-
 def arm_settings(arm: str, dataset: Any) -> dict[str, Any]:
     """The training settings of `arm`, stated in full so they mean the same whatever the defaults."""
     from recipes import protocol
@@ -86,7 +72,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
     done = {(r["dataset"], r["model"], r["seed"], r["arm"], r["fold"]) for r in common.read_results(args.results)}
     for address in args.datasets:
         for seed in args.seeds:
-            sets = fold_sets(address, seed)
+            sets = common.fold_sets(address, seed)
             for model in args.models:
                 for arm in args.arms:
                     for i, fold in enumerate(sets):

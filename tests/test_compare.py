@@ -141,7 +141,9 @@ def test_a_hyperparameter_that_differs_splits_the_model_into_rows(runs) -> None:
     mlp = changed.index[(changed["model"] == "mlp") & (changed["dataset"] == IPD)]
     changed.loc[mlp[0], "params.model.units"] = "8"
     rows = compare.leaderboard(changed).query("model == 'mlp' and dataset == @IPD")
-    assert sorted(rows["config"]) == ["units=4", "units=8"] and list(rows["n"]) == [1, 1]
+    # Each row says all it sets away from the defaults, what its runs share too, as a lone configuration does.
+    assert sorted(rows["config"]) == ["units=4, epochs=2, num_layers=1", "units=8, epochs=2, num_layers=1"]
+    assert list(rows["n"]) == [1, 1]
 
 
 def test_a_dataset_whose_runs_all_failed_is_listed_with_its_status(runs) -> None:
@@ -297,6 +299,37 @@ def test_a_long_config_is_brief_on_the_terminal_and_whole_in_the_board(store) ->
     compare.print_leaderboard(Console(file=screen, width=200), board)
     [row] = [line for line in screen.getvalue().splitlines() if "lstm" in line]
     assert "units=8, dropout=0.3, learning_rate=0.01 +2 more" in row and len(row) <= 120
+    screen = io.StringIO()  # a narrow terminal: the first settings that fit, cut at a comma, never mid-number
+    compare.print_leaderboard(Console(file=screen, width=80), board)
+    [row] = [line for line in screen.getvalue().splitlines() if "lstm" in line]
+    assert "units=8 +4 more" in row and len(row) <= 80, row
+
+
+def test_settings_every_trial_shares_are_said_once_under_the_terminal_table(store) -> None:
+    """A search's trials all ran 30 epochs on its folds: one note says so; each row keeps what is its own."""
+    import io
+
+    from mlflow.entities import Metric, Param
+    from rich.console import Console
+
+    client = _client(store)
+    experiment_id = client.get_experiment_by_name(EXPERIMENT).experiment_id
+    parent = client.create_run(experiment_id, run_name="search", tags={"stage": "search"}).info.run_id
+    for model, units in (("lstm", "64"), ("lstm", "8"), ("gru", "64")):
+        tags = {"mlflow.parentRunId": parent, "stage": "trial", "model": model, "dataset": IPD, "seed": "0"}
+        run = client.create_run(experiment_id, tags={**tags, "task": "classification"}).info.run_id
+        params = {"model.units": units, "train.epochs": "30", "train.select_on": "held_out", "train.seed": "0"}
+        client.log_batch(run, metrics=[Metric("best_val_accuracy", 0.9, 0, 0)],
+                         params=[Param(k, v) for k, v in params.items()])  # fmt: skip
+        client.set_terminated(run, "FINISHED")
+    board = compare.leaderboard(compare.collect(parent_run_id=parent, tracking_uri=store))
+    assert sorted(board["config"]) == ["epochs=30, select_on=held_out"] * 2 + ["units=8, epochs=30, select_on=held_out"]
+    screen = io.StringIO()
+    compare.print_leaderboard(Console(file=screen, width=120), board)
+    text = screen.getvalue()
+    assert "every trial run also: epochs=30, select_on=held_out" in text
+    configs = sorted(line.split()[2] for line in text.splitlines() if line.split()[1:2] in (["lstm"], ["gru"]))
+    assert configs == ["defaults", "defaults", "units=8"], text
 
 
 def test_zoo_compare_prints_the_leaderboard_and_says_where_everything_is(compared, store, tmp_path) -> None:

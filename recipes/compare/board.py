@@ -144,10 +144,14 @@ def leaderboard(runs: pd.DataFrame, *, metric: str | None = None, higher_is_bett
             label = _config_label(every, [_param_value(first[c]) for c in every], defaults) if defaults else ""
             records.append(_board_row(rows, dataset, model, stage, label, name, higher))
             continue
+        # Rows split by the params that vary; a zoo model's row is labelled with all it sets away
+        # from the defaults (those its runs share too), as a model with one configuration is.
+        labelled = _config_columns(rows, varying=False) if defaults else config_cols
         values = zip(*(rows[c].map(_param_value) for c in config_cols), strict=True)
         keys = pd.Series(["\x1f".join(v) for v in values], index=rows.index)
-        for key, group in rows.groupby(keys, sort=True):
-            label = _config_label(config_cols, str(key).split("\x1f"), defaults)
+        for _, group in rows.groupby(keys, sort=True):
+            first = group.iloc[0]
+            label = _config_label(labelled, [_param_value(first[c]) for c in labelled], defaults)
             records.append(_board_row(group, dataset, model, stage, label, name, higher))
     board = pd.DataFrame(records)
     if board.empty:
@@ -292,42 +296,97 @@ def table_rows(board: pd.DataFrame, dataset: Any) -> tuple[list[str], list[list[
 
 def print_leaderboard(console: Any, board: pd.DataFrame) -> None:
     """The leaderboard as one rich table per dataset (baseline rows dimmed), made to fit a
-    120-column terminal: the task's reported test metrics only, parameters counted in k/M, the
-    first three settings of a config away from the defaults ("+N more"), statuses other than
-    FINISHED (the report and the CSV keep every column and setting)."""
+    120-column terminal, one line a row: the task's reported test metrics only, parameters
+    counted in k/M, as many settings of a config away from the defaults as the width left
+    holds ("+N more"), statuses other than FINISHED (the report and the CSV keep every column
+    and setting)."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    from recipes.tasks import TASKS
-
-    if console.width > 120:  # a Console of its own: a table's width alone does not hold it to 120
+    if console.width > TERMINAL_WIDTH:  # a Console of its own: a table's width alone does not hold it
         from rich.console import Console
 
-        console = Console(file=console.file, width=120, soft_wrap=False, force_terminal=console.is_terminal,
-                          color_system=console.color_system)  # fmt: skip
+        console = Console(file=console.file, width=TERMINAL_WIDTH, soft_wrap=False,
+                          force_terminal=console.is_terminal, color_system=console.color_system)  # fmt: skip
     for dataset in board["dataset"].drop_duplicates():
-        header, cells, flags = table_rows(board, dataset)
+        header, rows, flags, notes = _terminal_table(board, dataset, min(console.width, TERMINAL_WIDTH))
         task = board.loc[board["dataset"] == dataset, "task"].iloc[0]
-        known = TASKS.get(task)  # runs without a task tag: every test metric
-        reported = known.reported if known else [c.removeprefix("test_") for c in header if c.startswith("test_")]
-        shown = _terminal_columns(header, reported)
-        if not any(_terminal_cell("status", line[header.index("status")]) for line in cells):
-            shown.remove(header.index("status"))  # every run FINISHED: n says how many
-        table = Table(title=Text(f"{dataset} ({task})"), box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        for i in shown:
-            col = header[i]
+        table = Table(title=Text(f"{dataset} ({task})"), box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                      caption=Text("\n".join(notes)) if notes else None, caption_justify="left")  # fmt: skip
+        for i, col in enumerate(header):
             numeric = i == 0 or (i >= 3 and col != "status")
-            # Figures keep their width; the model and config columns wrap at their commas.
-            table.add_column(_terminal_header(col), justify="right" if numeric else "left",
-                             no_wrap=numeric, overflow="fold", max_width=_MAX_WIDTHS.get(col))  # fmt: skip
-        for line, baseline in zip(cells, flags, strict=True):
-            row = [_terminal_cell(header[i], line[i]) for i in shown]
+            # Figures keep their width; a long model name folds; the config was cut to fit, at its commas.
+            table.add_column(_terminal_header(col), justify="right" if numeric else "left", no_wrap=col != "model",
+                             overflow="fold" if col == "model" else "ellipsis",
+                             max_width=_MAX_WIDTHS.get(col))  # fmt: skip
+        for row, baseline in zip(rows, flags, strict=True):
             table.add_row(*(Text(c) for c in row), style="dim italic" if baseline else None)
         console.print(table)
 
 
+TERMINAL_WIDTH = 120
 _MAX_WIDTHS = {"model": 25}  # "seasonal_naive (baseline)"; the config column gets the rest
+_GAP = 3  # what rich's SIMPLE_HEAD box puts between two columns
+
+
+def _terminal_table(
+    board: pd.DataFrame, dataset: Any, width: int
+) -> tuple[list[str], list[list[str]], list[bool], list[str]]:
+    """One dataset's terminal columns, cells, baseline flags and notes; settings a stage's rows
+    all share are a note, and each config cell holds what else fits the width left to it."""
+    from recipes.tasks import TASKS
+
+    header, cells, flags = table_rows(board, dataset)
+    task = board.loc[board["dataset"] == dataset, "task"].iloc[0]
+    known = TASKS.get(task)  # runs without a task tag: every test metric
+    reported = known.reported if known else [c.removeprefix("test_") for c in header if c.startswith("test_")]
+    shown = _terminal_columns(header, reported)
+    if not any(_terminal_cell("status", line[header.index("status")]) for line in cells):
+        shown.remove(header.index("status"))  # every run FINISHED: n says how many
+    rows = [[_terminal_cell(header[i], line[i]) for i in shown] for line in cells]
+    names = [header[i] for i in shown]
+    at = names.index("config")
+    stages = list(board.loc[board["dataset"] == dataset, "stage"])
+    notes = _factor_shared(rows, at, stages, flags)
+    others = sum(_column_width(names[i], [r[i] for r in rows]) for i in range(len(names)) if i != at)
+    room = max(12, width - others - _GAP * (len(names) - 1))
+    for row in rows:
+        row[at] = _brief_config(row[at], room)
+    return names, rows, flags, notes
+
+
+def _factor_shared(rows: list[list[str]], at: int, stages: Sequence[str], baseline: Sequence[bool]) -> list[str]:
+    """Take the settings every zoo row of a stage shares (two rows or more: a search's trials
+    share its budget and fold protocol) out of those rows' config cells, into one note each."""
+    notes = []
+    for stage in dict.fromkeys(stages):
+        mine = [r for r, s, b in zip(rows, stages, baseline, strict=True) if s == stage and not b]
+        settings = [[] if r[at] == "defaults" else _SETTING.split(r[at]) for r in mine]
+        common = [x for x in settings[0] if all(x in other for other in settings[1:])] if len(mine) > 1 else []
+        if not common:
+            continue
+        for row, own in zip(mine, settings, strict=True):
+            row[at] = ", ".join(x for x in own if x not in common) or "defaults"
+        notes.append(f"every {stage} run also: {', '.join(common)}")
+    return notes
+
+
+def _column_width(col: str, cells: Sequence[str]) -> int:
+    lines = [*_terminal_header(col).splitlines(), *cells]
+    return min(max(len(line) for line in lines), _MAX_WIDTHS.get(col, 10**6))
+
+
+def _brief_config(cell: str, room: int) -> str:
+    """As many of a config label's settings as fit `room` characters, then "+N more" (the first
+    one always; the column's ellipsis cuts it if even that is too long)."""
+    settings = _SETTING.split(cell)
+    for keep in range(len(settings), 0, -1):
+        hidden = len(settings) - keep
+        text = ", ".join(settings[:keep]) + (f" +{hidden} more" if hidden else "")
+        if len(text) <= room or keep == 1:
+            return text
+    return cell
 
 
 def _terminal_columns(header: Sequence[str], reported: Sequence[str]) -> list[int]:
@@ -346,14 +405,9 @@ def _terminal_header(col: str) -> str:
 
 
 _SETTING = re.compile(r", (?=[\w.]+=)")  # the comma before each "name=" of a config label
-TERMINAL_SETTINGS = 3
 
 
 def _terminal_cell(col: str, cell: str) -> str:
-    if col == "config":  # briefly: the first settings away from the defaults; the CSV and report keep all
-        settings = _SETTING.split(cell)
-        hidden = len(settings) - TERMINAL_SETTINGS
-        return cell if hidden <= 1 else f"{', '.join(settings[:TERMINAL_SETTINGS])} +{hidden} more"
     if col == "params" and cell.replace(",", "").isdigit():
         count = int(cell.replace(",", ""))
         return f"{count / 1e6:.1f}M" if count >= 1e6 else f"{count / 1e3:.0f}k" if count >= 1e3 else str(count)
