@@ -135,13 +135,15 @@ class FinetuneConfig:
     step budget takes on the labelled data), declared once so tuning can search them."""
 
     freeze_share: float = hp(
-        0.3,
+        0.0,
         Float(0.0, 0.9, step=0.1),
         valid=Float(0.0, 1.0),
-        doc="share of the run's epochs with the encoder frozen (the head learns first); the rest train everything",
+        doc="share of the run's epochs with the encoder frozen (the head learns first); the rest train everything "
+        "[default 0: end to end, the encoder's weights the starting point; chosen by cross-validation, "
+        "docs/benchmarks/finetune_cv.md]",
     )
     unfreeze_lr_factor: float = hp(
-        0.1, Float(0.01, 1.0, sampling="log"), valid=Float(1e-4, 10.0), doc="learning-rate factor once unfrozen"
+        1.0, Float(0.01, 1.0, sampling="log"), valid=Float(1e-4, 10.0), doc="learning-rate factor once unfrozen"
     )
     freeze_epochs: int | None = hp(
         None,

@@ -179,7 +179,7 @@ def train(
     backbone: Any = None,
     freeze_backbone: bool = False,
     unfreeze_epochs: int = 0,
-    unfreeze_lr_factor: float = 0.1,
+    unfreeze_lr_factor: float | None = None,
     init_weights: str | os.PathLike | None = None,
     tracking: bool | Tracking = True,
     tracking_uri: str | None = None,
@@ -208,7 +208,8 @@ def train(
         freeze_backbone: Keep the reused backbone's weights fixed (for `epochs` epochs).
         unfreeze_epochs: Then train the whole model this many epochs more, at
             `learning_rate * unfreeze_lr_factor` (fine-tuning's second phase).
-        unfreeze_lr_factor: The second phase's learning-rate factor.
+        unfreeze_lr_factor: The second phase's learning-rate factor (default: fine-tuning's,
+            `FinetuneConfig.unfreeze_lr_factor`).
         init_weights: Start from these weights (a `.weights.h5` file of the same model on the
             same data shapes) instead of a fresh initialisation: a Hyperband trial continues
             the trial it was promoted from.
@@ -266,6 +267,10 @@ def train(
                           "freeze_backbone=True")  # fmt: skip
     if not isinstance(unfreeze_epochs, int) or unfreeze_epochs < 0:
         raise ConfigError(f"unfreeze_epochs={unfreeze_epochs!r} must be an int >= 0")
+    if unfreeze_lr_factor is None:
+        from recipes.config import FinetuneConfig
+
+        unfreeze_lr_factor = FinetuneConfig.unfreeze_lr_factor
     if not 0 < unfreeze_lr_factor <= 10:
         raise ConfigError(f"unfreeze_lr_factor={unfreeze_lr_factor!r} must be in (0, 10]")
     get_task(dataset.task).loss_for(cfg.loss)  # a value loss for classes: one line, before any run

@@ -32,6 +32,8 @@ def _render(script: str, args: list[str], report: Path, seed: int) -> str:
         ("serving", ["--report-only"]),
         ("speed", ["--report-only"]),
         ("tuning", ["--report-only"]),
+        ("protocol_cv", ["--report-only"]),
+        ("finetune_cv", ["--report-only"]),
     ],
 )
 def test_report_does_not_depend_on_the_hash_seed(tmp_path, script, args):

@@ -181,7 +181,8 @@ def test_fine_tuning_shares_out_the_budget_any_run_on_the_subset_gets(pretrained
 
     store = f"sqlite:///{tmp_path}/mlflow.db"
     result = semi.finetune("lstm", gunpoint, pretrained, fraction=0.25, steps=40, freeze_share=0.5, patience=0,
-                           tracking_uri=store, runs_dir=tmp_path / "runs", verbose=0)  # fmt: skip
+                           unfreeze_lr_factor=0.1, tracking_uri=store, runs_dir=tmp_path / "runs",
+                           verbose=0)  # fmt: skip
     data = result.dataset
     budget = resolve(train_config({"steps": 40}), "classification", len(data.train), len(data.val)).epochs
     params = MlflowClient(store).get_run(result.run_id).data.params
@@ -195,6 +196,27 @@ def test_fine_tuning_shares_out_the_budget_any_run_on_the_subset_gets(pretrained
     with pytest.raises(ConfigError, match=r"^fine-tuning: 0 epochs frozen and 0 unfrozen train nothing; give"):
         semi.finetune("lstm", gunpoint, pretrained, freeze_share=0.0, unfreeze_epochs=0, tracking=False,
                       runs_dir=tmp_path / "none", verbose=0)  # fmt: skip
+
+
+def test_fine_tuning_trains_end_to_end_by_default(pretrained, gunpoint, tmp_path) -> None:
+    """The default chosen by cross-validation (docs/benchmarks/finetune_cv.md): nothing frozen, the
+    encoder's weights the starting point, the whole budget along one cosine at the full rate."""
+    from mlflow import MlflowClient
+
+    from recipes.config import train_config
+    from recipes.protocol import resolve
+
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    result = semi.finetune("lstm", gunpoint, pretrained, fraction=0.25, steps=40, patience=0, tracking_uri=store,
+                           runs_dir=tmp_path / "runs", verbose=0)  # fmt: skip
+    data = result.dataset
+    budget = resolve(train_config({"steps": 40}), "classification", len(data.train), len(data.val)).epochs
+    params = MlflowClient(store).get_run(result.run_id).data.params
+    assert (params["backbone.frozen"], params["backbone.unfreeze_epochs"]) == ("False", "0")
+    assert params["protocol.epochs"] == str(budget) == str(result.epochs)
+    rates = result.history["learning_rate"]
+    peak = int(np.argmax(rates))
+    assert rates[peak] == pytest.approx(1e-3, rel=0.05) and all(np.diff(rates[peak:]) <= 0) and rates[-1] < 1e-4
 
 
 def test_an_encoder_for_other_inputs_or_another_model_is_refused(pretrained, tmp_path) -> None:

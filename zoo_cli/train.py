@@ -42,8 +42,8 @@ from zoo_cli.options import key_values, train_options
 )
 @click.option("--unfreeze-epochs", type=int, default=0, show_default=True,
               help="After the frozen epochs, train everything this many epochs more.")  # fmt: skip
-@click.option("--unfreeze-lr-factor", type=float, default=0.1, show_default=True,
-              help="Learning-rate factor once unfrozen.")  # fmt: skip
+@click.option("--unfreeze-lr-factor", type=float, default=None,
+              help="Learning-rate factor once unfrozen [default: fine-tuning's, 1.0].")  # fmt: skip
 def train(
     model: str | None,
     data: str | None,
@@ -60,7 +60,7 @@ def train(
     backbone_ref: str | None,
     freeze_backbone: bool,
     unfreeze_epochs: int,
-    unfreeze_lr_factor: float,
+    unfreeze_lr_factor: float | None,
     **settings: Any,
 ) -> None:
     """Train MODEL on a dataset, evaluate it on test, and track the run in MLflow.
@@ -154,7 +154,7 @@ def _finetuning(
     tracking_uri: str | None,
     freeze: bool,
     unfreeze_epochs: int,
-    unfreeze_lr_factor: float,
+    unfreeze_lr_factor: float | None,
 ) -> dict[str, Any]:
     """`recipes.train`'s fine-tuning keywords from the --backbone flags: the encoder `ref` names,
     loaded and checked against the run's model; without `ref`, the flags that need one refused."""
