@@ -33,7 +33,7 @@ import shlex
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -323,6 +323,40 @@ def fold_sets(address: str, seed: int) -> list[Any]:
         empty = fold.train.take(np.arange(0))
         out.append(dataclasses.replace(fold, val=empty, test=fold.val))
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class FoldCell:
+    """A (dataset, seed, model) of a cross-validation benchmark, its folds, and the (arm, fold)
+    pairs its results file lacks, arms outer."""
+
+    address: str
+    seed: int
+    model: str
+    sets: list[Any]
+    todo: list[tuple[str, int]]
+
+
+def pending_folds(args: Any) -> Iterator[FoldCell]:
+    """The cells of `args.datasets` x `args.seeds` x `args.models` with (arm, fold) pairs of
+    `args.arms` not yet in `args.results` (a cross-validation benchmark resumes where it stopped)."""
+    done = {(r["dataset"], r["model"], r["seed"], r["arm"], r["fold"]) for r in read_results(args.results)}
+    for address in args.datasets:
+        for seed in args.seeds:
+            sets = fold_sets(address, seed)
+            for model in args.models:
+                todo = [(a, i) for a in args.arms for i in range(len(sets)) if (address, model, seed, a, i) not in done]
+                if todo:
+                    yield FoldCell(address, seed, model, sets, todo)
+
+
+def log_fold(args: Any, argv: Sequence[str], script: str, cell: FoldCell, arm: str, fold: int,
+             record: dict[str, Any]) -> None:  # fmt: skip
+    """Append one held-out fold's `record` (with an `accuracy`) to the results file, and say it."""
+    record = record | {"dataset": cell.address, "model": cell.model, "seed": cell.seed, "arm": arm, "fold": fold,
+                       "folds": len(cell.sets)}  # fmt: skip
+    append(args.results, record | provenance(argv, cpus_used(), script=script, threads=args.threads))
+    print(f"{cell.address} {cell.model} seed {cell.seed} {arm} fold {fold}: {record['accuracy']:.3f}", flush=True)
 
 
 def every_step(name: str) -> dict[str, int]:

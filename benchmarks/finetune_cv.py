@@ -69,26 +69,13 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
     from recipes.device import import_backend
 
     import_backend()
-    cpus = common.cpus_used()
-    done = {(r["dataset"], r["model"], r["seed"], r["arm"], r["fold"]) for r in common.read_results(args.results)}
-    for address in args.datasets:
-        for seed in args.seeds:
-            sets = common.fold_sets(address, seed)
-            for model in args.models:
-                todo = [(a, i) for a in args.arms for i in range(len(sets)) if (address, model, seed, a, i) not in done]
-                if not todo:
-                    continue
-                with tempfile.TemporaryDirectory() as runs:
-                    encoder = (
-                        _pretrain(model, data.load(address), seed, runs) if any(ARMS[a] for a, _ in todo) else None
-                    )
-                    for arm, i in todo:
-                        record = _one(model, sets[i], seed, arm, encoder, runs)
-                        record |= {"dataset": address, "model": model, "seed": seed, "arm": arm, "fold": i,
-                                   "folds": len(sets)}  # fmt: skip
-                        provenance = common.provenance(argv, cpus, script="finetune_cv.py", threads=args.threads)
-                        common.append(args.results, record | provenance)
-                        print(f"{address} {model} seed {seed} {arm} fold {i}: {record['accuracy']:.3f}", flush=True)
+    for cell in common.pending_folds(args):
+        with tempfile.TemporaryDirectory() as runs:
+            tuned = any(ARMS[arm] for arm, _ in cell.todo)
+            encoder = _pretrain(cell.model, data.load(cell.address), cell.seed, runs) if tuned else None
+            for arm, i in cell.todo:
+                record = _one(cell.model, cell.sets[i], cell.seed, arm, encoder, runs)
+                common.log_fold(args, argv, "finetune_cv.py", cell, arm, i, record)
 
 
 def _pretrain(model: str, dataset: Any, seed: int, runs: str) -> Any:

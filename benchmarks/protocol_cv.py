@@ -68,22 +68,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
     from recipes.device import import_backend
 
     import_backend()
-    cpus = common.cpus_used()
-    done = {(r["dataset"], r["model"], r["seed"], r["arm"], r["fold"]) for r in common.read_results(args.results)}
-    for address in args.datasets:
-        for seed in args.seeds:
-            sets = common.fold_sets(address, seed)
-            for model in args.models:
-                for arm in args.arms:
-                    for i, fold in enumerate(sets):
-                        if (address, model, seed, arm, i) in done:
-                            continue
-                        record = _one(model, fold, seed, arm)
-                        record |= {"dataset": address, "model": model, "seed": seed, "arm": arm, "fold": i,
-                                   "folds": len(sets)}  # fmt: skip
-                        provenance = common.provenance(argv, cpus, script="protocol_cv.py", threads=args.threads)
-                        common.append(args.results, record | provenance)
-                        print(f"{address} {model} seed {seed} {arm} fold {i}: {record['accuracy']:.3f}", flush=True)
+    for cell in common.pending_folds(args):
+        for arm, i in cell.todo:
+            common.log_fold(args, argv, "protocol_cv.py", cell, arm, i, _one(cell.model, cell.sets[i], cell.seed, arm))
 
 
 def arm_hparams(arm: str, model: str) -> dict[str, Any]:
