@@ -107,6 +107,11 @@ def test_killed_training_resumes_in_the_same_run(tmp_path) -> None:
         (("lstm", "--data", "ucr:GunPoint", "--jit-compile", "maybe"), None, ["--jit-compile", "auto", "true"]),
         (("--config", "run.yaml"), "model: lstm\ndata: ucr:GunPoint\ntrain: {jit_compile: xla}\n", ["'xla'", "'auto'"]),
         (("lstm", "--data", "ucr:GunPoint", "--tracking-uri", "sqlite:///no/such/folder/m.db"), None, ["folder"]),
+        (
+            ("lstm", "--data", "ucr:GunPoint", "--unfreeze-lr-factor", "0.5"),
+            None,
+            ["--unfreeze-lr-factor", "--backbone"],
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_leaves_no_run(tmp_path, args, config, words) -> None:

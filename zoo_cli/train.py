@@ -166,8 +166,9 @@ def _finetuning(
             raise ConfigError("--hp: a pretrained backbone keeps its own hyperparameters; drop --hp")
         backbone, meta = load_encoder(ref, tracking_uri=tracking_uri)
         check_encoder(run.model, meta)
-    elif freeze or unfreeze_epochs:
-        raise ConfigError("--freeze-backbone / --unfreeze-epochs need --backbone PATH|runs:/<id>/encoder")
+    elif freeze or unfreeze_epochs or unfreeze_lr_factor is not None:
+        raise ConfigError("--freeze-backbone / --unfreeze-epochs / --unfreeze-lr-factor need --backbone "
+                          "PATH|runs:/<id>/encoder")  # fmt: skip
     return {"backbone": backbone, "freeze_backbone": freeze, "unfreeze_epochs": unfreeze_epochs,
             "unfreeze_lr_factor": unfreeze_lr_factor}  # fmt: skip
 
