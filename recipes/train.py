@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from recipes import forecasting, intervals, protocol, schema
-from recipes.config import TrainConfig, train_config
+from recipes.config import FinetuneConfig, TrainConfig, train_config
 from recipes.data.base import Dataset, Split
 from recipes.errors import DataError
 from recipes.fitting import FitPlan
@@ -268,8 +268,6 @@ def train(
     if not isinstance(unfreeze_epochs, int) or unfreeze_epochs < 0:
         raise ConfigError(f"unfreeze_epochs={unfreeze_epochs!r} must be an int >= 0")
     if unfreeze_lr_factor is None:
-        from recipes.config import FinetuneConfig
-
         unfreeze_lr_factor = FinetuneConfig.unfreeze_lr_factor
     if not 0 < unfreeze_lr_factor <= 10:
         raise ConfigError(f"unfreeze_lr_factor={unfreeze_lr_factor!r} must be in (0, 10]")
