@@ -98,6 +98,14 @@ class TrainConfig(Execution):
         1.0, Float(0.5, 5.0, sampling="log"), valid=Float(0.0, 1e6), doc="gradient norm clip (0 = off)"
     )
     seed: int = hp(0, Int(0, 2**31 - 1), tune=False, doc="seed for weights, shuffling, augmentation, val split")
+    ensemble: int = hp(
+        1,
+        Int(1, 10),
+        valid=Int(1, 100),
+        tune=False,
+        doc="members: the model trained this many times (seeds seed, seed+1, ...), their outputs averaged (class "
+        "probabilities, forecasts) into one saved model; each member is its own run; costs that many trainings",
+    )
     val_fraction: float = hp(
         0.2, Float(0.1, 0.3, step=0.05), valid=Float(0.0, 0.9), tune=False, doc="share of train carved out for val"
     )

@@ -16,6 +16,7 @@ PRETRAIN = "pretrain"  # an encoder trained on a pretext (scored by a pretext lo
 FINETUNE = "finetune"  # a pretrained encoder trained on labels
 SWEEP = "semi"  # a labelled-fraction sweep's parent run
 SEARCH = "search"  # a search's parent run
+MEMBER = "member"  # one model of an ensemble (`ensemble` > 1), nested under the ensemble's run, not tested
 TRIAL = "trial"  # a search trial (chosen on validation data, never evaluated on test)
 BEST = "best"  # a search's best config retrained and evaluated on test
 BASELINE = "baseline"  # a classical baseline (`recipes.baselines`)

@@ -272,6 +272,8 @@ def train(
     if not 0 < unfreeze_lr_factor <= 10:
         raise ConfigError(f"unfreeze_lr_factor={unfreeze_lr_factor!r} must be in (0, 10]")
     get_task(dataset.task).loss_for(cfg.loss)  # a value loss for classes: one line, before any run
+    if cfg.ensemble > 1:
+        _check_ensemble(cfg.ensemble, backbone=backbone, init_weights=init_weights, evaluate=evaluate)
     if backbone is None:
         check_compatible(model, dataset, hparams)
         from recipes.forecasting import resolve_head
@@ -293,7 +295,7 @@ def train(
     job = _Job(model, dataset, cfg, hparams, backbone, freeze_backbone, unfreeze, folder, log_model, evaluate, pictures,
                verbose, data_options, list(callbacks), init_weights)  # fmt: skip
     if experiment_id is None:
-        return _fit_and_log(job, None)
+        return _fit_and_log(job, None, _members(job, track, None))
     from recipes.tracking import environment_tags, tracked_run
 
     tags = {
@@ -304,7 +306,35 @@ def train(
     }  # fmt: skip
     with tracked_run(experiment_id, folder, run_name=run_name or f"{model} on {dataset.name}", tags=tags,
                      parent_run_id=track.parent_run_id) as tracker:  # fmt: skip
-        return _fit_and_log(job, tracker)
+        return _fit_and_log(job, tracker, _members(job, track, tracker.run_id))
+
+
+def _check_ensemble(count: int, *, backbone: Any, init_weights: Any, evaluate: bool) -> None:
+    """Raise a one-line ConfigError where an ensemble of `count` cannot be trained."""
+    if backbone is not None or init_weights is not None:
+        raise ConfigError(f"ensemble={count} trains each member from a fresh start: drop backbone= / init_weights=, "
+                          "or train one model (ensemble=1)")  # fmt: skip
+    if not evaluate:
+        raise ConfigError(f"ensemble={count} is judged as one model on test; a run that is not evaluated (a search "
+                          "trial) trains one: retrain the chosen config with ensemble")  # fmt: skip
+
+
+def _members(job: _Job, track: Tracking, parent: str | None) -> list[TrainResult]:
+    """An ensemble's members (none for one model): the run's model trained `ensemble` times,
+    from seeds seed, seed + 1, ..., each a run of its own (stage "member", nested under the
+    ensemble's run, resumed like any run), validated as any run is and not tested."""
+    count = job.cfg.ensemble
+    if count < 2:
+        return []
+    where = track.under(parent_run_id=parent) if parent else track.under(enabled=False)
+    members = []
+    for m in range(count):
+        settings = {**job.cfg.__dict__, "ensemble": 1, "seed": job.cfg.seed + m}
+        name = f"{job.name} on {job.dataset.name}, member {m + 1} of {count}"
+        members.append(train(job.name, job.dataset, hparams=job.hparams, data_options=job.data_options,
+                             tracking=where, run_name=name, stage=schema.MEMBER, log_model=False, evaluate=False,
+                             pictures=False, callbacks=job.callbacks, verbose=job.verbose, **settings))  # fmt: skip
+    return members
 
 
 @dataclass
@@ -328,14 +358,11 @@ class _Job:
     init_weights: str | os.PathLike | None = None
 
 
-def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
-    """Build, fit, evaluate and save `job`; log it through `tracker` when there is one."""
-    import keras
-
+def _fit_and_log(job: _Job, tracker: Any, members: Sequence[TrainResult] = ()) -> TrainResult:
+    """Build, fit, evaluate and save `job` (given its ensemble's `members`, average them
+    instead of fitting); log it through `tracker` when there is one."""
     import zoo
     from recipes import plots
-    from recipes.data.pipeline import make_dataset
-    from recipes.device import precision, strategy
     from recipes.tracking import flat_params
 
     name, dataset, cfg, hparams, backbone = job.name, job.dataset, job.cfg, job.hparams, job.backbone
@@ -364,57 +391,22 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         plan = replace(plan, refit=False)
     cfg = replace(cfg, lr_schedule=plan.lr_schedule)  # "auto" resolved: what compiling and fitting read
     job = replace(job, cfg=cfg)
-    # Seeded here, after data loading (which may draw random numbers the first time it runs).
-    keras.utils.set_random_seed(cfg.seed)
-    with precision(cfg.mixed_precision) as policy:
-        if policy == "mixed_bfloat16":
-            log.warning(
-                "mixed_precision on a CPU computes in bfloat16, which trains slower here (0.13-0.84x measured, "
-                "docs/benchmarks/speed.md); it pays on GPUs"
-            )
-        dist = strategy(cfg.distribute)
-        scope = dist.scope() if dist is not None else contextlib.nullcontext()
-        with scope:
-            net = _resolve_model(name, dataset, hparams, backbone, job.freeze_backbone)
-            compile_model(net, dataset.task, cfg, steps=plan.epochs * plan.steps_per_epoch)
-            if job.init_weights is not None:  # a resumed run's backup still wins: `fit` restores it
-                net.optimizer.build(net.trainable_variables)  # so its saved state loads too
-                net.load_weights(job.init_weights)
-        if tracker is not None and fresh_run:
-            tracker.params({"param_count": net.count_params(), "dtype_policy": policy})
-            tracker.tags({"replicas": str(dist.num_replicas_in_sync if dist else 1)})
-
-        trim = dataset.variable_length and spec.variable_length
-        if tracker is not None and fresh_run:
-            tracker.params(plan.params())
-        fit_split = _joined(dataset.train, dataset.val) if plan.select_on == "train" else dataset.train
-        global_batch = plan.batch_size
-        train_ds = make_dataset(
-            fit_split, batch_size=global_batch, training=True, seed=cfg.seed, augment=cfg, trim=trim
-        )
-        has_val = plan.select_on != "train"  # held_out: scored every epoch, never selected on
-        val_ds = make_dataset(dataset.val, batch_size=global_batch, trim=trim) if has_val else None
-        monitor = plan.monitor
-        fitted = _fit_phases(job, net, train_ds, val_ds, tracker, plan)
-        # Forecasting: the interval is sized on validation windows the model did not fit on (a refit does).
-        calibration = _val_forecasts(net, dataset, trim) if job.evaluate and has_val else None
-        selected = len(fitted.history.get("loss", []))
-        if plan.refit:
-            keras.utils.set_random_seed(cfg.seed)
-            with scope:
-                net = _resolve_model(name, dataset, hparams, backbone, job.freeze_backbone)
-            fitted = _refit(job, net, plan, fitted, tracker, trim)
-        history = fitted.history
-
-        if job.evaluate:
-            test_ds = make_dataset(dataset.test, batch_size=max(global_batch, 256), trim=trim)
-            raw = np.asarray(net.predict(test_ds, verbose=0)).astype("float32")
-    seconds = time.perf_counter() - started
+    trim = dataset.variable_length and spec.variable_length
+    if tracker is not None and fresh_run:
+        tracker.params(plan.params())
+    if members:
+        trained = _averaged(job, members, plan, trim)
+    else:
+        trained = _fit_one(job, tracker, plan, trim, fresh_run)
+    net, history, monitor, raw = trained.net, trained.history, plan.monitor, trained.raw
+    seconds = time.perf_counter() - started + sum(m.seconds for m in members)  # an ensemble costs its members
 
     net.save(run_dir / "model.keras")
-    artifacts = {"model.keras": str(run_dir / "model.keras"), "metrics.csv": str(run_dir / "metrics.csv")}
+    artifacts = {"model.keras": str(run_dir / "model.keras")}
+    if job.folder.history_file.exists():  # an ensemble's epochs are in its members' runs
+        artifacts["metrics.csv"] = str(job.folder.history_file)
     title = f"{name} on {dataset.name}"
-    if job.pictures:
+    if job.pictures and history:
         curves = plots.learning_curves(history, run_dir / "learning_curves.png", title)
         artifacts["learning_curves.png"] = str(curves)
     info = zoo.describe(name).as_dict()
@@ -435,7 +427,7 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         else:
             truth, pred = dataset.inverse_targets(dataset.test.y), dataset.inverse_targets(raw)
         metrics = get_task(dataset.task).scores(truth, pred, mase_scale=forecasting.mase_scale_of(dataset))
-        widths = None if calibration is None else intervals.half_widths(*calibration)
+        widths = None if trained.calibration is None else intervals.half_widths(*trained.calibration)
         if widths is not None:
             metrics.update(intervals.scores(truth, pred, widths))
             artifacts[intervals.FILE] = str(intervals.save(widths, run_dir))
@@ -465,13 +457,13 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         (run_dir / "dataset_info.json").write_text(json.dumps(dataset.info, indent=1, default=str))
         artifacts["dataset_info.json"] = str(run_dir / "dataset_info.json")
 
-    epochs = len(history.get("loss", []))
+    epochs = trained.epochs
     if tracker is not None:
         best = history.get(monitor, [])
         summary = {f"test_{k}": v for k, v in metrics.items()}
         summary.update({"epochs_trained": epochs, "train_seconds": seconds})
-        if fitted.first_step_seconds is not None:
-            summary["time_to_first_step_seconds"] = fitted.first_step_seconds
+        if trained.first_step_seconds is not None:
+            summary["time_to_first_step_seconds"] = trained.first_step_seconds
         if best:
             summary[f"best_{monitor}"] = float(np.nanmin(best))
         objective, way = get_task(dataset.task).objective  # what a search ranks its trials by
@@ -496,12 +488,104 @@ def _fit_and_log(job: _Job, tracker: Any) -> TrainResult:
         run_id=tracker.run_id if tracker else None,
         run_dir=run_dir,
         epochs=epochs,
-        refit_epochs=epochs - selected,
+        refit_epochs=epochs - trained.selected,
         resumed_from=job.folder.resumed_from,
         seconds=seconds,
         tracking_lost=tracker.lost if tracker else None,
         artifacts=artifacts,
     )
+
+
+@dataclass
+class _Trained:
+    """What fitting left for evaluation and logging.
+
+    Attributes:
+        net: The model to test and save (for an ensemble: its members' average).
+        history: Per-epoch metrics (an ensemble's are its members' runs').
+        epochs: Epochs trained (an ensemble: its members' together).
+        selected: Of those, the ones before a refit.
+        first_step_seconds: The first step's start-up time, where one fit measured it.
+        calibration: Validation windows, actual and forecast, to size a forecast interval on.
+        raw: The test split's outputs, where the run evaluates.
+    """
+
+    net: Any
+    history: dict[str, list[float]]
+    epochs: int
+    selected: int
+    first_step_seconds: float | None = None
+    calibration: tuple[np.ndarray, np.ndarray] | None = None
+    raw: np.ndarray | None = None
+
+
+def _fit_one(job: _Job, tracker: Any, plan: protocol.Protocol, trim: bool, fresh_run: bool) -> _Trained:
+    """Build, compile and fit the run's model (and refit it, where the plan says), then predict test."""
+    import keras
+
+    from recipes.data.pipeline import make_dataset
+    from recipes.device import precision, strategy
+
+    name, dataset, cfg, hparams, backbone = job.name, job.dataset, job.cfg, job.hparams, job.backbone
+    # Seeded here, after data loading (which may draw random numbers the first time it runs).
+    keras.utils.set_random_seed(cfg.seed)
+    with precision(cfg.mixed_precision) as policy:
+        if policy == "mixed_bfloat16":
+            log.warning(
+                "mixed_precision on a CPU computes in bfloat16, which trains slower here (0.13-0.84x measured, "
+                "docs/benchmarks/speed.md); it pays on GPUs"
+            )
+        dist = strategy(cfg.distribute)
+        scope = dist.scope() if dist is not None else contextlib.nullcontext()
+        with scope:
+            net = _resolve_model(name, dataset, hparams, backbone, job.freeze_backbone)
+            compile_model(net, dataset.task, cfg, steps=plan.epochs * plan.steps_per_epoch)
+            if job.init_weights is not None:  # a resumed run's backup still wins: `fit` restores it
+                net.optimizer.build(net.trainable_variables)  # so its saved state loads too
+                net.load_weights(job.init_weights)
+        if tracker is not None and fresh_run:
+            tracker.params({"param_count": net.count_params(), "dtype_policy": policy})
+            tracker.tags({"replicas": str(dist.num_replicas_in_sync if dist else 1)})
+
+        fit_split = _joined(dataset.train, dataset.val) if plan.select_on == "train" else dataset.train
+        global_batch = plan.batch_size
+        train_ds = make_dataset(
+            fit_split, batch_size=global_batch, training=True, seed=cfg.seed, augment=cfg, trim=trim
+        )
+        has_val = plan.select_on != "train"  # held_out: scored every epoch, never selected on
+        val_ds = make_dataset(dataset.val, batch_size=global_batch, trim=trim) if has_val else None
+        fitted = _fit_phases(job, net, train_ds, val_ds, tracker, plan)
+        # Forecasting: the interval is sized on validation windows the model did not fit on (a refit does).
+        calibration = _val_forecasts(net, dataset, trim) if job.evaluate and has_val else None
+        selected = len(fitted.history.get("loss", []))
+        if plan.refit:
+            keras.utils.set_random_seed(cfg.seed)
+            with scope:
+                net = _resolve_model(name, dataset, hparams, backbone, job.freeze_backbone)
+            fitted = _refit(job, net, plan, fitted, tracker, trim)
+        raw = _test_outputs(net, dataset, global_batch, trim) if job.evaluate else None
+    epochs = len(fitted.history.get("loss", []))
+    return _Trained(net, fitted.history, epochs, selected, fitted.first_step_seconds, calibration, raw)
+
+
+def _averaged(job: _Job, members: Sequence[TrainResult], plan: protocol.Protocol, trim: bool) -> _Trained:
+    """The ensemble of `members` (`zoo.ensemble`), scored on validation for the interval and on test."""
+    import zoo
+
+    net = zoo.ensemble([m.model for m in members], name=f"{job.name}_ensemble")
+    has_val = plan.select_on != "train"  # members that fitted on validation cannot size an interval on it
+    calibration = _val_forecasts(net, job.dataset, trim) if job.evaluate and has_val else None
+    raw = _test_outputs(net, job.dataset, plan.batch_size, trim) if job.evaluate else None
+    epochs = sum(m.epochs for m in members)
+    return _Trained(net, {}, epochs, epochs - sum(m.refit_epochs for m in members), None, calibration, raw)
+
+
+def _test_outputs(net: Any, dataset: Dataset, batch_size: int, trim: bool) -> np.ndarray:
+    """The model's outputs on the test split (probabilities, or forecasts in scaled units)."""
+    from recipes.data.pipeline import make_dataset
+
+    test_ds = make_dataset(dataset.test, batch_size=max(batch_size, 256), trim=trim)
+    return np.asarray(net.predict(test_ds, verbose=0)).astype("float32")
 
 
 def _joined(train: Split, val: Split) -> Split:

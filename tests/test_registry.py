@@ -277,3 +277,14 @@ def test_saved_models_load_safely_after_import_zoo(order: str, tmp_path) -> None
     result = _run(f"{order}; m = keras.saving.load_model({str(path)!r}, safe_mode=True); print(m.name)")
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("alstm_fcn")
+
+
+def test_an_ensemble_needs_two_models_of_one_shape() -> None:
+    import zoo
+
+    one = zoo.build("gru", input_shape=(24, 1), task="forecasting", num_outputs=1, horizon=3, units=4)
+    other = zoo.build("gru", input_shape=(24, 1), task="forecasting", num_outputs=1, horizon=4, units=4)
+    for models, words in (([one], ["2 or more", "got 1"]), ([one, other], ["differ", "(None, 4, 1)"])):
+        with pytest.raises(zoo.ConfigError) as info:
+            zoo.ensemble(models)
+        assert all(w in str(info.value) for w in words) and "\n" not in str(info.value)

@@ -137,6 +137,31 @@ def test_forecasting_reports_errors_in_data_units(store, tmp_path) -> None:
     assert result.hparams["window_norm"] == "last"  # the forecasting head's default, logged with the model's
 
 
+def test_an_ensemble_is_one_model_averaging_its_members_each_a_nested_run(store, tmp_path) -> None:
+    import keras
+    from mlflow import MlflowClient
+
+    result = recipes.train("gru", "forecast:airline", hparams=TINY, epochs=2, ensemble=2, seed=5,
+                           tracking_uri=store, runs_dir=tmp_path, verbose=0)  # fmt: skip
+    x = result.dataset.test.x
+    members = [result.model.get_layer(f"member_{i}") for i in range(2)]
+    alone = [m.predict(x, verbose=0) for m in members]
+    assert not np.allclose(alone[0], alone[1])  # two seeds, two models
+    np.testing.assert_allclose(result.model.predict(x, verbose=0), np.mean(alone, axis=0), rtol=1e-5, atol=1e-6)
+    loaded = keras.saving.load_model(result.run_dir / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), result.model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+    client = MlflowClient(store)
+    run = client.get_run(result.run_id)
+    assert run.data.params["train.ensemble"] == "2" and run.data.tags["stage"] == "supervised"
+    assert {"test_mae", "test_coverage_80"} <= set(run.data.metrics)  # the ensemble is tested, and has an interval
+    children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{result.run_id}'")
+    assert sorted(c.data.tags["seed"] for c in children) == ["5", "6"]
+    assert all(c.data.tags["stage"] == "member" and c.info.status == "FINISHED" for c in children)
+    assert not any(k.startswith("test_") for c in children for k in c.data.metrics)  # members are not tested
+    assert result.epochs == sum(c.data.metrics["epochs_trained"] for c in children)
+
+
 def test_variable_length_data_trains_with_masking(tmp_path) -> None:
     result = recipes.train(
         "lstm", "ucr:JapaneseVowels", hparams=TINY, epochs=1, tracking=False, runs_dir=tmp_path, verbose=0
@@ -152,6 +177,8 @@ def test_variable_length_data_trains_with_masking(tmp_path) -> None:
         ({"learning_rte": 0.1}, ConfigError, ["learning_rte", "did you mean: learning_rate"]),
         ({"hparams": {"unitz": 8}}, ConfigError, ["unitz", "did you mean: units"]),
         ({"data": "ucr:GunPont"}, DataError, ["GunPont", "GunPoint"]),
+        ({"ensemble": 2, "init_weights": "w.weights.h5"}, ConfigError, ["ensemble=2", "init_weights"]),
+        ({"ensemble": 2, "evaluate": False}, ConfigError, ["ensemble=2", "search trial"]),
     ],
 )
 def test_bad_input_fails_before_training_with_one_line(kwargs, error, words, tmp_path) -> None:

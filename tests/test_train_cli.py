@@ -100,6 +100,7 @@ def test_killed_training_resumes_in_the_same_run(tmp_path) -> None:
         (("lstm", "--data", "ucr:Nope"), None, ["ucr:Nope", "GunPoint"]),
         (("lstm", "--data", "ucr:GunPoint", "--hp", "unitz=3"), None, ["unitz", "did you mean: units"]),
         (("lstm", "--data", "ucr:GunPoint", "--epochs", "-1"), None, ["epochs=-1"]),
+        (("lstm", "--data", "ucr:GunPoint", "--ensemble", "0"), None, ["ensemble=0"]),
         (("--config", "run.yaml"), "model: lstm\ndata: ucr:GunPoint\ntrian: {epochs: 2}\n", ["trian", "train"]),
         (("--config", "run.yaml"), "model: lstm\ndata: ucr:GunPoint\ntrain: {epoch: 2}\n", ["epoch", "epochs"]),
         (("--config", "run.yaml"), "model: [lstm\n", ["not valid YAML", "line"]),

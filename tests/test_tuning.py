@@ -139,6 +139,7 @@ def test_the_best_config_file_reproduces_the_best_model(searched) -> None:
         ({"fixed": {"unitz": 3}}, ConfigError, ["unitz", "did you mean: units"]),
         ({"fixed": {"units": 0}}, ConfigError, ["units=0"]),
         ({"fixed": {"epochs": 3}}, ConfigError, ["max_epochs"]),
+        ({"fixed": {"ensemble": 3}}, ConfigError, ["ensemble", "--config best.yaml"]),
         ({"max_trials": 0}, ConfigError, ["max_trials=0"]),
     ],
 )

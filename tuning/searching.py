@@ -675,6 +675,9 @@ def search(
     for key in ("epochs", "seed"):
         if key in fixed_train:
             raise ConfigError(f"fixed: {key} is set by the search itself (use max_epochs / seed)")
+    if fixed_train.get("ensemble", 1) != 1:
+        raise ConfigError("fixed: ensemble trains several models per run and trials train one; retrain the best "
+                          "with it: zoo train --config best.yaml --ensemble K")  # fmt: skip
 
     experiment_id = None
     if tracking:

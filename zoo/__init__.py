@@ -9,7 +9,7 @@ Keras as soon as Keras is imported, so saved `.keras` files load after `import z
 """
 
 from zoo._hooks import register_when_keras_loads
-from zoo.build import build, build_backbone
+from zoo.build import build, build_backbone, ensemble
 from zoo.errors import ConfigError, FastPathWarning, RegistryError, UnknownModelError, UsageError, ZooError
 from zoo.params import Boolean, Choice, Float, Int, hp, make_config, sample_config, search_space
 from zoo.registry import ModelInfo, ModelSpec, describe, families, get_spec, list_models, register_model
@@ -32,6 +32,7 @@ __all__ = [
     "build",
     "build_backbone",
     "describe",
+    "ensemble",
     "families",
     "get_spec",
     "hp",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ConfigError, FastPathWarning
@@ -280,3 +281,36 @@ def build(
     else:
         outputs = _head(task, encoder(inputs), num_outputs, horizon, kind)
     return keras.Model(inputs, outputs, name=name)
+
+
+def ensemble(models: Sequence[keras.Model], *, name: str | None = None) -> keras.Model:
+    """One functional model whose output is the mean of `models`' outputs: their class
+    probabilities, or their forecasts (a deep ensemble: Lakshminarayanan et al. 2017, "Simple
+    and Scalable Predictive Uncertainty Estimation using Deep Ensembles", NeurIPS; InceptionTime
+    averages five networks so, Fawaz et al. 2020).
+
+    Each model is nested as a layer `member_<i>`, its weights shared with the model given;
+    the result saves and loads as one `.keras` file.
+
+    Args:
+        models: Two or more models taking the same inputs and giving outputs of one shape.
+        name: The ensemble's name [default: "<first model's name>_ensemble"].
+
+    Raises:
+        ConfigError: fewer than two models, or inputs or outputs that differ.
+    """
+    import keras
+
+    if len(models) < 2:
+        raise ConfigError(f"an ensemble needs 2 or more models, got {len(models)}")
+    first = models[0]
+    for other in models[1:]:
+        if other.input_shape != first.input_shape or other.output_shape != first.output_shape:
+            raise ConfigError(
+                f"ensemble members differ: {other.name} maps {other.input_shape} -> {other.output_shape}, "
+                f"{first.name} {first.input_shape} -> {first.output_shape}"
+            )
+    inputs = keras.Input(shape=first.input_shape[1:], dtype=first.inputs[0].dtype, name=first.inputs[0].name)
+    members = [keras.Model(m.input, m.output, name=f"member_{i}") for i, m in enumerate(models)]
+    mean = keras.layers.Average(dtype="float32", name="ensemble_mean")([member(inputs) for member in members])
+    return keras.Model(inputs, mean, name=name or f"{first.name}_ensemble")

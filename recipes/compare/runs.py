@@ -186,6 +186,8 @@ def _left_out_reason(tags: Mapping[str, str], parent_run_id: str | None, include
         return "tuning trials (compare them with --parent SEARCH_RUN_ID)"
     if stage == schema.PRETRAIN:
         return "encoder pretrainings (their loss is the pretext's, not the task's)"
+    if stage == schema.MEMBER:
+        return "ensemble members (not tested alone; their ensemble's run is)"
     return None
 
 
