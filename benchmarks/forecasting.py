@@ -136,8 +136,8 @@ def _cell(
     except Exception as err:  # recorded, not fatal: the report lists it
         return {**record, "error": f"{type(err).__name__}: {err}"[:500], "seconds": time.perf_counter() - started}
     print(f"{address} {model} seed {seed}: mae {result.test_metrics['mae']:.3f}", flush=True)
-    history = result.history
-    kept = protocol.kept_epoch(history, "val_loss", history.get("val_loss") or [float("nan")], "min")
+    history = result.history  # empty for an ensemble: the epochs are its members'
+    kept = protocol.kept_epoch(history, "val_loss", history["val_loss"], "min") if history.get("val_loss") else 0
     val_loss, val_mae = (history[k][kept] if history.get(k) else float("nan") for k in ("val_loss", "val_mae"))
     loss = get_task(result.dataset.task).loss_for(result.config.loss)
     return {**record, "metrics": result.test_metrics, "epochs": result.epochs, "val_loss": val_loss, "val_mae": val_mae,

@@ -396,6 +396,8 @@ def _fit_and_log(job: _Job, tracker: Any, members: Sequence[TrainResult] = ()) -
         tracker.params(plan.params())
     if members:
         trained = _averaged(job, members, plan, trim)
+        if tracker is not None and fresh_run:
+            tracker.params({"param_count": trained.net.count_params()})
     else:
         trained = _fit_one(job, tracker, plan, trim, fresh_run)
     net, history, monitor, raw = trained.net, trained.history, plan.monitor, trained.raw

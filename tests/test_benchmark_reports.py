@@ -34,6 +34,7 @@ def _render(script: str, args: list[str], report: Path, seed: int) -> str:
         ("tuning", ["--report-only"]),
         ("protocol_cv", ["--report-only"]),
         ("finetune_cv", ["--report-only"]),
+        ("ensemble", ["--report-only"]),
     ],
 )
 def test_report_does_not_depend_on_the_hash_seed(tmp_path, script, args):

@@ -191,7 +191,8 @@ def _report(console: Any, result: Any) -> None:
     if steps:  # a forecast's error per horizon step, on one line
         console.print("MAE by step ahead: " + ", ".join(f"{v:.4g}" for v in steps.values()))
     refit = f", then {result.refit_epochs} refitting on train + val" if result.refit_epochs else ""
-    console.print(f"{result.epochs - result.refit_epochs} epochs{resumed}{refit}, {result.seconds:.1f} s; "
+    members = f" over {result.config.ensemble} ensemble members" if result.config.ensemble > 1 else ""
+    console.print(f"{result.epochs - result.refit_epochs} epochs{members}{resumed}{refit}, {result.seconds:.1f} s; "
                   f"files in {result.run_dir}")  # fmt: skip
     if result.run_id and not result.tracking_lost:
         uri = resolve_uri()
