@@ -575,7 +575,7 @@ def _averaged(job: _Job, members: Sequence[TrainResult], plan: protocol.Protocol
     import zoo
 
     net = zoo.ensemble([m.model for m in members], name=f"{job.name}_ensemble")
-    has_val = plan.select_on != "train"  # members that fitted on validation cannot size an interval on it
+    has_val = plan.select_on != "train" and not plan.refit  # members that fitted on it cannot size an interval
     calibration = _val_forecasts(net, job.dataset, trim) if job.evaluate and has_val else None
     raw = _test_outputs(net, job.dataset, plan.batch_size, trim) if job.evaluate else None
     epochs = sum(m.epochs for m in members)
