@@ -5,7 +5,8 @@ its defaults, from seeds seed..seed+K-1, their outputs averaged (class probabili
 The ensemble and each member are scored on the test split with the task's metric (accuracy;
 forecasting MAE in data units), so every member is a single default run of its seed and the
 comparison is paired: the ensemble against its members' mean, and against its best member (which
-a user could not pick without the test split). Seconds are the whole ensemble's wall time.
+a user could not pick without the test split). Seconds are the whole ensemble's wall time, one
+core per process; the machine's other core ran other work meanwhile, so they are upper bounds.
 
     TF_CPP_MIN_LOG_LEVEL=2 taskset -c 0 .venv/bin/python benchmarks/ensemble.py --threads 1
     .venv/bin/python benchmarks/ensemble.py --report-only
@@ -101,11 +102,11 @@ def render(records: list[dict[str, Any]]) -> str:
     for r in sorted(records, key=lambda r: (r["dataset"], r["model"], r["seed"], r["members"])):
         scores, way = r["member_scores"], METRIC_WAY[r["metric"]]
         best = max(scores) if way == "max" else min(scores)
-        gain = r["ensemble"] - float(np.mean(scores))
+        gain = round(r["ensemble"] - float(np.mean(scores)), 9)  # a tie stays a tie, not a float's last bit
         better += gain > 0 if way == "max" else gain < 0
         lines.append(f"| {r['dataset']} | {r['model']} | {r['seed']}..{r['seed'] + r['members'] - 1} | {r['members']} "
                      f"| {r['metric']} | {np.mean(scores):.4g} ± {np.std(scores, ddof=1):.2g} | {best:.4g} | "
-                     f"**{r['ensemble']:.4g}** | {gain:+.3g} | {r['seconds']:.0f} |")  # fmt: skip
+                     f"**{r['ensemble']:.4g}** | {gain:+.4f} | {r['seconds']:.0f} |")  # fmt: skip
     if records:
         lines += ["", f"The ensemble beat its members' mean in {better} of {len(records)} cells."]
     return "\n".join(lines + common.commands_section(commands)) + "\n"
