@@ -32,7 +32,8 @@ DATASETS = ("ucr:ItalyPowerDemand", "ucr:GunPoint")
 MODELS = ("lstm", "gru")
 RESULTS = common.ROOT / "benchmarks" / "results" / "ensemble.jsonl"
 REPORT = common.ROOT / "docs" / "benchmarks" / "ensemble.md"
-METRIC = {"classification": ("accuracy", "max"), "forecasting": ("mae", "min")}
+METRIC = {"classification": ("accuracy", "max"), "forecasting": ("mae", "min")}  # task -> (metric, better)
+METRIC_WAY = dict(METRIC.values())  # metric -> "max" or "min"
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -110,9 +111,6 @@ def render(records: list[dict[str, Any]]) -> str:
     if records:
         lines += ["", f"The ensemble beat its members' mean in {better} of {len(records)} cells."]
     return "\n".join(lines + common.commands_section(commands)) + "\n"
-
-
-METRIC_WAY = {name: way for name, way in METRIC.values()}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
