@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from recipes import intervals
+from recipes.caches import cache_dir
 from recipes.errors import DataError
 from recipes.serving import SPEC_FILE
 
@@ -173,9 +174,7 @@ def run_folder(ref: str, tracking_uri: str | None) -> Path:
 
 def runs_cache() -> Path:
     """Where runs downloaded by id are kept: `$ZOO_CACHE_DIR/runs`, else `~/.cache/lstm-zoo/runs`."""
-    import os
-
-    return Path(os.environ.get("ZOO_CACHE_DIR") or "~/.cache/lstm-zoo").expanduser() / "runs"
+    return cache_dir("runs")
 
 
 def _check_fits(spec: dict[str, Any], net: Any, dataset: Any, data: str) -> None:

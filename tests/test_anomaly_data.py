@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -192,6 +193,21 @@ def test_baselines_locate_an_injected_anomaly() -> None:
         assert metrics.auc_roc(data.step_labels, result.steps) > 0.9, method
     with pytest.raises(DataError, match="unknown anomaly baseline 'matrix_profil' \\(did you mean: matrix_profile"):
         baselines.score("matrix_profil", data)
+
+
+def test_the_matrix_profile_is_compiled_once_per_machine_not_per_process() -> None:
+    """stumpy's numba functions are cached in the zoo's cache (a per-session folder under test)."""
+    import os
+
+    import numba
+
+    from recipes.caches import cache_dir
+
+    baselines.score("matrix_profile", _sine_stream())
+    where = os.environ.get("NUMBA_CACHE_DIR") or str(cache_dir("numba"))
+    assert numba.config.CACHE_DIR == where
+    compiled = {p.name.split("-")[0] for p in Path(where).rglob("*.nbc")}  # module.function-line.py311.1.nbc
+    assert "stump._stump" in compiled, sorted(compiled)
 
 
 def test_baselines_score_collections_per_series() -> None:

@@ -21,11 +21,13 @@ window length defaults to `default_window(data)`: the dominant period of the nor
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from recipes.caches import cache_dir
 from recipes.data.anomaly import AnomalyData
 from recipes.errors import DataError
 
@@ -134,10 +136,26 @@ def _split(profile: np.ndarray, n: int, length: int, window: int) -> np.ndarray:
     return padded.reshape(n, length + 1)[:, :count]
 
 
+@functools.cache
+def _stumpy() -> Any:
+    """stumpy, its numba-compiled functions cached on disk (`recipes.caches`): compiled once per
+    machine, not once per process."""
+    import importlib
+
+    import numba
+    import stumpy
+    from stumpy.cache import get_njit_funcs
+
+    if not numba.config.CACHE_DIR:  # NUMBA_CACHE_DIR unset: the zoo's cache, not site-packages
+        numba.config.CACHE_DIR = str(cache_dir("numba"))
+    for module, name in get_njit_funcs():
+        getattr(importlib.import_module(f"stumpy.{module}"), name).enable_caching()
+    return stumpy
+
+
 def _nearest(a: np.ndarray, window: int, b: np.ndarray | None) -> np.ndarray:
     """z-normalised distance of each window of `a` to its nearest window of `b` (self-join if None)."""
-    import stumpy
-
+    stumpy = _stumpy()
     if b is None:
         return stumpy.stump(a, window)[:, 0].astype(np.float64)
     return stumpy.stump(a, window, T_B=b, ignore_trivial=False)[:, 0].astype(np.float64)
