@@ -15,6 +15,7 @@ import pytest
 
 import zoo
 from tests.helpers import (
+    HORIZON,
     LENGTH,
     compile_for,
     expected_shape,
@@ -204,7 +205,7 @@ def _predict_dict(model: keras.Model, x: np.ndarray) -> dict[str, np.ndarray]:
 FORECASTERS = [n for n in MODELS if "forecasting" in zoo.get_spec(n).tasks]
 
 
-@pytest.mark.parametrize("window_norm", ["last", "mean", "diff", "season"])
+@pytest.mark.parametrize("window_norm", ["last", "mean", "level", "diff", "season"])
 @pytest.mark.parametrize("name", FORECASTERS)
 def test_a_forecast_shifts_with_its_window_and_round_trips(name: str, window_norm: str, tmp_path) -> None:
     """Per-window normalisation: a constant added to a window adds the same constant to the
@@ -239,6 +240,27 @@ def test_the_linear_skip_is_added_inside_the_normalisation_and_round_trips(windo
     _assert_shifts_and_round_trips(model, x, tmp_path / f"skip-{window_norm}.keras")
     with pytest.raises(zoo.ConfigError, match="linear_skip needs a fixed window length"):
         zoo.build("gru", input_shape=(None, 3), task="forecasting", num_outputs=3, horizon=2, linear_skip=True)
+
+
+def test_the_level_anchor_is_exponential_smoothing_learned_with_the_model(tmp_path) -> None:
+    """window_norm level: the anchor is the window's simple-exponential-smoothing level (hand
+    computed here), its coefficient a weight that training moves and `.keras` keeps."""
+    model = zoo.build("gru", **tiny_kwargs("gru", "forecasting", length=LENGTH), window_norm="level")
+    layer = model.get_layer("window_norm")
+    alpha = np.array([0.3, 0.6, 0.9], dtype="float32")
+    layer.smoothing.assign(np.log(alpha / (1 - alpha)))
+    x = series(batch=4) * 5.0 + 40.0
+    level = x[:, 0, :].copy()
+    for t in range(1, x.shape[1]):
+        level = alpha * x[:, t, :] + (1 - alpha) * level
+    _, loc, _ = layer(x)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loc)[:, 0, :], level, rtol=1e-5)
+    _assert_shifts_and_round_trips(model, x, tmp_path / "level.keras")  # the learned coefficient saved with it
+
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mae")
+    before = keras.ops.convert_to_numpy(layer.smoothing).copy()
+    model.fit(x, x[:, -HORIZON:, :] + 3.0, epochs=3, verbose=0)
+    assert np.abs(keras.ops.convert_to_numpy(layer.smoothing) - before).max() > 1e-3
 
 
 def test_a_head_option_belongs_to_its_task() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from zoo.params import Boolean, Choice, Int, hp, make_config, params
 
-WINDOW_NORMS = ("auto", "last", "mean", "season", "diff", "none")
+WINDOW_NORMS = ("auto", "last", "mean", "level", "season", "diff", "none")
 AUTO_WITHOUT_DATA = "last"  # what "auto" builds where no data chooses (zoo.build alone)
 
 
@@ -27,7 +27,8 @@ class ForecastHead:
         Choice(WINDOW_NORMS),
         doc="each input window normalised by its own statistics and the forecast put back around an anchor (RevIN, "
         "Kim et al. 2022): last (the window's last value), mean (its mean), season (the value one season before "
-        "each forecast step: learn on seasonal differences), diff (learn on first differences), none (the train "
+        "each forecast step: learn on seasonal differences), diff (learn on first differences), level (its "
+        "exponentially smoothed level, the smoothing learned with the model: ES-RNN, Smyl 2020), none (the train "
         "segment's level); auto: last or mean, whichever gives the lower validation loss (recipes.forecasting."
         "choose_window_norm trains both; measured, not better than last on average: docs/training.md)",
     )

@@ -136,7 +136,13 @@ class WindowNorm(keras.layers.Layer):
       deviation; `loc` is the last value, and the forecast is read as steps from it;
     - "season": the window's seasonal differences (`season` steps apart; the first `season`
       steps 0), divided by their standard deviation; `loc` is the window's last season, and
-      each forecast step is read as a difference from the value one season before it.
+      each forecast step is read as a difference from the value one season before it;
+    - "level": subtract the window's exponentially smoothed level (simple exponential
+      smoothing from its first value, the smoothing coefficient learned per feature with the
+      model, as the level of ES-RNN: Smyl 2020, "A hybrid method of exponential smoothing and
+      recurrent neural networks for time series forecasting", IJF), divide by its standard
+      deviation. The weights sum to 1 whatever the coefficient, so a constant added to the
+      window moves `loc` by that constant.
 
     A flat window (deviation below `epsilon`) is divided by 1.
     """
@@ -152,6 +158,10 @@ class WindowNorm(keras.layers.Layer):
         self.epsilon = epsilon
         self.season = season
 
+    def build(self, input_shape: tuple) -> None:
+        if self.mode == "level":  # the smoothing coefficient's logit per feature; 0 is alpha 0.5
+            self.smoothing = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="smoothing")
+
     def call(self, inputs: Any) -> list[Any]:
         last = inputs[:, -1:, :]
         if self.mode in ("diff", "season"):  # first or seasonal differences, the first lag steps 0
@@ -160,11 +170,21 @@ class WindowNorm(keras.layers.Layer):
             centred = ops.concatenate([ops.zeros_like(inputs[:, :lag, :]), steps], axis=1)
             loc = last if self.mode == "diff" else inputs[:, -lag:, :]
         else:
-            loc = ops.mean(inputs, axis=1, keepdims=True) if self.mode == "mean" else last
+            loc = {"mean": ops.mean(inputs, axis=1, keepdims=True), "last": last}.get(self.mode)
+            loc = self._level(inputs) if loc is None else loc
             centred = inputs - loc
         spread = ops.std(centred if self.mode in ("diff", "season") else inputs, axis=1, keepdims=True)
         scale = ops.where(spread > self.epsilon, spread, ops.ones_like(spread))
         return [centred / scale, loc, scale]
+
+    def _level(self, inputs: Any) -> Any:
+        """The level after the window's last step: l_0 = x_0, l_t = a x_t + (1 - a) l_(t-1),
+        written as a weighted sum of the steps (a: `sigmoid(smoothing)`)."""
+        alpha = ops.sigmoid(ops.cast(self.smoothing, inputs.dtype))
+        age = ops.cast(ops.flip(ops.arange(ops.shape(inputs)[1])), inputs.dtype)[:, None]  # steps before the last
+        decay = ops.power(1.0 - alpha, age)  # (time, features)
+        weights = ops.where(age == ops.max(age), decay, alpha * decay)  # the first step keeps the rest
+        return ops.sum(inputs * weights, axis=1, keepdims=True)
 
     def compute_output_spec(self, inputs: Any) -> list[Any]:
         stats, dtype = (inputs.shape[0], 1, inputs.shape[-1]), self.compute_dtype
