@@ -11,8 +11,10 @@ Arms: `plateau` (the learning rate halved when the training loss stalls; early s
 fifth of the epochs without improvement) and `cosine` (warm-up, then cosine decay over the whole
 step budget; no early stopping: every run trains its budget and keeps its lowest training loss,
 as the published recipes do), both reading every step (`patch=1` where a model has the knob);
-`patched`: cosine, with the recurrent models reading a long series in patches (`patch=0`, auto).
-Two comparisons: plateau against cosine, and cosine against patched.
+`patched`: cosine, with the recurrent models reading a long series in patches (`patch=0`, auto);
+`shuffled`: cosine, with the FCN hybrids' LSTM branch reading the dimension-shuffled input of the
+paper (`dimension_shuffle=True`: a univariate series is one step of all its values).
+Three comparisons: plateau against cosine, cosine against patched, cosine against shuffled.
 
     TF_CPP_MIN_LOG_LEVEL=2 taskset -c 1 .venv/bin/python benchmarks/protocol_cv.py --threads 1
     .venv/bin/python benchmarks/protocol_cv.py --report-only
@@ -37,8 +39,8 @@ import benchmarks.common as common
 
 DATASETS = ("ucr:ArrowHead", "ucr:GunPoint")
 MODELS = ("lstm", "gru", "cnn_lstm", "fcn")
-ARMS = ("plateau", "cosine", "patched")
-COMPARISONS = (("plateau", "cosine"), ("cosine", "patched"))
+ARMS = ("plateau", "cosine", "patched", "shuffled")
+COMPARISONS = (("plateau", "cosine"), ("cosine", "patched"), ("cosine", "shuffled"))
 RESULTS = common.ROOT / "benchmarks" / "results" / "protocol_cv.jsonl"
 REPORT = common.ROOT / "docs" / "benchmarks" / "protocol_cv.md"
 
@@ -58,7 +60,7 @@ def arm_settings(arm: str, dataset: Any) -> dict[str, Any]:
     from recipes import protocol
     from recipes.config import TrainConfig
 
-    if arm in ("cosine", "patched"):
+    if arm in ("cosine", "patched", "shuffled"):
         return {"lr_schedule": "cosine", "patience": 0}
     epochs = protocol.resolve(TrainConfig(), dataset.task, len(dataset.train), 0).epochs
     return {"lr_schedule": "plateau", "patience": max(5, epochs // 5)}
@@ -74,8 +76,13 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
 
 
 def arm_hparams(arm: str, model: str) -> dict[str, Any]:
-    """The model knobs `arm` pins: how many steps a recurrent step reads, where the model has the knob."""
+    """The model knobs `arm` pins: how many steps a recurrent step reads, where the model has the knob
+    (and, for `shuffled`, the dimension shuffle of the models that have one)."""
     pinned = common.every_step(model)
+    if arm == "shuffled":
+        import zoo
+
+        return {**pinned, "dimension_shuffle": True} if "dimension_shuffle" in zoo.describe(model).defaults else {}
     return {key: 0 for key in pinned} if arm == "patched" else pinned
 
 
