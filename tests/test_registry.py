@@ -200,6 +200,27 @@ def test_dimension_shuffle_is_the_papers_transposed_lstm() -> None:
     assert lstm.input.shape[1:] == (1, 50)  # one step of 50 values: the recurrence never runs
 
 
+@pytest.mark.parametrize(
+    "shape, build, steps",
+    [
+        ((251, 1), {}, (1, 251)),  # auto: a fixed-length series under a pooled head is transposed
+        ((100, 6), {}, (6, 100)),
+        ((None, 6), {}, (None, 6)),  # variable length: every step
+        ((100, 6), {"mask_value": 0.0}, (100, 6)),  # masked: every step
+        ((100, 6), {"task": "reconstruction", "num_outputs": 6}, (100, 6)),  # per-step head: every step
+        ((100, 6), {"dimension_shuffle": False}, (100, 6)),
+    ],
+)
+def test_lstm_fcn_shuffles_its_lstm_input_where_nothing_is_lost(shape, build, steps) -> None:
+    model = zoo.build("lstm_fcn", **{"input_shape": shape, "task": "classification", "num_outputs": 2, **build})
+    assert _recurrent_input(model) == steps
+    alstm = zoo.build("alstm_fcn", **{"input_shape": shape, "task": "classification", "num_outputs": 2,
+                                      "dimension_shuffle": "auto", **build})  # fmt: skip
+    assert _recurrent_input(alstm) == steps  # its default reads every step: attention over one step pools nothing
+    default = zoo.build("alstm_fcn", input_shape=(100, 6), task="classification", num_outputs=2)
+    assert _recurrent_input(default) == (100, 6)
+
+
 def _recurrent_input(model: keras.Model, layer: str = "lstm_1") -> tuple:
     seen = model.get_layer("backbone").get_layer(layer).input
     return tuple((seen[0] if isinstance(seen, list) else seen).shape[1:])  # a masked input comes with its mask

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ConfigError, FastPathWarning
-from zoo.models._knobs import resolve_patch
+from zoo.models._knobs import resolve_patch, resolve_shuffle
 from zoo.params import make_config
 from zoo.registry import ModelSpec, get_spec
 
@@ -104,6 +104,7 @@ def build_backbone(
     cfg = make_config(spec.config, overrides, model=name)
     if hasattr(cfg, "patch"):
         plain = kind == "series" and mask_value is None
+        cfg = resolve_shuffle(cfg, length=input_shape[0], plain=plain, per_step=per_step)
         cfg = resolve_patch(cfg, length=input_shape[0], plain=plain, per_step=per_step, model=name)
     _check_length(name, spec, cfg, input_shape[0])
     _warn_fast_path(name, spec, cfg)

@@ -68,6 +68,16 @@ def auto_patch(length: int) -> int:
     return max(1, 2 ** round(math.log2(length / AUTO_PATCH_STEPS)))
 
 
+def resolve_shuffle(cfg: Any, *, length: int | None, plain: bool, per_step: bool) -> Any:
+    """`cfg` with `dimension_shuffle: "auto"` resolved: the LSTM branch reads the transposed
+    series (one step of all its values per channel) where nothing is lost, as auto patches do: a
+    plain numeric series of fixed length read by a pooled head; token, masked and variable-length
+    inputs and per-step heads read every step."""
+    if getattr(cfg, "dimension_shuffle", None) != "auto":
+        return cfg
+    return dataclasses.replace(cfg, dimension_shuffle=plain and length is not None and not per_step)
+
+
 def resolve_patch(cfg: Any, *, length: int | None, plain: bool, per_step: bool, model: str) -> Any:
     """`cfg` with `patch: 0` (auto) resolved: how many input steps each recurrent step reads.
 

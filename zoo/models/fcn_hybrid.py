@@ -30,7 +30,7 @@ from typing import Any
 from zoo.errors import ConfigError
 from zoo.models import _knobs as k
 from zoo.models._blocks import fcn_branch, patched, recurrent_stack
-from zoo.params import Boolean, Float, hp
+from zoo.params import Choice, Float, hp
 from zoo.registry import register_model
 
 REFERENCE = (
@@ -58,14 +58,32 @@ class LSTMFCNConfig:
     kernel_1: int = k.fcn_kernel(1, 8)
     kernel_2: int = k.fcn_kernel(2, 5)
     kernel_3: int = k.fcn_kernel(3, 3)
-    dimension_shuffle: bool = hp(
-        False, Boolean(), tune=False, doc="the paper's transposed LSTM input (fixed length, no per-step output)"
+    dimension_shuffle: bool | str = hp(
+        "auto",
+        Choice(("auto", True, False)),
+        tune=False,
+        doc="the paper's transposed LSTM input (fixed length, no per-step output); auto: where the input is a "
+        "fixed-length numeric series under a pooled head (chosen by cross-validation: protocol_cv.md)",
     )
     embedding_dim: int = k.embedding_dim()
     activation: str = k.activation()
     recurrent_dropout: float = k.recurrent_dropout()
     unroll: bool = k.unroll()
     patch: int = k.patch(1, doc_subject="LSTM-branch")  # every step: patches lost on ArrowHead (protocol_cv.md)
+
+
+@dataclass(frozen=True)
+class ALSTMFCNConfig(LSTMFCNConfig):
+    """LSTM-FCN's, except that the attention LSTM reads every step by default: transposed, a
+    univariate series is one step, and attention over one step pools nothing."""
+
+    dimension_shuffle: bool | str = hp(
+        False,
+        Choice(("auto", True, False)),
+        tune=False,
+        doc="the paper's transposed LSTM input (fixed length, no per-step output); auto: where the input is a "
+        "fixed-length numeric series under a pooled head",
+    )
 
 
 def _hybrid(cfg: LSTMFCNConfig, x: Any, *, attention: bool, per_step: bool) -> tuple[Any, Any]:
@@ -120,11 +138,11 @@ def lstm_fcn(cfg: LSTMFCNConfig, x: Any, *, per_step: bool = True) -> tuple[Any,
     family="fcn_hybrid",
     summary="Attention-LSTM branch beside a fully convolutional branch, features concatenated.",
     reference=REFERENCE,
-    config=LSTMFCNConfig,
+    config=ALSTMFCNConfig,
     fast_path=k.rnn_fast_path,
     test_config=TINY,
 )
-def alstm_fcn(cfg: LSTMFCNConfig, x: Any, *, per_step: bool = True) -> tuple[Any, Any]:
+def alstm_fcn(cfg: ALSTMFCNConfig, x: Any, *, per_step: bool = True) -> tuple[Any, Any]:
     """ALSTM-FCN: LSTM states pooled by additive attention, beside the FCN branch.
 
     Reference: Karim et al. 2018, IEEE Access 6.
