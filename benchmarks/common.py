@@ -359,11 +359,13 @@ def log_fold(args: Any, argv: Sequence[str], script: str, cell: FoldCell, arm: s
     print(f"{cell.address} {cell.model} seed {cell.seed} {arm} fold {fold}: {record['accuracy']:.3f}", flush=True)
 
 
-def every_step(name: str) -> dict[str, int]:
-    """The hparams that have zoo model `name` read every step (`patch=1`; none where it has no such knob)."""
+def every_step(name: str) -> dict[str, Any]:
+    """The hparams that have zoo model `name` read every step (`patch=1`, and `dimension_shuffle=False`
+    for the FCN hybrids; none where it has no such knob)."""
     import zoo
 
-    return {"patch": 1} if "patch" in zoo.describe(name).defaults else {}
+    declared = zoo.describe(name).defaults
+    return {k: v for k, v in (("patch", 1), ("dimension_shuffle", False)) if k in declared}
 
 
 def zoo_model(name: str, length: int, features: int, **hparams: Any) -> Any:

@@ -80,10 +80,8 @@ def arm_hparams(arm: str, model: str) -> dict[str, Any]:
     (and, for `shuffled`, the dimension shuffle of the models that have one)."""
     pinned = common.every_step(model)
     if arm == "shuffled":
-        import zoo
-
-        return {**pinned, "dimension_shuffle": True} if "dimension_shuffle" in zoo.describe(model).defaults else {}
-    return {key: 0 for key in pinned} if arm == "patched" else pinned
+        return {**pinned, "dimension_shuffle": True} if "dimension_shuffle" in pinned else {}
+    return {**pinned, "patch": 0} if arm == "patched" and "patch" in pinned else pinned
 
 
 def _one(model: str, fold: Any, seed: int, arm: str) -> dict[str, Any]:

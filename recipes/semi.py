@@ -738,8 +738,10 @@ def sweep(
     spec = zoo.get_spec(model)
     px.check(spec, pre_cfg.pretext)
     hparams = {k: v for k, v in dict(hparams or {}).items() if v is not None}
-    if "patch" in zoo.describe(model).defaults:  # the encoder pretrains with a per-step head: every step
-        hparams = {"patch": 1, **hparams}  # so the scratch arm reads every step too, the same architecture
+    # The encoder pretrains with a per-step head, so it reads every step (no patches, no shuffle); the
+    # scratch arm is pinned to the same architecture.
+    declared = zoo.describe(model).defaults
+    hparams = {**{k: v for k, v in (("patch", 1), ("dimension_shuffle", False)) if k in declared}, **hparams}
     heads.check(spec.config, hparams, model=model)
     track = as_tracking(tracking, uri=tracking_uri, experiment=experiment, runs_dir=runs_dir)
     experiment_id = track.connect()

@@ -9,9 +9,13 @@ single step, so the "LSTM" acts as a gated dense layer on the whole series and i
 recurrence never runs. That variant is cheap to train, but it needs a fixed length, cannot
 mask padding, and gives no per-step features. Karim et al. 2019 ("Insights into LSTM Fully
 Convolutional Networks for Time Series Classification", IEEE Access 7) compare the two on
-UCR. The zoo runs the LSTM over the time steps by default, which keeps variable lengths,
-masking in the LSTM branch and a reconstruction head (needed for pretraining);
-`dimension_shuffle=True` gives the paper's original configuration. `patch=0` (auto) has the
+UCR. `lstm_fcn` shuffles by default where nothing is lost (`dimension_shuffle="auto"`: a
+numeric series of fixed length under a pooled head); on variable-length, masked or token input
+and under a per-step head (reconstruction, needed for pretraining) its LSTM runs over the time
+steps, which keeps variable lengths and masking. Cross-validation on the train splits chose it
+(docs/benchmarks/protocol_cv.md: ArrowHead 0.807 -> 0.836, BasicMotions 0.975 -> 1.000,
+GunPoint and ItalyPowerDemand unchanged). `alstm_fcn` reads every step by default: transposed,
+a univariate series is one step, and attention over one step pools nothing. `patch=0` (auto) has the
 LSTM branch read a long series in patches, as the recurrent models do by default: it halves a
 run's time, but in cross-validation on the train splits (docs/benchmarks/protocol_cv.md) it
 lost 0.05 on ArrowHead (0.807 -> 0.754) for one series gained on BasicMotions, so here the
