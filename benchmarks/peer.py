@@ -334,11 +334,11 @@ def render(records: Sequence[dict[str, Any]]) -> str:
             "",
         ]
         own = [reached(r["peer"]["curve"], r["peer"]["accuracy"]) for r in table]
-        if all(o is not None for o in own):
+        if all(o is not None for o in own) and all(r["to_peer"] is not None for r in table):
             lines += [
                 "Even against the peer's own first epoch at its final accuracy (its curve, scored every "
                 f"{PEER_EVERY} epochs: {', '.join(f'{o:.0f} s' for o in own)} by seed), the zoo took "
-                f"{statistics.mean(r['to_peer'] / o for r, o in zip(table, own, strict=True) if r['to_peer']):.2f} "
+                f"{statistics.mean(r['to_peer'] / o for r, o in zip(table, own, strict=True)):.2f} "
                 "of that time on the mean; but the peer has no way to stop there (no validation, no selection).",
                 "",
             ]

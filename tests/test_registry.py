@@ -208,17 +208,13 @@ def test_dimension_shuffle_is_the_papers_transposed_lstm() -> None:
         ((None, 6), {}, (None, 6)),  # variable length: every step
         ((100, 6), {"mask_value": 0.0}, (100, 6)),  # masked: every step
         ((100, 6), {"task": "reconstruction", "num_outputs": 6}, (100, 6)),  # per-step head: every step
-        ((100, 6), {"dimension_shuffle": False}, (100, 6)),
     ],
 )
-def test_lstm_fcn_shuffles_its_lstm_input_where_nothing_is_lost(shape, build, steps) -> None:
-    model = zoo.build("lstm_fcn", **{"input_shape": shape, "task": "classification", "num_outputs": 2, **build})
-    assert _recurrent_input(model) == steps
-    alstm = zoo.build("alstm_fcn", **{"input_shape": shape, "task": "classification", "num_outputs": 2,
-                                      "dimension_shuffle": "auto", **build})  # fmt: skip
-    assert _recurrent_input(alstm) == steps  # its default reads every step: attention over one step pools nothing
-    default = zoo.build("alstm_fcn", input_shape=(100, 6), task="classification", num_outputs=2)
-    assert _recurrent_input(default) == (100, 6)
+def test_an_auto_dimension_shuffle_transposes_only_where_nothing_is_lost(shape, build, steps) -> None:
+    for name in ("lstm_fcn", "alstm_fcn"):
+        kwargs = {"input_shape": shape, "task": "classification", "num_outputs": 2, **build}
+        assert _recurrent_input(zoo.build(name, dimension_shuffle="auto", **kwargs)) == steps, name
+        assert _recurrent_input(zoo.build(name, **kwargs)) == shape, name  # the default reads every step
 
 
 def _recurrent_input(model: keras.Model, layer: str = "lstm_1") -> tuple:
