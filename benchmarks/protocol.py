@@ -61,7 +61,7 @@ def _targets(new: dict[tuple[str, str], list[dict[str, Any]]], baselines: dict[t
              "check the target (a user's choice is made on validation: `zoo tune`).", "",
              "| dataset | best default model | best published | lstm_fcn | LSTM-FCN published | below 1-NN "
              "| below 0.6 |", "|---|---|---|---|---|---|---|"]  # fmt: skip
-    for dataset in sorted({d for d, _ in new}):
+    for dataset in sorted({d for d, _ in new if d.startswith("ucr:")}):  # the issue's targets are UCR sets
         means = {m: float(np.mean([r["metrics"]["accuracy"] for r in rows])) for (d, m), rows in new.items()
                  if d == dataset}  # fmt: skip
         best = min(means, key=lambda m: (-means[m], m))
@@ -71,8 +71,9 @@ def _targets(new: dict[tuple[str, str], list[dict[str, Any]]], baselines: dict[t
         nn = baselines.get((dataset, "1nn_euclidean"))
         below = sorted(m for m, v in means.items() if nn is not None and v < nn)
         low = sorted(m for m, v in means.items() if v < 0.6)
+        ours = f"{means['lstm_fcn']:.3f}" if "lstm_fcn" in means else "—"
         lines.append(f"| {dataset} | {best} {means[best]:.3f} | {f'{top[0]} {top[1]:.3f}' if top else '—'} | "
-                     f"{means.get('lstm_fcn', float('nan')):.3f} | {f'{karim:.3f}' if karim else '—'} | "
+                     f"{ours} | {f'{karim:.3f}' if karim else '—'} | "
                      f"{', '.join(below) or 'none'} | {', '.join(low) or 'none'} |")  # fmt: skip
     return [*lines, ""]
 
@@ -142,8 +143,12 @@ def _intro(commands: list[str], dates: list[str]) -> list[str]:
     ]
 
 
-def _dataset_section(dataset: str, stages: list[dict], latest: dict, nn: float | None) -> list[str]:
-    """One dataset's table: every model under each protocol, best current mean first."""
+REFERENCE_BASELINES = {"1nn_euclidean": "1-NN Euclidean", "tfidf_logreg": "TF-IDF + logistic regression"}
+
+
+def _dataset_section(dataset: str, stages: list[dict], latest: dict, baselines: dict, failed: list[dict]) -> list[str]:
+    """One dataset's table: every model under each protocol, best current mean first; the
+    classical baseline it is read against (1-NN for series, TF-IDF for text); runs that failed."""
 
     def accuracy(m: str) -> float:
         return float(np.mean([r["metrics"]["accuracy"] for r in latest[(dataset, m)]]))
@@ -158,11 +163,15 @@ def _dataset_section(dataset: str, stages: list[dict], latest: dict, nn: float |
         cells = " | ".join(_mean(stage.get((dataset, model), [])) for stage in stages[:3])
         cells += f" | {_mean(rows)}"
         lines.append(f"| {model} | {cells} | {epochs} | {seconds} |")
+    key, nn = next(((k, baselines[(dataset, k)]) for k in REFERENCE_BASELINES if (dataset, k) in baselines),
+                   ("1nn_euclidean", None))  # fmt: skip
     below = [m for m in models if nn is not None and accuracy(m) < nn]
     published = "; ".join(f"{name} {value:.3f} ({source})" for name, value, source in common.PUBLISHED.get(dataset, []))
-    return [*lines, "", f"1-NN Euclidean (train+val): {nn:.3f}." if nn is not None else "1-NN: not computed.",
-            f"Below it now: {', '.join(below) if below else 'none'}.", f"Published: {published or '—'}.",
-            ""]  # fmt: skip
+    reference = f"{REFERENCE_BASELINES[key]} (train+val): {nn:.3f}." if nn is not None else "1-NN: not computed."
+    errors = [f"{r['name']} seed {r['seed']} failed: {r['error'].splitlines()[0]}" for r in failed
+              if r["dataset"] == dataset]  # fmt: skip
+    return [*lines, "", reference, f"Below it now: {', '.join(below) if below else 'none'}.",
+            f"Published: {published or '—'}.", *(["", *errors] if errors else []), ""]  # fmt: skip
 
 
 def _shift(old: dict, new: dict, names: str) -> str:
@@ -225,6 +234,7 @@ def render(
     stages = [_cells(before), _cells(plateau), _cells(cosine), _cells(patched)]
     latest = _latest(*stages[1:])
     measured = plateau + cosine + patched
+    failed = [r for r in cosine + patched if r["kind"] == "model" and "error" in r]
     baselines = {(r["dataset"], r["name"]): r["metrics"]["accuracy"] for r in measured if r["kind"] == "baseline"}
     commands, dates = common.commands_and_dates(measured)
     lines = [
@@ -258,7 +268,7 @@ def render(
         "",
     ]
     for dataset in sorted({d for d, _ in latest}):
-        lines += _dataset_section(dataset, stages, latest, baselines.get((dataset, "1nn_euclidean")))
+        lines += _dataset_section(dataset, stages, latest, baselines, failed)
     return lines
 
 
