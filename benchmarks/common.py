@@ -364,8 +364,7 @@ def every_step(name: str) -> dict[str, Any]:
     for the FCN hybrids; none where it has no such knob)."""
     import zoo
 
-    declared = zoo.describe(name).defaults
-    return {k: v for k, v in (("patch", 1), ("dimension_shuffle", False)) if k in declared}
+    return zoo.every_step(name)
 
 
 def zoo_model(name: str, length: int, features: int, **hparams: Any) -> Any:

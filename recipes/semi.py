@@ -740,8 +740,7 @@ def sweep(
     hparams = {k: v for k, v in dict(hparams or {}).items() if v is not None}
     # The encoder pretrains with a per-step head, so it reads every step (no patches, no shuffle); the
     # scratch arm is pinned to the same architecture.
-    declared = zoo.describe(model).defaults
-    hparams = {**{k: v for k, v in (("patch", 1), ("dimension_shuffle", False)) if k in declared}, **hparams}
+    hparams = {**zoo.every_step(model), **hparams}
     heads.check(spec.config, hparams, model=model)
     track = as_tracking(tracking, uri=tracking_uri, experiment=experiment, runs_dir=runs_dir)
     experiment_id = track.connect()

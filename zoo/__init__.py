@@ -9,7 +9,7 @@ Keras as soon as Keras is imported, so saved `.keras` files load after `import z
 """
 
 from zoo._hooks import register_when_keras_loads
-from zoo.build import build, build_backbone, ensemble
+from zoo.build import build, build_backbone, ensemble, every_step
 from zoo.errors import ConfigError, FastPathWarning, RegistryError, UnknownModelError, UsageError, ZooError
 from zoo.params import Boolean, Choice, Float, Int, hp, make_config, sample_config, search_space
 from zoo.registry import ModelInfo, ModelSpec, describe, families, get_spec, list_models, register_model
@@ -33,6 +33,7 @@ __all__ = [
     "build_backbone",
     "describe",
     "ensemble",
+    "every_step",
     "families",
     "get_spec",
     "hp",

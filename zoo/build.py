@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ConfigError, FastPathWarning
-from zoo.models._knobs import resolve_patch, resolve_shuffle
-from zoo.params import make_config
+from zoo.models._knobs import EVERY_STEP, resolve_patch, resolve_shuffle
+from zoo.params import make_config, params
 from zoo.registry import ModelSpec, get_spec
 
 if TYPE_CHECKING:
@@ -76,6 +76,13 @@ def _warn_fast_path(name: str, spec: ModelSpec, cfg: Any) -> None:
             FastPathWarning,
             stacklevel=3,
         )
+
+
+def every_step(name: str) -> dict[str, Any]:
+    """The hyperparameters that have `name` read every input step (`EVERY_STEP`: no patches, no
+    dimension shuffle), those it declares; empty for a model without such knobs."""
+    declared = {p.name for p in params(get_spec(name).config)}
+    return {k: v for k, v in EVERY_STEP.items() if k in declared}
 
 
 def build_backbone(

@@ -47,6 +47,7 @@ def unroll() -> Any:
 
 
 AUTO_PATCH_STEPS = 32
+EVERY_STEP = {"patch": 1, "dimension_shuffle": False}  # the knob values that read every input step
 
 
 def patch(default: int = 0, doc_subject: str = "recurrent") -> Any:
