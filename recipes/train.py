@@ -110,15 +110,29 @@ def compile_model(model: keras.Model, task: str, cfg: TrainConfig, steps: int = 
 
 
 def _check_lengths(name: str, dataset: Dataset, min_length: int) -> None:
+    """Refuse arrays narrower than the model's minimum length. A shorter example inside wider
+    arrays is fine: its batch is padded to at least the minimum (`_trim`)."""
     for split_name in ("train", "val", "test"):
         split = getattr(dataset, split_name)
-        lengths = split.lengths if split.lengths is not None else np.full(len(split), split.x.shape[1])
-        if len(lengths) and lengths.min() < min_length:
-            row = int(np.argmin(lengths))
+        if len(split) and split.x.shape[1] < min_length:
             raise DataError(
-                f"{dataset.name}: {split_name} row {row} has {int(lengths[row])} steps but {name} needs at least "
-                f"{min_length} with this config (choose a model with less pooling, or pad/filter the data)"
+                f"{dataset.name}: {split_name} series have {split.x.shape[1]} steps but {name} needs at least "
+                f"{min_length} with this config (choose a model with less pooling, or pad the data)"
             )
+
+
+def _min_length(spec: Any, task: str, resolved: Mapping[str, Any]) -> int:
+    """The shortest input the model's resolved config (head options aside) accepts."""
+    own = {k: v for k, v in resolved.items() if k not in heads.head_names(task)}
+    return spec.min_length(spec.config(**own))
+
+
+def _trim(spec: Any, dataset: Dataset, resolved: Mapping[str, Any]) -> int | None:
+    """`make_dataset`'s trim: None keeps batches at full width (a fixed-length model or data);
+    for a variable-length model on variable-length data, the fewest steps a cut batch keeps."""
+    if not (dataset.variable_length and spec.variable_length):
+        return None
+    return _min_length(spec, dataset.task, resolved)
 
 
 def check_compatible(name: str, dataset: Dataset, hparams: Mapping[str, Any]) -> None:
@@ -135,8 +149,7 @@ def check_compatible(name: str, dataset: Dataset, hparams: Mapping[str, Any]) ->
     if dataset.input_kind not in spec.inputs:
         raise ConfigError(f"{name} does not take {dataset.input_kind} inputs ({dataset.name})")
     resolved = heads.resolve(spec.config, dataset.task, hparams, model=name)
-    own = {k: v for k, v in resolved.items() if k not in heads.head_names(dataset.task)}
-    _check_lengths(name, dataset, spec.min_length(spec.config(**own)))
+    _check_lengths(name, dataset, _min_length(spec, dataset.task, resolved))
 
 
 def _resolve_model(
@@ -391,7 +404,7 @@ def _fit_and_log(job: _Job, tracker: Any, members: Sequence[TrainResult] = ()) -
         plan = replace(plan, refit=False)
     cfg = replace(cfg, lr_schedule=plan.lr_schedule)  # "auto" resolved: what compiling and fitting read
     job = replace(job, cfg=cfg)
-    trim = dataset.variable_length and spec.variable_length
+    trim = _trim(spec, dataset, resolved)
     if tracker is not None and fresh_run:
         tracker.params(plan.params())
     if members:
@@ -521,7 +534,7 @@ class _Trained:
     raw: np.ndarray | None = None
 
 
-def _fit_one(job: _Job, tracker: Any, plan: protocol.Protocol, trim: bool, fresh_run: bool) -> _Trained:
+def _fit_one(job: _Job, tracker: Any, plan: protocol.Protocol, trim: int | None, fresh_run: bool) -> _Trained:
     """Build, compile and fit the run's model (and refit it, where the plan says), then predict test."""
     import keras
 
@@ -570,7 +583,7 @@ def _fit_one(job: _Job, tracker: Any, plan: protocol.Protocol, trim: bool, fresh
     return _Trained(net, fitted.history, epochs, selected, fitted.first_step_seconds, calibration, raw)
 
 
-def _averaged(job: _Job, members: Sequence[TrainResult], plan: protocol.Protocol, trim: bool) -> _Trained:
+def _averaged(job: _Job, members: Sequence[TrainResult], plan: protocol.Protocol, trim: int | None) -> _Trained:
     """The ensemble of `members` (`zoo.ensemble`), scored on validation for the interval and on test."""
     import zoo
 
@@ -582,7 +595,7 @@ def _averaged(job: _Job, members: Sequence[TrainResult], plan: protocol.Protocol
     return _Trained(net, {}, epochs, epochs - sum(m.refit_epochs for m in members), None, calibration, raw)
 
 
-def _test_outputs(net: Any, dataset: Dataset, batch_size: int, trim: bool) -> np.ndarray:
+def _test_outputs(net: Any, dataset: Dataset, batch_size: int, trim: int | None) -> np.ndarray:
     """The model's outputs on the test split (probabilities, or forecasts in scaled units)."""
     from recipes.data.pipeline import make_dataset
 
@@ -630,7 +643,7 @@ def _fit_phases(job: _Job, net: Any, train_ds: Any, val_ds: Any, tracker: Any, p
     return fitting.Fitted(unfrozen.history, fitted.first_step_seconds)
 
 
-def _refit(job: _Job, net: Any, plan: protocol.Protocol, fitted: Any, tracker: Any, trim: bool) -> Any:
+def _refit(job: _Job, net: Any, plan: protocol.Protocol, fitted: Any, tracker: Any, trim: int | None) -> Any:
     """Fit `net`, fresh, on train + val for the epochs the selection kept, at the learning rates
     it ran at, ending with the last epoch's weights: the "refit" phase of the run's history."""
     from recipes import fitting
@@ -669,7 +682,7 @@ def _fingerprint(backbone: Any) -> str:
     return digest.hexdigest()[:16]
 
 
-def _log_model(net: Any, dataset: Dataset, trim: bool) -> None:
+def _log_model(net: Any, dataset: Dataset, trim: int | None) -> None:
     """Log the model MLflow hands out: on raw series or raw strings where it can
     (`recipes.serving`), exported so that it loads without the zoo; else the trained model on
     the pipeline's inputs."""
@@ -692,13 +705,13 @@ def _log_model(net: Any, dataset: Dataset, trim: bool) -> None:
     mlflow.set_tags({"model.inputs": "scaled", "model.inputs.why": reason})
 
 
-def _example(x: np.ndarray, lengths: np.ndarray | None, trim: bool) -> np.ndarray:
-    if trim and lengths is not None:
-        return x[:, : int(lengths[:2].max())]
+def _example(x: np.ndarray, lengths: np.ndarray | None, trim: int | None) -> np.ndarray:
+    if trim is not None and lengths is not None:
+        return x[:, : max(int(lengths[:2].max()), trim)]
     return x
 
 
-def _val_forecasts(net: Any, dataset: Dataset, trim: Any) -> tuple[np.ndarray, np.ndarray] | None:
+def _val_forecasts(net: Any, dataset: Dataset, trim: int | None) -> tuple[np.ndarray, np.ndarray] | None:
     """A forecaster's validation windows, actual and forecast in data units (None for other
     tasks or without validation windows): what `recipes.intervals` sizes the interval on."""
     from recipes.data.pipeline import make_dataset

@@ -243,7 +243,7 @@ def _through_the_pipeline(result) -> np.ndarray:
     example) into the trained model."""
     from recipes.data.pipeline import make_dataset
 
-    return np.asarray(result.model.predict(make_dataset(result.dataset.test, batch_size=256, trim=True), verbose=0))
+    return np.asarray(result.model.predict(make_dataset(result.dataset.test, batch_size=256, trim=1), verbose=0))
 
 
 def test_text_and_variable_length_models_take_raw_strings_and_nan_padded_series(unequal) -> None:

@@ -60,7 +60,7 @@ def make_dataset(
     training: bool = False,
     seed: int = 0,
     augment: Any = None,
-    trim: bool = False,
+    trim: int | None = None,
     cache: bool = True,
 ) -> tf.data.Dataset:
     """A batched `tf.data.Dataset` of `(x, y)` (or `x` alone for an unlabeled split).
@@ -71,7 +71,9 @@ def make_dataset(
         training: Shuffle every epoch (seeded) and apply `augment`.
         seed: Seeds shuffling and augmentation.
         augment: A `TrainConfig` whose augmentation settings apply (training only), or None.
-        trim: Cut each batch to its longest example (variable-length models only).
+        trim: Cut each batch to its longest example (variable-length models only), but never
+            below `trim` steps (the model's minimum length) or above the arrays' width; None
+            keeps every batch at full width.
         cache: Cache the prepared examples in memory.
     """
     import numpy as np
@@ -94,12 +96,12 @@ def make_dataset(
             draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
             ds = tf.data.Dataset.zip(ds, draws).map(_augment(augment, seed), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(batch_size)
-    if trim and split.lengths is not None:
-        steps = split.x.shape[1]
+    if trim is not None and split.lengths is not None:
+        steps, floor = split.x.shape[1], max(int(trim), 1)
 
         def cut(x: tf.Tensor, y: tf.Tensor, length: tf.Tensor) -> tuple:
             # Rounded up to a multiple of 8 steps: few distinct shapes, so few retraces.
-            keep = tf.minimum(steps, (tf.reduce_max(length) + 7) // 8 * 8)
+            keep = tf.minimum(steps, tf.maximum(floor, (tf.reduce_max(length) + 7) // 8 * 8))
             return x[:, :keep], y, length
 
         ds = ds.map(cut)
