@@ -234,7 +234,9 @@ def render(
     stages = [_cells(before), _cells(plateau), _cells(cosine), _cells(patched)]
     latest = _latest(*stages[1:])
     measured = plateau + cosine + patched
-    failed = [r for r in cosine + patched if r["kind"] == "model" and "error" in r]
+    ran = {(r["dataset"], r["name"], r["seed"]) for r in cosine + patched if r["kind"] == "model" and "error" not in r}
+    failed = [r for r in cosine + patched if r["kind"] == "model" and "error" in r  # unless a later run succeeded
+              and (r["dataset"], r["name"], r["seed"]) not in ran]  # fmt: skip
     baselines = {(r["dataset"], r["name"]): r["metrics"]["accuracy"] for r in measured if r["kind"] == "baseline"}
     commands, dates = common.commands_and_dates(measured)
     lines = [
