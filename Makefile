@@ -28,7 +28,7 @@ test: $(STAMP)
 # mlflow.db, ending with the leaderboard, the pictures and where they are.
 demo: $(STAMP)
 	$(VENV)/bin/zoo list
-	$(VENV)/bin/zoo tune --models lstm,gru,cnn_lstm,attention_lstm --data ucr:GunPoint --tuner random --max-trials 8 --max-epochs 15 --project demo
+	$(VENV)/bin/zoo tune --models lstm,gru,attention_lstm,lstm_fcn --data ucr:GunPoint --tuner random --max-trials 6 --max-epochs 40 --cv 3 --project demo
 
 docs: $(STAMP)
 	$(PY) -m zoo.catalog > docs/models.md
