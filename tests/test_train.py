@@ -202,7 +202,13 @@ def test_examples_shorter_than_the_model_minimum_train_padded(tmp_path) -> None:
     arrays' 29 steps (and each cut batch to at least 16) the short ones train and predict."""
     result = recipes.train("cnn_lstm", "ucr:JapaneseVowels", hparams={"pool_size": 4, "filters": 8, "units": 8},
                            epochs=1, tracking=False, runs_dir=tmp_path, verbose=0)  # fmt: skip
-    assert result.dataset.train.lengths.min() < 16
+    test = result.dataset.test
+    short = np.flatnonzero(test.lengths < 8)  # alone in a batch, cut to 8 steps without the floor
+    assert len(short) and result.dataset.train.lengths.min() < 16
+    batches = make_dataset(Split(test.x[short], test.y[short], test.lengths[short]), batch_size=len(short), trim=16)
+    assert next(iter(batches))[0].shape[1] == 16
+    probabilities = result.model.predict(batches, verbose=0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     assert 0.0 <= result.test_metrics["accuracy"] <= 1.0
 
 
