@@ -32,7 +32,7 @@ from recipes import schema
 from recipes.config import FinetuneConfig, finetune_config
 from recipes.data.base import Dataset, Split
 from recipes.errors import DataError
-from recipes.pretext import pretrain_config
+from recipes.pretext import PretrainConfig, pretrain_config
 from recipes.runs import RunFolder, load_history, open_folder, run_key, runs_root
 from recipes.tasks import get_task
 from recipes.tracking import Tracker, Tracking, as_tracking, closing_run, environment_tags, parent_run, tracked_run
@@ -717,7 +717,74 @@ def sweep(
     """
     import hashlib
 
-    import recipes
+    plan = _sweep_plan(model, fractions, seeds, hparams, unlabeled, transductive, pretrain_settings,
+                       finetune_settings, train_settings)  # fmt: skip
+    track = as_tracking(tracking, uri=tracking_uri, experiment=experiment, runs_dir=runs_dir)
+    experiment_id = track.connect()
+    dataset = _load(data, 0)
+    from recipes.train import check_compatible
+
+    check_compatible(model, dataset, plan.hparams)
+    for f in plan.fractions:  # every subset is possible, before anything trains
+        labelled_subset(dataset, f, plan.seeds[0])
+    policy = get_task(dataset.task)
+    settings = {"model": model, "dataset": dataset.name, "fractions": plan.fractions, "seeds": plan.seeds,
+                "hparams": plan.hparams, "pretrain": plan.pretrain.__dict__, "finetune": plan.finetune.__dict__,
+                "train": plan.train, "unlabeled": unlabeled, "transductive": transductive}  # fmt: skip
+    sweep_id = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    root = runs_root(track.runs_dir) / f"semi-{model}-{sweep_id}"
+    root.mkdir(parents=True, exist_ok=True)
+    parent = _sweep_parent(plan, dataset, sweep_id, experiment_id) if experiment_id is not None else None
+
+    with closing_run(parent):
+        done = _finished_children(parent) if parent is not None else {}
+        pre, encoder_ref = _sweep_pretraining(plan, dataset, done, track.under(parent_run_id=parent,
+                                                                                runs_dir=root / "pretrain"),
+                                              progress)  # fmt: skip
+        rows: list[dict[str, Any]] = []
+        total = len(plan.fractions) * len(plan.seeds) * 2
+        for fraction in plan.fractions:
+            for seed in plan.seeds:
+                subset = labelled_subset(dataset, fraction, seed)
+                for init in ("scratch", "pretrained"):
+                    run = done.get((init, f"{fraction:g}", str(seed)))
+                    if run is not None:
+                        test = {k[len("test_") :]: v for k, v in run.data.metrics.items() if k.startswith("test_")}
+                        rows.append({"fraction": fraction, "seed": seed, "init": init, "labelled": len(subset.train),
+                                     "test": test, "run_id": run.info.run_id})  # fmt: skip
+                        continue
+                    child = track.under(parent_run_id=parent, runs_dir=root / f"{init}-f{fraction:g}-s{seed}",
+                                        tags={**track.tags, "init": init, "fraction": f"{fraction:g}",
+                                              "seed": str(seed), "sweep_id": sweep_id})  # fmt: skip
+                    result = _sweep_arm(plan, init, subset, fraction, seed, encoder_ref, child)
+                    rows.append({"fraction": fraction, "seed": seed, "init": init, "labelled": len(subset.train),
+                                 "test": result.test_metrics, "run_id": result.run_id})  # fmt: skip
+                    score = result.test_metrics[policy.metric]
+                    progress(f"{len(rows)} of {total}: {fraction:.0%} labels ({len(subset.train)} examples), "
+                             f"seed {seed}, {init}: test {policy.metric} {score:.4f}")  # fmt: skip
+        return _sweep_outcome(plan, dataset, rows, root, parent, pre)
+
+
+@dataclass(frozen=True)
+class _SweepPlan:
+    """A sweep's request, checked before any data is read."""
+
+    model: str
+    fractions: list[float]
+    seeds: list[int]
+    hparams: dict[str, Any]
+    unlabeled: Sequence[str] | str | None
+    transductive: bool
+    pretrain: PretrainConfig
+    finetune: FinetuneConfig
+    train: dict[str, Any]  # training settings for both arms
+
+
+def _sweep_plan(model: str, fractions: Sequence[float], seeds: Sequence[int], hparams: Mapping[str, Any] | None,
+                unlabeled: Sequence[str] | str | None, transductive: bool,
+                pretrain_settings: Mapping[str, Any] | None, finetune_settings: Mapping[str, Any] | None,
+                train_settings: Mapping[str, Any] | None) -> _SweepPlan:  # fmt: skip
+    """The sweep's fractions, seeds and configs, each refused in one line where invalid."""
     import zoo
     from recipes import pretext as px
     from recipes.config import train_config
@@ -731,10 +798,10 @@ def sweep(
             raise ConfigError(f"label fraction {f!r} must be in (0, 1], e.g. 0.05 for 5%")
     pre_cfg = pretrain_config(pretrain_settings)
     ft_cfg = finetune_config(finetune_settings)
-    train_settings = {k: v for k, v in dict(train_settings or {}).items() if v is not None}
-    if "seed" in train_settings:
+    train = {k: v for k, v in dict(train_settings or {}).items() if v is not None}
+    if "seed" in train:
         raise ConfigError("a sweep sets seed itself (--seeds); drop it")
-    train_config(train_settings)
+    train_config(train)
     spec = zoo.get_spec(model)
     px.check(spec, pre_cfg.pretext)
     hparams = {k: v for k, v in dict(hparams or {}).items() if v is not None}
@@ -742,105 +809,84 @@ def sweep(
     # scratch arm is pinned to the same architecture.
     hparams = {**zoo.every_step(model), **hparams}
     heads.check(spec.config, hparams, model=model)
-    track = as_tracking(tracking, uri=tracking_uri, experiment=experiment, runs_dir=runs_dir)
-    experiment_id = track.connect()
-    dataset = _load(data, 0)
-    from recipes.train import check_compatible
+    return _SweepPlan(model, fractions, seeds, hparams, unlabeled, transductive, pre_cfg, ft_cfg, train)
 
-    check_compatible(model, dataset, hparams)
-    for f in fractions:  # every subset is possible, before anything trains
-        labelled_subset(dataset, f, seeds[0])
+
+def _sweep_parent(plan: _SweepPlan, dataset: Dataset, sweep_id: str, experiment_id: str) -> str:
+    """The sweep's parent run (found again when the same sweep resumes)."""
+    model, pre_cfg = plan.model, plan.pretrain
+    tags = {"model": model, "dataset": dataset.name, "pretext": pre_cfg.pretext,
+            "transductive": str(plan.transductive).lower(), **environment_tags()}  # fmt: skip
+    params = {"model": model, "dataset": dataset.name, "fractions": ",".join(f"{f:g}" for f in plan.fractions),
+              "seeds": ",".join(map(str, plan.seeds)), **{f"model.{k}": v for k, v in plan.hparams.items()},
+              **{f"pretrain.{k}": v for k, v in pre_cfg.__dict__.items()},
+              **{f"finetune.{k}": v for k, v in plan.finetune.__dict__.items()},
+              **{f"train.{k}": v for k, v in plan.train.items()},
+              "unlabeled": plan.unlabeled or "default", "transductive": plan.transductive}  # fmt: skip
+    return parent_run(experiment_id, {"sweep_id": sweep_id, "stage": schema.SWEEP}, tags=tags, params=params,
+                      run_name=f"semi {model} ({pre_cfg.pretext}) on {dataset.name}")  # fmt: skip
+
+
+def _sweep_pretraining(plan: _SweepPlan, dataset: Dataset, done: Mapping[tuple[str, str, str], Any],
+                       track: Tracking, progress: Any) -> tuple[PretrainResult, Any]:  # fmt: skip
+    """The sweep's one pretraining (its finished run reused on a resumed sweep) and where its
+    encoder is."""
+    pre_cfg, local = plan.pretrain, Path(track.runs_dir)
+    pre_run = done.get((schema.PRETRAIN, "", str(pre_cfg.seed)))
+    if pre_run is not None:
+        progress(f"pretraining: reusing run {pre_run.info.run_id}")
+        logged = pre_run.data.params
+        pool = {"n": int(logged.get("pool.n", 0)), "transductive": logged.get("pool.transductive") == "True",
+                "sources": {k[len("pool."):]: int(v) for k, v in logged.items()
+                            if k.startswith("pool.") and k not in ("pool.n", "pool.transductive")}}  # fmt: skip
+        pre = PretrainResult(None, local / ENCODER_FILE, f"runs:/{pre_run.info.run_id}/encoder", pre_run.info.run_id,
+                             {}, pool, float(pre_run.data.metrics.get("pretrain_seconds", 0.0)))  # fmt: skip
+        return pre, pre.encoder_uri
+    pre = pretrain(plan.model, dataset, hparams=plan.hparams, unlabeled=plan.unlabeled,
+                   transductive=plan.transductive, tracking=track, **pre_cfg.__dict__)  # fmt: skip
+    progress(f"pretraining ({pre_cfg.pretext}) on {pre.pool['n']} unlabeled examples: "
+             f"{len(pre.history.get('loss', []))} epochs, {pre.seconds:.0f} s")  # fmt: skip
+    return pre, pre.encoder_path
+
+
+def _sweep_arm(plan: _SweepPlan, init: str, subset: Dataset, fraction: float, seed: int, encoder_ref: Any,
+               child: Tracking) -> Any:  # fmt: skip
+    """One cell's arm: the encoder fine-tuned, or the same architecture trained from scratch."""
+    import recipes
+
+    # The sweep compares; its models stay as files (model.keras) in each run, not as MLflow
+    # models, which would cost seconds per run.
+    common = {"tracking": child, "log_model": False, "verbose": 0,
+              "data_options": {"label_fraction": fraction},  # a param: compare splits by it
+              **plan.train}  # fmt: skip
+    if init == "pretrained":
+        head = {k: v for k, v in plan.hparams.items() if k in heads.all_head_names()}
+        return finetune(plan.model, subset, encoder_ref, fraction=1.0, seed=seed, hparams=head,
+                        **plan.finetune.__dict__, **common)  # fmt: skip
+    # The run any `zoo train` on the subset is: the same budget as fine-tuning's.
+    return recipes.train(plan.model, subset, hparams=plan.hparams, stage=schema.FINETUNE, seed=seed, **common)
+
+
+def _sweep_outcome(plan: _SweepPlan, dataset: Dataset, rows: list[dict[str, Any]], root: Path, parent: str | None,
+                   pre: PretrainResult) -> SweepResult:  # fmt: skip
+    """The sweep's table, picture and files, logged on its parent run."""
     policy = get_task(dataset.task)
-    metric, direction = policy.metric, policy.direction
-
-    settings = {"model": model, "dataset": dataset.name, "fractions": fractions, "seeds": seeds, "hparams": hparams,
-                "pretrain": pre_cfg.__dict__, "finetune": ft_cfg.__dict__, "train": train_settings,
-                "unlabeled": unlabeled, "transductive": transductive}  # fmt: skip
-    sweep_id = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    root = runs_root(track.runs_dir) / f"semi-{model}-{sweep_id}"
-    root.mkdir(parents=True, exist_ok=True)
-    parent = None
-    done: dict[tuple[str, str, str], Any] = {}
-    if experiment_id is not None:
-        tags = {"model": model, "dataset": dataset.name, "pretext": pre_cfg.pretext,
-                "transductive": str(transductive).lower(), **environment_tags()}  # fmt: skip
-        params = {"model": model, "dataset": dataset.name, "fractions": ",".join(f"{f:g}" for f in fractions),
-                  "seeds": ",".join(map(str, seeds)), **{f"model.{k}": v for k, v in hparams.items()},
-                  **{f"pretrain.{k}": v for k, v in pre_cfg.__dict__.items()},
-                  **{f"finetune.{k}": v for k, v in ft_cfg.__dict__.items()},
-                  **{f"train.{k}": v for k, v in train_settings.items()},
-                  "unlabeled": unlabeled or "default", "transductive": transductive}  # fmt: skip
-        parent = parent_run(experiment_id, {"sweep_id": sweep_id, "stage": schema.SWEEP}, tags=tags, params=params,
-                            run_name=f"semi {model} ({pre_cfg.pretext}) on {dataset.name}")  # fmt: skip
-
-    with closing_run(parent):
-        done = _finished_children(parent) if parent is not None else {}
-        pre_run = done.get((schema.PRETRAIN, "", str(pre_cfg.seed)))
-        local = root / "pretrain"
-        if pre_run is not None:
-            progress(f"pretraining: reusing run {pre_run.info.run_id}")
-            encoder_ref: Any = f"runs:/{pre_run.info.run_id}/encoder"
-            logged = pre_run.data.params
-            pool = {"n": int(logged.get("pool.n", 0)), "transductive": logged.get("pool.transductive") == "True",
-                    "sources": {k[len("pool."):]: int(v) for k, v in logged.items()
-                                if k.startswith("pool.") and k not in ("pool.n", "pool.transductive")}}  # fmt: skip
-            pre = PretrainResult(None, local / ENCODER_FILE, encoder_ref, pre_run.info.run_id, {}, pool,
-                                 float(pre_run.data.metrics.get("pretrain_seconds", 0.0)))  # fmt: skip
-        else:
-            pre = pretrain(model, dataset, hparams=hparams, unlabeled=unlabeled, transductive=transductive,
-                           tracking=track.under(parent_run_id=parent, runs_dir=local), **pre_cfg.__dict__)  # fmt: skip
-            progress(f"pretraining ({pre_cfg.pretext}) on {pre.pool['n']} unlabeled examples: "
-                     f"{len(pre.history.get('loss', []))} epochs, {pre.seconds:.0f} s")  # fmt: skip
-            encoder_ref = pre.encoder_path
-
-        rows: list[dict[str, Any]] = []
-        total = len(fractions) * len(seeds) * 2
-        for fraction in fractions:
-            for seed in seeds:
-                subset = labelled_subset(dataset, fraction, seed)
-                for init in ("scratch", "pretrained"):
-                    key = (init, f"{fraction:g}", str(seed))
-                    if key in done:
-                        run = done[key]
-                        test = {k[len("test_") :]: v for k, v in run.data.metrics.items() if k.startswith("test_")}
-                        rows.append({"fraction": fraction, "seed": seed, "init": init, "labelled": len(subset.train),
-                                     "test": test, "run_id": run.info.run_id})  # fmt: skip
-                        continue
-                    # The sweep compares; its models stay as files (model.keras) in each run, not as
-                    # MLflow models, which would cost seconds per run.
-                    child = track.under(parent_run_id=parent, runs_dir=root / f"{init}-f{fraction:g}-s{seed}",
-                                        tags={**track.tags, "init": init, "fraction": f"{fraction:g}",
-                                              "seed": str(seed), "sweep_id": sweep_id})  # fmt: skip
-                    common = {"tracking": child, "log_model": False, "verbose": 0,
-                              "data_options": {"label_fraction": fraction},  # a param: compare splits by it
-                              **train_settings}  # fmt: skip
-                    if init == "pretrained":
-                        head = {k: v for k, v in hparams.items() if k in heads.all_head_names()}
-                        result = finetune(model, subset, encoder_ref, fraction=1.0, seed=seed, hparams=head,
-                                          **ft_cfg.__dict__, **common)  # fmt: skip
-                    else:  # the run any `zoo train` on the subset is: the same budget as fine-tuning's
-                        result = recipes.train(model, subset, hparams=hparams, stage=schema.FINETUNE, seed=seed,
-                                               **common)  # fmt: skip
-                    rows.append({"fraction": fraction, "seed": seed, "init": init, "labelled": len(subset.train),
-                                 "test": result.test_metrics, "run_id": result.run_id})  # fmt: skip
-                    progress(f"{len(rows)} of {total}: {fraction:.0%} labels ({len(subset.train)} examples), "
-                             f"seed {seed}, {init}: test {metric} {result.test_metrics[metric]:.4f}")  # fmt: skip
-
-        table = summarize(rows, metric)
-        title = f"{model} on {dataset.name}: {pre_cfg.pretext} pretraining vs scratch"
-        plot_path = plot_sweep(table, metric, root / "sweep.png", title)
-        table_path = root / "sweep.md"
-        table_path.write_text(f"# {title}\n\n{table_markdown(table, metric)}")
-        (root / "sweep.json").write_text(json.dumps({"rows": rows, "table": table}, indent=1, default=str))
-        if parent is not None:
-            tracker = Tracker(parent)
-            gains = {}
-            for fraction in fractions:
-                cells = {r["init"]: r["mean"] for r in table if r["fraction"] == fraction}
-                if len(cells) == 2:
-                    gains[f"gain_{metric}_at_{fraction:g}"] = cells["pretrained"] - cells["scratch"]
-            tracker.metrics({**{f"{r['init']}_{metric}_at_{r['fraction']:g}": r["mean"] for r in table}, **gains})
-            for path in (plot_path, table_path, root / "sweep.json"):
-                tracker.artifact(path)
-        return SweepResult(rows=rows, table=table, metric=metric, parent_run_id=parent, pretrain=pre,
-                           plot_path=plot_path, table_path=table_path, extra={"direction": direction})  # fmt: skip
+    metric = policy.metric
+    table = summarize(rows, metric)
+    title = f"{plan.model} on {dataset.name}: {plan.pretrain.pretext} pretraining vs scratch"
+    plot_path = plot_sweep(table, metric, root / "sweep.png", title)
+    table_path = root / "sweep.md"
+    table_path.write_text(f"# {title}\n\n{table_markdown(table, metric)}")
+    (root / "sweep.json").write_text(json.dumps({"rows": rows, "table": table}, indent=1, default=str))
+    if parent is not None:
+        tracker = Tracker(parent)
+        gains = {}
+        for fraction in plan.fractions:
+            cells = {r["init"]: r["mean"] for r in table if r["fraction"] == fraction}
+            if len(cells) == 2:
+                gains[f"gain_{metric}_at_{fraction:g}"] = cells["pretrained"] - cells["scratch"]
+        tracker.metrics({**{f"{r['init']}_{metric}_at_{r['fraction']:g}": r["mean"] for r in table}, **gains})
+        for path in (plot_path, table_path, root / "sweep.json"):
+            tracker.artifact(path)
+    return SweepResult(rows=rows, table=table, metric=metric, parent_run_id=parent, pretrain=pre,
+                       plot_path=plot_path, table_path=table_path, extra={"direction": policy.direction})  # fmt: skip

@@ -375,36 +375,22 @@ def _fit_and_log(job: _Job, tracker: Any, members: Sequence[TrainResult] = ()) -
     """Build, fit, evaluate and save `job` (given its ensemble's `members`, average them
     instead of fitting); log it through `tracker` when there is one."""
     import zoo
-    from recipes import plots
-    from recipes.tracking import flat_params
 
-    name, dataset, cfg, hparams, backbone = job.name, job.dataset, job.cfg, job.hparams, job.backbone
-    run_dir = job.folder.path
-    spec = zoo.get_spec(name)
-    if backbone is not None:
-        resolved = _head_options(dataset.task, hparams)
+    spec = zoo.get_spec(job.name)
+    if job.backbone is not None:
+        resolved = _head_options(job.dataset.task, job.hparams)
     else:
-        resolved = heads.resolve(spec.config, dataset.task, hparams, model=name)
+        resolved = heads.resolve(spec.config, job.dataset.task, job.hparams, model=job.name)
     fresh_run = job.folder.resumed_from == 0
     if tracker is not None and fresh_run:
-        tracker.params(
-            {
-                "model": name,
-                **flat_params("model", resolved),
-                **flat_params("train", cfg.__dict__),
-                **flat_params("data", {**dataset.summary(), **job.data_options}),
-                **_backbone_params(job),
-            }
-        )
-        _log_dataset(tracker, dataset)
+        _log_params(job, tracker, resolved)
 
     started = time.perf_counter()
-    plan = protocol.resolve(cfg, dataset.task, len(dataset.train), len(dataset.val))
-    if plan.refit and (backbone is not None or job.init_weights is not None):  # a fresh model would lose them
+    plan = protocol.resolve(job.cfg, job.dataset.task, len(job.dataset.train), len(job.dataset.val))
+    if plan.refit and (job.backbone is not None or job.init_weights is not None):  # a fresh model would lose them
         plan = replace(plan, refit=False)
-    cfg = replace(cfg, lr_schedule=plan.lr_schedule)  # "auto" resolved: what compiling and fitting read
-    job = replace(job, cfg=cfg)
-    trim = _trim(spec, dataset, resolved)
+    job = replace(job, cfg=replace(job.cfg, lr_schedule=plan.lr_schedule))  # "auto" resolved, as fitting reads it
+    trim = _trim(spec, job.dataset, resolved)
     if tracker is not None and fresh_run:
         tracker.params(plan.params())
     if members:
@@ -413,102 +399,149 @@ def _fit_and_log(job: _Job, tracker: Any, members: Sequence[TrainResult] = ()) -
             tracker.params({"param_count": trained.net.count_params()})
     else:
         trained = _fit_one(job, tracker, plan, trim, fresh_run)
-    net, history, monitor, raw = trained.net, trained.history, plan.monitor, trained.raw
     seconds = time.perf_counter() - started + sum(m.seconds for m in members)  # an ensemble costs its members
 
-    net.save(run_dir / "model.keras")
-    artifacts = {"model.keras": str(run_dir / "model.keras")}
-    if job.folder.history_file.exists():  # an ensemble's epochs are in its members' runs
-        artifacts["metrics.csv"] = str(job.folder.history_file)
-    title = f"{name} on {dataset.name}"
-    if job.pictures and history:
-        curves = plots.learning_curves(history, run_dir / "learning_curves.png", title)
-        artifacts["learning_curves.png"] = str(curves)
-    info = zoo.describe(name).as_dict()
-    info["resolved_config"] = resolved
-    info["dataset"] = dataset.summary()
-    (run_dir / "model_spec.json").write_text(json.dumps(info, indent=2, default=str))
-    artifacts["model_spec.json"] = str(run_dir / "model_spec.json")
-    from recipes import serving
-
-    artifacts[serving.SPEC_FILE] = str(serving.write_spec(dataset, run_dir))  # what `zoo predict` needs
-    if job.log_model and serving.servable(dataset) is None:  # the trained net on raw inputs, for Keras users
-        serving.serving_model(net, dataset).save(run_dir / serving.SERVING_FILE)
-        artifacts[serving.SERVING_FILE] = str(run_dir / serving.SERVING_FILE)
-    metrics: dict[str, float] = {}
-    if job.evaluate:
-        if dataset.task == "classification":
-            truth, pred = dataset.test.y, raw
-        else:
-            truth, pred = dataset.inverse_targets(dataset.test.y), dataset.inverse_targets(raw)
-        metrics = get_task(dataset.task).scores(truth, pred, mase_scale=forecasting.mase_scale_of(dataset))
-        widths = None if trained.calibration is None else intervals.half_widths(*trained.calibration)
-        if widths is not None:
-            metrics.update(intervals.scores(truth, pred, widths))
-            artifacts[intervals.FILE] = str(intervals.save(widths, run_dir))
-        if job.pictures and dataset.task == "classification":
-            path = plots.confusion_matrix(
-                truth, pred.argmax(-1), dataset.class_names or [], run_dir / "confusion_matrix.png", title
-            )
-            artifacts["confusion_matrix.png"] = str(path)
-        elif job.pictures and dataset.task == "forecasting":
-            path = plots.forecast_vs_actual(
-                truth, pred, dataset.target_names or [], run_dir / "forecast_vs_actual.png", title
-            )
-            artifacts["forecast_vs_actual.png"] = str(path)
-            if forecasting.one_series(dataset):  # the forecasts over the series' history
-                series, first = forecasting.series_of(dataset), dataset.info["preprocessing"]["first_target"]["test"]
-                path = plots.forecast_over_history(series, first, pred, dataset.target_names or [],
-                                                   run_dir / "forecast_over_history.png", title, widths)  # fmt: skip
-                artifacts["forecast_over_history.png"] = str(path)
-        (run_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=2))
-        from recipes.model_card import write_card
-
-        inputs = "raw" if serving.servable(dataset) is None else "scaled"
-        card = write_card(run_dir, model=name, dataset=dataset, hparams=resolved, settings=cfg.__dict__,
-                          metrics=metrics, inputs=inputs)  # fmt: skip
-        artifacts["model_card.md"] = str(card)
-        # Provenance and preprocessing (scaler statistics, the vocabulary): what serving needs.
-        (run_dir / "dataset_info.json").write_text(json.dumps(dataset.info, indent=1, default=str))
-        artifacts["dataset_info.json"] = str(run_dir / "dataset_info.json")
-
-    epochs = trained.epochs
+    artifacts = _save_files(job, trained, resolved)
+    metrics = _evaluate(job, trained, resolved, artifacts) if job.evaluate else {}
     if tracker is not None:
-        best = history.get(monitor, [])
-        summary = {f"test_{k}": v for k, v in metrics.items()}
-        summary.update({"epochs_trained": epochs, "train_seconds": seconds})
-        if trained.first_step_seconds is not None:
-            summary["time_to_first_step_seconds"] = trained.first_step_seconds
-        if best:
-            summary[f"best_{monitor}"] = float(np.nanmin(best))
-        objective, way = get_task(dataset.task).objective  # what a search ranks its trials by
-        if history.get(objective):  # at the kept epoch, as a search reads it
-            kept = protocol.kept_epoch(history, monitor, history[objective], way)
-            summary[f"best_{objective}"] = float(history[objective][kept])
-            if monitor != "val_loss" and history.get("val_loss"):  # held_out: the scored split's loss there
-                summary["best_val_loss"] = float(history["val_loss"][kept])
-        tracker.metrics(summary, step=epochs)
+        tested = {f"test_{k}": v for k, v in metrics.items()}
+        _log_outcome(job, tracker, trained, plan.monitor, {**tested, "train_seconds": seconds})
         for path in artifacts.values():
             tracker.artifact(path)
         if job.log_model and not tracker.lost:
-            tracker.call(_log_model, net, dataset, trim)
-
+            tracker.call(_log_model, trained.net, job.dataset, trim)
     return TrainResult(
-        model=net,
-        dataset=dataset,
-        config=cfg,
+        model=trained.net,
+        dataset=job.dataset,
+        config=job.cfg,
         hparams=resolved,
         test_metrics=metrics,
-        history=history,
+        history=trained.history,
         run_id=tracker.run_id if tracker else None,
-        run_dir=run_dir,
-        epochs=epochs,
-        refit_epochs=epochs - trained.selected,
+        run_dir=job.folder.path,
+        epochs=trained.epochs,
+        refit_epochs=trained.epochs - trained.selected,
         resumed_from=job.folder.resumed_from,
         seconds=seconds,
         tracking_lost=tracker.lost if tracker else None,
         artifacts=artifacts,
     )
+
+
+def _log_params(job: _Job, tracker: Any, resolved: Mapping[str, Any]) -> None:
+    """A fresh run's params (the model's resolved config, the training config, the data) and
+    its dataset."""
+    from recipes.tracking import flat_params
+
+    tracker.params(
+        {
+            "model": job.name,
+            **flat_params("model", resolved),
+            **flat_params("train", job.cfg.__dict__),
+            **flat_params("data", {**job.dataset.summary(), **job.data_options}),
+            **_backbone_params(job),
+        }
+    )
+    _log_dataset(tracker, job.dataset)
+
+
+def _save_files(job: _Job, trained: _Trained, resolved: Mapping[str, Any]) -> dict[str, str]:
+    """The run folder's model and descriptions (what `zoo predict` and serving read); their paths."""
+    import zoo
+    from recipes import plots, serving
+
+    run_dir, dataset = job.folder.path, job.dataset
+    trained.net.save(run_dir / "model.keras")
+    artifacts = {"model.keras": str(run_dir / "model.keras")}
+    if job.folder.history_file.exists():  # an ensemble's epochs are in its members' runs
+        artifacts["metrics.csv"] = str(job.folder.history_file)
+    if job.pictures and trained.history:
+        curves = plots.learning_curves(trained.history, run_dir / "learning_curves.png", _title(job))
+        artifacts["learning_curves.png"] = str(curves)
+    info = zoo.describe(job.name).as_dict()
+    info["resolved_config"] = resolved
+    info["dataset"] = dataset.summary()
+    (run_dir / "model_spec.json").write_text(json.dumps(info, indent=2, default=str))
+    artifacts["model_spec.json"] = str(run_dir / "model_spec.json")
+    artifacts[serving.SPEC_FILE] = str(serving.write_spec(dataset, run_dir))  # what `zoo predict` needs
+    if job.log_model and serving.servable(dataset) is None:  # the trained net on raw inputs, for Keras users
+        serving.serving_model(trained.net, dataset).save(run_dir / serving.SERVING_FILE)
+        artifacts[serving.SERVING_FILE] = str(run_dir / serving.SERVING_FILE)
+    return artifacts
+
+
+def _title(job: _Job) -> str:
+    return f"{job.name} on {job.dataset.name}"
+
+
+def _evaluate(job: _Job, trained: _Trained, resolved: Mapping[str, Any], artifacts: dict[str, str]) -> dict:
+    """The test metrics in data units (and the interval's, where one was sized), with the
+    pictures, the model card and the dataset's description added to `artifacts`."""
+    from recipes import serving
+    from recipes.model_card import write_card
+
+    dataset, run_dir, raw = job.dataset, job.folder.path, trained.raw
+    if dataset.task == "classification":
+        truth, pred = dataset.test.y, raw
+    else:
+        truth, pred = dataset.inverse_targets(dataset.test.y), dataset.inverse_targets(raw)
+    metrics = get_task(dataset.task).scores(truth, pred, mase_scale=forecasting.mase_scale_of(dataset))
+    widths = None if trained.calibration is None else intervals.half_widths(*trained.calibration)
+    if widths is not None:
+        metrics.update(intervals.scores(truth, pred, widths))
+        artifacts[intervals.FILE] = str(intervals.save(widths, run_dir))
+    if job.pictures:
+        artifacts.update(_test_pictures(job, truth, pred, widths))
+    (run_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=2))
+    inputs = "raw" if serving.servable(dataset) is None else "scaled"
+    card = write_card(run_dir, model=job.name, dataset=dataset, hparams=resolved, settings=job.cfg.__dict__,
+                      metrics=metrics, inputs=inputs)  # fmt: skip
+    artifacts["model_card.md"] = str(card)
+    # Provenance and preprocessing (scaler statistics, the vocabulary): what serving needs.
+    (run_dir / "dataset_info.json").write_text(json.dumps(dataset.info, indent=1, default=str))
+    artifacts["dataset_info.json"] = str(run_dir / "dataset_info.json")
+    return metrics
+
+
+def _test_pictures(job: _Job, truth: np.ndarray, pred: np.ndarray, widths: Any) -> dict[str, str]:
+    """The test split drawn: a confusion matrix, or forecasts against the actual values (and
+    over the series' history, where the data is one series)."""
+    from recipes import plots
+
+    dataset, run_dir, title = job.dataset, job.folder.path, _title(job)
+    if dataset.task == "classification":
+        path = plots.confusion_matrix(truth, pred.argmax(-1), dataset.class_names or [],
+                                      run_dir / "confusion_matrix.png", title)  # fmt: skip
+        return {"confusion_matrix.png": str(path)}
+    if dataset.task != "forecasting":
+        return {}
+    path = plots.forecast_vs_actual(truth, pred, dataset.target_names or [], run_dir / "forecast_vs_actual.png", title)
+    files = {"forecast_vs_actual.png": str(path)}
+    if forecasting.one_series(dataset):  # the forecasts over the series' history
+        series, first = forecasting.series_of(dataset), dataset.info["preprocessing"]["first_target"]["test"]
+        path = plots.forecast_over_history(series, first, pred, dataset.target_names or [],
+                                           run_dir / "forecast_over_history.png", title, widths)  # fmt: skip
+        files["forecast_over_history.png"] = str(path)
+    return files
+
+
+def _log_outcome(job: _Job, tracker: Any, trained: _Trained, monitor: str, summary: dict[str, float]) -> None:
+    """The run's final metrics: the test scores, epochs and seconds, and the validation figures
+    at the epoch it kept, as a search reads them."""
+    history = trained.history
+    summary = {**summary, "epochs_trained": trained.epochs}
+    if trained.first_step_seconds is not None:
+        summary["time_to_first_step_seconds"] = trained.first_step_seconds
+    best = history.get(monitor, [])
+    if best:
+        summary[f"best_{monitor}"] = float(np.nanmin(best))
+    objective, way = get_task(job.dataset.task).objective  # what a search ranks its trials by
+    if history.get(objective):  # at the kept epoch, as a search reads it
+        kept = protocol.kept_epoch(history, monitor, history[objective], way)
+        summary[f"best_{objective}"] = float(history[objective][kept])
+        if monitor != "val_loss" and history.get("val_loss"):  # held_out: the scored split's loss there
+            summary["best_val_loss"] = float(history["val_loss"][kept])
+    tracker.metrics(summary, step=trained.epochs)
 
 
 @dataclass

@@ -658,112 +658,50 @@ def search(
     Returns:
         A `SearchResult`, or for a worker a `WorkerResult`.
     """
-    import zoo
     from recipes.device import import_backend
 
-    search_config({"tuner": tuner, "max_trials": max_trials, "max_epochs": max_epochs, "cv": cv, "objective": objective,
-                   "executions_per_trial": executions_per_trial, "direction": direction, "seed": seed,
-                   "hyperband_factor": hyperband_factor, "recipe": recipe, "label_fraction": label_fraction,
-                   "task": task})  # fmt: skip  # one line per bad value, before anything runs
-    task = task or task_of(data)
-    trial_recipe = get_recipe(recipe, label_fraction, unlabeled, task)
+    cfg = search_config({"tuner": tuner, "max_trials": max_trials, "max_epochs": max_epochs, "cv": cv,
+                         "objective": objective, "executions_per_trial": executions_per_trial,
+                         "direction": direction, "seed": seed, "hyperband_factor": hyperband_factor,
+                         "recipe": recipe, "label_fraction": label_fraction,
+                         "task": task})  # fmt: skip  # one line per bad value, before anything runs
     cluster = distributed.resolve(role, oracle_address, worker_id, worker_timeout)
-    names = resolve_models(models)
-    pinned = {**trial_recipe.pins, **dict(fixed or {})}
-    fixed_train, fixed_model, fixed_recipe = split_fixed(names, pinned, trial_recipe)
-    trial_recipe.check(tuner, names, fixed_recipe)
-    for key in ("epochs", "seed"):
-        if key in fixed_train:
-            raise ConfigError(f"fixed: {key} is set by the search itself (use max_epochs / seed)")
-    if fixed_train.get("ensemble", 1) != 1:
-        raise ConfigError("fixed: ensemble trains several models per run and trials train one; retrain the best "
-                          "with it: zoo train --config best.yaml --ensemble K")  # fmt: skip
-
+    request = _request(models, data, cfg, fixed, unlabeled)
     experiment_id = None
     if tracking:
         from recipes.tracking import connect
 
         _, experiment_id = connect(tracking_uri, experiment)
     import_backend()
-    dataset = trial_recipe.load(data, seed, data_options or {})
-    if task and (trial_recipe.task or dataset.task) != task:
-        raise ConfigError(f"task {task}: {dataset.name} is a {dataset.task} dataset; give a {task} dataset "
-                          f"or drop --task")  # fmt: skip
-    for name in names:
-        spec = zoo.get_spec(name)
-        if dataset.task not in spec.tasks or dataset.input_kind not in spec.inputs:
-            raise ConfigError(f"{name} cannot take {dataset.name} ({dataset.task}, {dataset.input_kind} inputs)")
-    misplaced = sorted(set(fixed_model) & set(heads.all_head_names()) - set(heads.head_names(dataset.task)))
-    if misplaced:
-        raise ConfigError(f"fixed: {', '.join(misplaced)} is an option of another task's head, not of "
-                          f"{dataset.name}'s ({dataset.task})")  # fmt: skip
-    trial_recipe.validate(dataset, seed)  # refused now, not in every trial
-    k = _fold_count(cv, dataset, trial_recipe)
+    dataset = _load(request, data, data_options)
+    k = _fold_count(cv, dataset, request.recipe)
     if tuner == "hyperband" and max_epochs is None:  # it sizes its brackets from a number
-        max_epochs = _default_epochs(dataset, fixed_train, k)
-
-    metric, default_direction = get_task(trial_recipe.task or dataset.task).objective
-    metric = objective or metric
-    if direction is None:
-        direction = default_direction if objective is None else ("max" if "accuracy" in metric else "min")
-
-    parts = [*names[:4], dataset.name.replace(":", "_").replace("/", "_"), tuner, *trial_recipe.project_suffix()]
-    project = project or "-".join(parts)[:100]
-    registered_name = None
-    if isinstance(register, str) and not trial_recipe.registers:
-        raise ConfigError(f"register: the {trial_recipe.name} recipe's best is a run folder, not an MLflow model; "
-                          "drop --register (zoo detect --model RUN scores new data)")  # fmt: skip
-    if tracking and register and trial_recipe.registers:
-        from recipes.model_registry import check_name, name_from
-
-        registered_name = name_from(project) if register is True else check_name(register)
-    directory = Path(directory)
-    project_dir = directory / project
+        max_epochs = _default_epochs(dataset, request.fixed_train, k)
+    metric, direction = _objective(request, dataset)
+    project = project or _project_name(request, dataset)
+    registered_name = _registered_name(register, request, tracking, project)
+    project_dir = Path(directory) / project
     if overwrite and project_dir.exists():
         import shutil
 
         shutil.rmtree(project_dir)
-    search_id = project
-    tags = {
-        "stage": schema.SEARCH,
-        "search_id": search_id,
-        "tuner": tuner,
-        "objective": f"{metric} ({direction})",
-        "models": ",".join(names),
-        "dataset": dataset.name,
-        "task": trial_recipe.task or dataset.task,
-        "recipe": trial_recipe.name,
-    }
-    settings = {
-        "tuner": tuner,
-        "models": ",".join(names),
-        "objective": metric,
-        "direction": direction,
-        "max_trials": max_trials,
-        "max_epochs": max_epochs or "auto",
-        "cv": k,
-        **({"hyperband_factor": hyperband_factor} if tuner == "hyperband" else {}),
-        "executions_per_trial": executions_per_trial,
-        "seed": seed,
-        "fixed": json.dumps(dict(fixed or {}), sort_keys=True),
-        "dataset": dataset.name,
-        **trial_recipe.settings(),
-    }
     with contextlib.ExitStack() as owned:  # the chief's parent run, from its creation on
         parent_run_id = None
         if tracking and cluster is not None and cluster.role == "worker":
             parent_run_id = distributed.wait_for_parent(
-                lambda: find_run(experiment_id, search_id=search_id, stage=schema.SEARCH), cluster, search_id
+                lambda: find_run(experiment_id, search_id=project, stage=schema.SEARCH), cluster, project
             )
         elif tracking:
-            parent_run_id = parent_run(experiment_id, {"search_id": search_id, "stage": schema.SEARCH},
-                                       run_name=f"search {search_id}", tags=tags, params=settings)  # fmt: skip
+            tags, params = _parent_record(request, dataset, project, (metric, direction), max_epochs, k, fixed)
+            parent_run_id = parent_run(experiment_id, {"search_id": project, "stage": schema.SEARCH},
+                                       run_name=f"search {project}", tags=tags, params=params)  # fmt: skip
             owned.enter_context(closing_run(parent_run_id))  # ends with the status the search earns
             _close_orphans(experiment_id, parent_run_id)
 
-        trial_recipe.bind(project_dir / "runs", seed)
-        hypermodel = ZooHyperModel(names, fixed_model, fixed_train, recipe=trial_recipe, fixed_recipe=fixed_recipe,
-                                   max_epochs=max_epochs, task=dataset.task)  # fmt: skip
+        request.recipe.bind(project_dir / "runs", seed)
+        hypermodel = ZooHyperModel(request.names, request.fixed_model, request.fixed_train, recipe=request.recipe,
+                                   fixed_recipe=request.fixed_recipe, max_epochs=max_epochs,
+                                   task=dataset.task)  # fmt: skip
         state = _Search(
             dataset=dataset,
             hypermodel=hypermodel,
@@ -780,36 +718,143 @@ def search(
             register=registered_name,
             cluster=cluster,
         )
-        oracle = _oracle(
-            tuner,
-            kt.Objective(metric, direction),
-            models=names,
-            max_trials=max_trials,
-            max_epochs=max_epochs,
-            seed=seed,
-            hyperband_factor=hyperband_factor,
-        )
-        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-        from tuning import kt_fixes
-
-        kt_fixes.apply()  # e.g. a failed trial's traceback goes to its MLflow run, not the terminal
+        oracle = _oracle(tuner, kt.Objective(metric, direction), models=request.names, max_trials=max_trials,
+                         max_epochs=max_epochs, seed=seed, hyperband_factor=hyperband_factor)  # fmt: skip
         if cluster is not None and cluster.role == "worker":
-            return _work(state, cluster, oracle, directory, project)
-        tuner_obj = _tuner_class(kt.Tuner)(
-            search=state, oracle=oracle, hypermodel=state.hypermodel, directory=str(directory), project_name=project
-        )
-        if cluster is None:
-            tuner_obj.search(verbose=0)
-        else:
-            distributed.serve(
-                tuner_obj,
-                cluster,
-                on_trial_end=state.report,
-                on_lost=state.lost,
-                check_failures=check_failures,
-                progress=state.progress.line,
-            )
-        return _finish(state, tuner_obj, names, dataset, project_dir, retrain_best, data_options)
+            _prepare_keras_tuner()
+            return _work(state, cluster, oracle, Path(directory), project)
+        tuner_obj = _run_trials(state, oracle, Path(directory), project)
+        return _finish(state, tuner_obj, request.names, dataset, project_dir, retrain_best, data_options)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What a search was asked for, checked before any data is read."""
+
+    cfg: Any  # tuning.config.SearchConfig
+    task: str | None
+    recipe: Supervised
+    names: list[str]
+    fixed_train: dict[str, Any]
+    fixed_model: dict[str, Any]
+    fixed_recipe: dict[str, dict[str, Any]]
+
+
+def _request(models: str | Sequence[str], data: Any, cfg: Any, fixed: Mapping[str, Any] | None,
+             unlabeled: Sequence[str] | str | None) -> _Request:  # fmt: skip
+    """The models, the trial recipe and the pinned knobs, refused in one line where they clash."""
+    task = cfg.task or task_of(data)
+    trial_recipe = get_recipe(cfg.recipe, cfg.label_fraction, unlabeled, task)
+    names = resolve_models(models)
+    pinned = {**trial_recipe.pins, **dict(fixed or {})}
+    fixed_train, fixed_model, fixed_recipe = split_fixed(names, pinned, trial_recipe)
+    trial_recipe.check(cfg.tuner, names, fixed_recipe)
+    for key in ("epochs", "seed"):
+        if key in fixed_train:
+            raise ConfigError(f"fixed: {key} is set by the search itself (use max_epochs / seed)")
+    if fixed_train.get("ensemble", 1) != 1:
+        raise ConfigError("fixed: ensemble trains several models per run and trials train one; retrain the best "
+                          "with it: zoo train --config best.yaml --ensemble K")  # fmt: skip
+    return _Request(cfg, task, trial_recipe, names, fixed_train, fixed_model, fixed_recipe)
+
+
+def _load(request: _Request, data: Any, data_options: Mapping[str, Any] | None) -> Any:
+    """The search's dataset, refused where the task, a searched model or a pinned head option
+    does not fit it (once, not in every trial)."""
+    import zoo
+
+    dataset = request.recipe.load(data, request.cfg.seed, data_options or {})
+    task = request.task
+    if task and (request.recipe.task or dataset.task) != task:
+        raise ConfigError(f"task {task}: {dataset.name} is a {dataset.task} dataset; give a {task} dataset "
+                          f"or drop --task")  # fmt: skip
+    for name in request.names:
+        spec = zoo.get_spec(name)
+        if dataset.task not in spec.tasks or dataset.input_kind not in spec.inputs:
+            raise ConfigError(f"{name} cannot take {dataset.name} ({dataset.task}, {dataset.input_kind} inputs)")
+    misplaced = sorted(set(request.fixed_model) & set(heads.all_head_names()) - set(heads.head_names(dataset.task)))
+    if misplaced:
+        raise ConfigError(f"fixed: {', '.join(misplaced)} is an option of another task's head, not of "
+                          f"{dataset.name}'s ({dataset.task})")  # fmt: skip
+    request.recipe.validate(dataset, request.cfg.seed)
+    return dataset
+
+
+def _objective(request: _Request, dataset: Any) -> tuple[str, str]:
+    """The metric trials are ranked by and its direction: the task's unless given."""
+    metric, default_direction = get_task(request.recipe.task or dataset.task).objective
+    metric = request.cfg.objective or metric
+    direction = request.cfg.direction
+    if direction is None:
+        direction = default_direction if request.cfg.objective is None else ("max" if "accuracy" in metric else "min")
+    return metric, direction
+
+
+def _project_name(request: _Request, dataset: Any) -> str:
+    """The search's default name: its models, data, tuner and recipe."""
+    data_name = dataset.name.replace(":", "_").replace("/", "_")
+    return "-".join([*request.names[:4], data_name, request.cfg.tuner, *request.recipe.project_suffix()])[:100]
+
+
+def _registered_name(register: bool | str, request: _Request, tracking: bool, project: str) -> str | None:
+    """The registered model the retrained best becomes a version of (None: not registered)."""
+    if isinstance(register, str) and not request.recipe.registers:
+        raise ConfigError(f"register: the {request.recipe.name} recipe's best is a run folder, not an MLflow "
+                          "model; drop --register (zoo detect --model RUN scores new data)")  # fmt: skip
+    if not (tracking and register and request.recipe.registers):
+        return None
+    from recipes.model_registry import check_name, name_from
+
+    return name_from(project) if register is True else check_name(register)
+
+
+def _parent_record(request: _Request, dataset: Any, search_id: str, objective: tuple[str, str],
+                   max_epochs: int | None, k: int, fixed: Mapping[str, Any] | None,
+                   ) -> tuple[dict[str, str], dict[str, Any]]:  # fmt: skip
+    """The search's parent run: its tags and its params."""
+    cfg, (metric, direction), models = request.cfg, objective, ",".join(request.names)
+    task = request.recipe.task or dataset.task
+    tags = {"stage": schema.SEARCH, "search_id": search_id, "tuner": cfg.tuner, "objective": f"{metric} ({direction})",
+            "models": models, "dataset": dataset.name, "task": task, "recipe": request.recipe.name}  # fmt: skip
+    params = {
+        "tuner": cfg.tuner,
+        "models": models,
+        "objective": metric,
+        "direction": direction,
+        "max_trials": cfg.max_trials,
+        "max_epochs": max_epochs or "auto",
+        "cv": k,
+        **({"hyperband_factor": cfg.hyperband_factor} if cfg.tuner == "hyperband" else {}),
+        "executions_per_trial": cfg.executions_per_trial,
+        "seed": cfg.seed,
+        "fixed": json.dumps(dict(fixed or {}), sort_keys=True),
+        "dataset": dataset.name,
+        **request.recipe.settings(),
+    }
+    return tags, params
+
+
+def _prepare_keras_tuner() -> None:
+    """keras-tuner as the search runs it: no artifact progress bars, the zoo's fixes applied
+    (e.g. a failed trial's traceback goes to its MLflow run, not the terminal)."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from tuning import kt_fixes
+
+    kt_fixes.apply()
+
+
+def _run_trials(state: _Search, oracle: Any, directory: Path, project: str) -> Any:
+    """Run the trials, in this process or as a chief serving workers; the keras-tuner tuner."""
+    _prepare_keras_tuner()
+    tuner_obj = _tuner_class(kt.Tuner)(
+        search=state, oracle=oracle, hypermodel=state.hypermodel, directory=str(directory), project_name=project
+    )
+    if state.cluster is None:
+        tuner_obj.search(verbose=0)
+    else:
+        distributed.serve(tuner_obj, state.cluster, on_trial_end=state.report, on_lost=state.lost,
+                          check_failures=check_failures, progress=state.progress.line)  # fmt: skip
+    return tuner_obj
 
 
 def _work(state: _Search, cluster: distributed.Cluster, oracle: Any, directory: Path, project: str) -> WorkerResult:
