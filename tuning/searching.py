@@ -949,26 +949,8 @@ def _finish(
     if not trials:
         raise ConfigError("the search finished without a single successful trial; see the FAILED trial runs")
     best = trials[0]
-    scored = [t for t in trials if t.score is not None]
-    top = (max if tuner.oracle.objective.direction == "max" else min)(scored, key=lambda t: t.score, default=best)
-    if best.score is not None and top.score != best.score:  # the one-standard-error rule kept a default config
-        state.progress.line(
-            f"kept {best.hyperparameters.values.get('model')}'s default config ({best.score:.4f}): the best trial "
-            f"({top.hyperparameters.values.get('model')}, {top.score:.4f}) beat it by less than one standard error "
-            "of their per-fold differences"
-        )
+    _say_if_default_kept(state, trials, best, tuner.oracle.objective.direction)
     drawn = state.hypermodel.build(best.hyperparameters.copy())
-    runs = state.trial_runs if state.cluster is None else _trial_runs(state.parent_run_id)
-    listing = [
-        {
-            "trial_id": t.trial_id,
-            "status": t.status,
-            "model": t.hyperparameters.values.get("model"),
-            "score": t.score,
-            "runs": runs.get(t.trial_id, []),
-        }
-        for t in tuner.oracle.trials.values()
-    ]
     settings = {k: v for k, v in drawn["settings"].items() if v is not None}
     settings.update({"epochs": state.max_epochs, "seed": state.seed} if state.max_epochs else {"seed": state.seed})
     config = RunConfig(drawn["model"], dataset.name, dict(data_options or {}), drawn["hparams"], settings)
@@ -977,8 +959,7 @@ def _finish(
     config_path = config.to_yaml(project_dir / "best.yaml")
 
     test_metrics: dict[str, float] = {}
-    best_run_id = None
-    model = None
+    best_run_id, model, registered = None, None, None
     if retrain_best:
         result = state.fit(
             drawn,
@@ -991,18 +972,11 @@ def _finish(
             callbacks=[epoch_callback(f"the best ({drawn['model']}), retrained", state.progress.epoch)],
         )
         test_metrics, best_run_id, model = result.test_metrics, result.run_id, result.model
-    registered = None
     if state.tracking.enabled and state.parent_run_id:
         _record_best(state.parent_run_id, best, drawn, test_metrics, best_run_id, config_path, state.objective,
                      recipe)  # fmt: skip
         if state.register and best_run_id:
-            from mlflow import MlflowClient
-
-            from recipes.model_registry import register
-
-            version = register(best_run_id, state.register)
-            registered = f"{version.name} v{version.version}"
-            log_batch(MlflowClient(), state.parent_run_id, tags={"registered_model": registered})
+            registered = _register(state.register, best_run_id, state.parent_run_id)
     return SearchResult(
         model_name=drawn["model"],
         hparams=drawn["hparams"],
@@ -1014,12 +988,51 @@ def _finish(
         parent_run_id=state.parent_run_id,
         best_run_id=best_run_id,
         config_path=config_path,
-        trials=listing,
+        trials=_listing(state, tuner),
         model=model,
         recipe_settings={scope: drawn[scope] for scope in recipe.scopes},
         registered=registered,
         recipe=recipe.name,
     )
+
+
+def _say_if_default_kept(state: _Search, trials: list[Any], best: Any, direction: str) -> None:
+    """A progress line when the one-standard-error rule kept a default config over a higher score."""
+    scored = [t for t in trials if t.score is not None]
+    top = (max if direction == "max" else min)(scored, key=lambda t: t.score, default=best)
+    if best.score is not None and top.score != best.score:
+        state.progress.line(
+            f"kept {best.hyperparameters.values.get('model')}'s default config ({best.score:.4f}): the best trial "
+            f"({top.hyperparameters.values.get('model')}, {top.score:.4f}) beat it by less than one standard error "
+            "of their per-fold differences"
+        )
+
+
+def _listing(state: _Search, tuner: Any) -> list[dict[str, Any]]:
+    """Every trial: id, status, model, score and its MLflow runs (a chief's, from the store)."""
+    runs = state.trial_runs if state.cluster is None else _trial_runs(state.parent_run_id)
+    return [
+        {
+            "trial_id": t.trial_id,
+            "status": t.status,
+            "model": t.hyperparameters.values.get("model"),
+            "score": t.score,
+            "runs": runs.get(t.trial_id, []),
+        }
+        for t in tuner.oracle.trials.values()
+    ]
+
+
+def _register(name: str, run_id: str, parent_run_id: str) -> str:
+    """The retrained best registered as a new version of `name` (alias champion); "NAME vN"."""
+    from mlflow import MlflowClient
+
+    from recipes.model_registry import register
+
+    version = register(run_id, name)
+    registered = f"{version.name} v{version.version}"
+    log_batch(MlflowClient(), parent_run_id, tags={"registered_model": registered})
+    return registered
 
 
 def _trial_runs(parent_run_id: str | None) -> dict[str, list[str]]:

@@ -122,6 +122,24 @@ def tune(
         console.print(f"{result.worker_id}: the search is over; this worker ran {len(result.trials)} trials "
                       f"({done} finished). The chief retrains and records the best.")  # fmt: skip
         return
+    _show_best(console, result)
+    _show_where(console, result, tracking_uri)
+    if then_compare and result.parent_run_id:
+        from recipes.compare import compare as run_comparison
+
+        console.print(f"\n[bold]All trials of the search[/bold] (zoo compare --parent {result.parent_run_id}):")
+        comparison = run_comparison(
+            parent_run_id=result.parent_run_id,
+            tracking_uri=tracking_uri,
+            out_dir=Path(directory) / result.config_path.parent.name / "compare",
+            include_trials=True,
+            baselines=True,  # majority and 1-NN (or the classical forecasts) on the same split, beside the models
+        )
+        show_comparison(console, comparison)
+
+
+def _show_best(console: Any, result: Any) -> None:
+    """The chosen configuration, its objective and its test scores, as one table."""
     from rich.table import Table
 
     table = Table(title=f"best of {len(result.trials)} trials: {result.model_name} ({result.objective} "
@@ -134,6 +152,10 @@ def tune(
     for key, value in result.test_metrics.items():
         table.add_row(f"test {key}", f"{value:.4f}")
     console.print(table)
+
+
+def _show_where(console: Any, result: Any, tracking_uri: str | None) -> None:
+    """How to reproduce, open, score with and serve what the search chose."""
     from recipes.runconfig import COMMANDS
 
     console.print(f"reproduce it: {COMMANDS[result.recipe]} --config {result.config_path}")
@@ -150,18 +172,6 @@ def tune(
         name = result.registered.rsplit(" v", 1)[0]
         console.print(f"registered: {result.registered}, alias champion; serve it: mlflow models serve -m "
                       f"models:/{name}@champion --env-manager local", markup=False)  # fmt: skip
-    if then_compare and result.parent_run_id:
-        from recipes.compare import compare as run_comparison
-
-        console.print(f"\n[bold]All trials of the search[/bold] (zoo compare --parent {result.parent_run_id}):")
-        comparison = run_comparison(
-            parent_run_id=result.parent_run_id,
-            tracking_uri=tracking_uri,
-            out_dir=Path(directory) / result.config_path.parent.name / "compare",
-            include_trials=True,
-            baselines=True,  # majority and 1-NN (or the classical forecasts) on the same split, beside the models
-        )
-        show_comparison(console, comparison)
 
 
 def _progress(console: Any, settings: dict[str, Any]) -> Any:

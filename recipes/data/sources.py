@@ -191,51 +191,11 @@ def load_tfds(
     opts = Options(address, options, TFDS_OPTIONS)
     builder = prepare(address, get_builder(address, name, data_dir), download=opts.bool("download", False))
     features = builder.info.features
-    keys = builder.info.supervised_keys
-    if isinstance(keys, tuple) and len(keys) == 2 and all(isinstance(k, str) for k in keys):
-        default_x, default_y = keys
-    else:
-        default_x, default_y = "text", "label"
-    x_key, y_key = opts.str("x", default_x), opts.str("y", default_y)
-    if x_key not in features and y_key not in features and not (opts.str("x", None) or opts.str("y", None)):
-        hint = f" (for the series itself use forecast:{name.split('/')[-1]})" if name.startswith("zoo_forecast") else ""
-        raise DataError(
-            f"{address}: cannot tell input and label features{hint} ({', '.join(features.keys())}); "
-            "pass x=FEATURE and y=FEATURE"
-        )
-    for key in (x_key, y_key):
-        if key not in features:
-            names = list(features.keys())
-            raise DataError(
-                f"{address}: no feature '{key}'{did_you_mean(key, names)}; features: {', '.join(names)} "
-                "(pass x=FEATURE and y=FEATURE)"
-            )
-    available = list(builder.info.splits.keys())
-
-    def pick(option: str, default: str | None, candidates: tuple[str, ...]) -> str | None:
-        chosen = opts.str(option, default)
-        if chosen is None:
-            return next((c for c in candidates if c in available), None)
-        if chosen.split("[")[0] not in available:
-            raise DataError(f"{address}: no split '{chosen}' (option {option}); splits: {', '.join(available)}")
-        return chosen
-
-    split_names = {
-        "train": pick("train_split", "train", ()),
-        "test": pick("test_split", None, ("test",)),
-        "val": pick("val_split", None, ("validation", "valid", "val")),
-        "unlabeled": pick("unlabeled_split", None, ("unsupervised", "unlabeled")),
-    }
+    x_key, y_key = _tfds_keys(address, name, builder, opts)
+    split_names = _tfds_splits(address, builder, opts)
     x_feature, y_feature = features[x_key], features[y_key]
     is_text = isinstance(x_feature, tfds.features.Text)
-    if isinstance(y_feature, tfds.features.ClassLabel):
-        task, class_names = "classification", list(y_feature.names)
-    elif np.dtype(y_feature.np_dtype).kind in "iu":
-        task, class_names = "classification", None
-    elif np.dtype(y_feature.np_dtype).kind == "f" and not is_text:
-        task, class_names = "regression", None
-    else:
-        raise DataError(f"{address}: label feature '{y_key}' ({type(y_feature).__name__}) is not a class or a number")
+    task, class_names = _tfds_task(address, y_key, y_feature, is_text)
     data: dict[str, tuple[Any, Any]] = {}
     for split, tfds_split in split_names.items():
         if tfds_split is None:
@@ -292,3 +252,61 @@ def load_tfds(
         target_names=[y_key] if task == "regression" else None,
         scale=opts.bool("scale", True),
     )
+
+
+def _tfds_keys(address: str, name: str, builder: Any, opts: Options) -> tuple[str, str]:
+    """The input and label features: given (x=, y=), else the builder's supervised keys, else
+    text and label; a one-line error naming the features where they are not there."""
+    features = builder.info.features
+    keys = builder.info.supervised_keys
+    if isinstance(keys, tuple) and len(keys) == 2 and all(isinstance(k, str) for k in keys):
+        default_x, default_y = keys
+    else:
+        default_x, default_y = "text", "label"
+    x_key, y_key = opts.str("x", default_x), opts.str("y", default_y)
+    if x_key not in features and y_key not in features and not (opts.str("x", None) or opts.str("y", None)):
+        hint = f" (for the series itself use forecast:{name.split('/')[-1]})" if name.startswith("zoo_forecast") else ""
+        raise DataError(
+            f"{address}: cannot tell input and label features{hint} ({', '.join(features.keys())}); "
+            "pass x=FEATURE and y=FEATURE"
+        )
+    for key in (x_key, y_key):
+        if key not in features:
+            names = list(features.keys())
+            raise DataError(
+                f"{address}: no feature '{key}'{did_you_mean(key, names)}; features: {', '.join(names)} "
+                "(pass x=FEATURE and y=FEATURE)"
+            )
+    return x_key, y_key
+
+
+def _tfds_splits(address: str, builder: Any, opts: Options) -> dict[str, str | None]:
+    """Which TFDS split is train, test, val and unlabeled: as given, else the usual names."""
+    available = list(builder.info.splits.keys())
+
+    def pick(option: str, default: str | None, candidates: tuple[str, ...]) -> str | None:
+        chosen = opts.str(option, default)
+        if chosen is None:
+            return next((c for c in candidates if c in available), None)
+        if chosen.split("[")[0] not in available:
+            raise DataError(f"{address}: no split '{chosen}' (option {option}); splits: {', '.join(available)}")
+        return chosen
+
+    return {
+        "train": pick("train_split", "train", ()),
+        "test": pick("test_split", None, ("test",)),
+        "val": pick("val_split", None, ("validation", "valid", "val")),
+        "unlabeled": pick("unlabeled_split", None, ("unsupervised", "unlabeled")),
+    }
+
+
+def _tfds_task(address: str, y_key: str, y_feature: Any, is_text: bool) -> tuple[str, list[str] | None]:
+    """The task the label feature makes (and its class names, where the feature has them)."""
+    tfds = tfds_module()
+    if isinstance(y_feature, tfds.features.ClassLabel):
+        return "classification", list(y_feature.names)
+    if np.dtype(y_feature.np_dtype).kind in "iu":
+        return "classification", None
+    if np.dtype(y_feature.np_dtype).kind == "f" and not is_text:
+        return "regression", None
+    raise DataError(f"{address}: label feature '{y_key}' ({type(y_feature).__name__}) is not a class or a number")

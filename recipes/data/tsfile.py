@@ -112,94 +112,110 @@ def read_ts(path: str | pathlib.Path) -> TsData:
     series: list[np.ndarray] = []
     labels: list[str] = []
     lines: list[int] = []
-    in_data = False
-    class_names: list[str] | None = None
-    has_labels = False
-    channels: int | None = 1
-    missing = equal = False
-    length: int | None = None
+    layout: _Layout | None = None  # set at @data
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip().lstrip("\ufeff")
         if not line:
             continue
         where = f"{name} line {number}"
-        if not in_data:
-            if line.startswith("#"):
-                comments.append(line.lstrip("#\ufeff ").strip())
-                continue
-            if not line.startswith("@"):
-                raise DataError(f"{where}: expected a # comment or an @ header line before @data")
-            key, _, value = line[1:].partition(" ")
-            key = key.lower()
-            if key != "data":
-                header[key] = value.strip()
-                continue
-            in_data = True
-            if _flag(header, "timestamps", where):
-                raise DataError(
-                    f"{name}: @timeStamps true files are not supported; export the values without timestamps"
-                )
-            missing = bool(_flag(header, "missing", where))
-            equal = bool(_flag(header, "equallength", where))
-            univariate = _flag(header, "univariate", where)
-            if univariate:
-                channels = 1
-            elif "dimensions" in header:
-                channels = _positive(header["dimensions"], "dimensions", where)
-            else:  # neither @univariate nor @dimensions: the first row tells
-                channels = None
-            length = None
-            if "serieslength" in header and equal:
-                length = _positive(header["serieslength"], "seriesLength", where)
-            if "classlabel" in header:
-                words = header["classlabel"].split()
-                has_labels = bool(words) and words[0].lower() == "true"
-                class_names = words[1:] if has_labels else None
-                if has_labels and not class_names:
-                    raise DataError(f"{where}: @classLabel true lists no labels; add them (e.g. @classLabel true a b)")
-            elif "targetlabel" in header:
-                has_labels = header["targetlabel"].split()[:1] == ["true"]
-            continue
-        parts = line.split(":")
-        if channels is None:
-            channels = len(parts) - 1 if has_labels else len(parts)
-        if has_labels:
-            if len(parts) != channels + 1:
-                raise DataError(f"{where}: {len(parts) - 1} channels and a label, the header says {channels} channels")
-            label = parts.pop().strip()
-            if class_names is not None and label not in class_names:
-                raise DataError(
-                    f"{where}: label '{label}' is not in @classLabel ({', '.join(class_names)}); "
-                    "fix the label or the header"
-                )
-            if class_names is None:
-                _number(label, f"{where} (target)", False)
+        if layout is not None:
+            array, label = _row(line, where, layout, len(series[0]) if series else None)
+            series.append(array)
+            labels.append(label)
+            lines.append(number)
+        elif line.startswith("#"):
+            comments.append(line.lstrip("#\ufeff ").strip())
+        elif not line.startswith("@"):
+            raise DataError(f"{where}: expected a # comment or an @ header line before @data")
         else:
-            if len(parts) != channels:
-                raise DataError(f"{where}: {len(parts)} channels, the header says {channels}")
-            label = ""
-        values = [[_number(v, f"{where} channel {c + 1}", missing) for v in p.split(",")] for c, p in enumerate(parts)]
-        steps = {len(v) for v in values}
-        if len(steps) > 1:
-            raise DataError(
-                f"{where}: channels have different lengths {sorted(steps)}; every channel needs one value per step"
-            )
-        array = np.asarray(values, dtype=np.float32).T
-        if equal:
-            expected = length if length is not None else (len(series[0]) if series else len(array))
-            if len(array) != expected:
-                raise DataError(
-                    f"{where}: {len(array)} steps but @equalLength true promises {expected}; "
-                    "fix the row or set @equalLength false"
-                )
-        series.append(array)
-        labels.append(label)
-        lines.append(number)
-    if not in_data:
+            key, _, value = line[1:].partition(" ")
+            if key.lower() == "data":
+                layout = _layout(header, name, where)
+            else:
+                header[key.lower()] = value.strip()
+    if layout is None:
         raise DataError(f"{name}: no @data line; not a .ts file")
     if not series:
         raise DataError(f"{name}: no rows after @data")
-    return TsData(series, labels, class_names, header, lines, " ".join(c for c in comments if c), has_labels)
+    return TsData(series, labels, layout.class_names, header, lines, " ".join(c for c in comments if c),
+                  layout.has_labels)  # fmt: skip
+
+
+@dataclass
+class _Layout:
+    """What a `.ts` header promises its rows."""
+
+    channels: int | None  # None: neither @univariate nor @dimensions; the first row tells
+    has_labels: bool
+    class_names: list[str] | None
+    missing: bool
+    equal: bool
+    length: int | None  # @seriesLength, where @equalLength true
+
+
+def _layout(header: dict[str, str], name: str, where: str) -> _Layout:
+    """The header read at its @data line, refused in one line where it promises nothing usable."""
+    if _flag(header, "timestamps", where):
+        raise DataError(f"{name}: @timeStamps true files are not supported; export the values without timestamps")
+    missing = bool(_flag(header, "missing", where))
+    equal = bool(_flag(header, "equallength", where))
+    if _flag(header, "univariate", where):
+        channels: int | None = 1
+    elif "dimensions" in header:
+        channels = _positive(header["dimensions"], "dimensions", where)
+    else:
+        channels = None
+    length = _positive(header["serieslength"], "seriesLength", where) if "serieslength" in header and equal else None
+    has_labels, class_names = False, None
+    if "classlabel" in header:
+        words = header["classlabel"].split()
+        has_labels = bool(words) and words[0].lower() == "true"
+        class_names = words[1:] if has_labels else None
+        if has_labels and not class_names:
+            raise DataError(f"{where}: @classLabel true lists no labels; add them (e.g. @classLabel true a b)")
+    elif "targetlabel" in header:
+        has_labels = header["targetlabel"].split()[:1] == ["true"]
+    return _Layout(channels, has_labels, class_names, missing, equal, length)
+
+
+def _row(line: str, where: str, layout: _Layout, first_length: int | None) -> tuple[np.ndarray, str]:
+    """One data row as a (steps, channels) array and its label ("" without labels), checked
+    against the header (and, for equal lengths, against the first row)."""
+    parts = line.split(":")
+    if layout.channels is None:
+        layout.channels = len(parts) - 1 if layout.has_labels else len(parts)
+    channels = layout.channels
+    label = ""
+    if layout.has_labels:
+        if len(parts) != channels + 1:
+            raise DataError(f"{where}: {len(parts) - 1} channels and a label, the header says {channels} channels")
+        label = parts.pop().strip()
+        if layout.class_names is not None and label not in layout.class_names:
+            raise DataError(
+                f"{where}: label '{label}' is not in @classLabel ({', '.join(layout.class_names)}); "
+                "fix the label or the header"
+            )
+        if layout.class_names is None:
+            _number(label, f"{where} (target)", False)
+    elif len(parts) != channels:
+        raise DataError(f"{where}: {len(parts)} channels, the header says {channels}")
+    values = [[_number(v, f"{where} channel {c + 1}", layout.missing) for v in p.split(",")]
+              for c, p in enumerate(parts)]  # fmt: skip
+    steps = {len(v) for v in values}
+    if len(steps) > 1:
+        raise DataError(
+            f"{where}: channels have different lengths {sorted(steps)}; every channel needs one value per step"
+        )
+    array = np.asarray(values, dtype=np.float32).T
+    if layout.equal:
+        expected = layout.length if layout.length is not None else first_length
+        expected = len(array) if expected is None else expected
+        if len(array) != expected:
+            raise DataError(
+                f"{where}: {len(array)} steps but @equalLength true promises {expected}; "
+                "fix the row or set @equalLength false"
+            )
+    return array, label
 
 
 def fill_missing(series: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
