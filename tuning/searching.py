@@ -29,7 +29,7 @@ from recipes.config import TRAIN_KEYS, TrainConfig
 from recipes.tasks import get_task
 from recipes.tracking import Tracking, closing_run, create_run, find_run, log_batch, parent_run
 from tuning import distributed
-from tuning.config import search_config
+from tuning.config import SearchConfig, search_config
 from tuning.errors import SearchError
 from tuning.progress import Progress, as_progress, epoch_callback
 from tuning.space import declare
@@ -731,7 +731,7 @@ def search(
 class _Request:
     """What a search was asked for, checked before any data is read."""
 
-    cfg: Any  # tuning.config.SearchConfig
+    cfg: SearchConfig
     task: str | None
     recipe: Supervised
     names: list[str]
@@ -740,7 +740,7 @@ class _Request:
     fixed_recipe: dict[str, dict[str, Any]]
 
 
-def _request(models: str | Sequence[str], data: Any, cfg: Any, fixed: Mapping[str, Any] | None,
+def _request(models: str | Sequence[str], data: Any, cfg: SearchConfig, fixed: Mapping[str, Any] | None,
              unlabeled: Sequence[str] | str | None) -> _Request:  # fmt: skip
     """The models, the trial recipe and the pinned knobs, refused in one line where they clash."""
     task = cfg.task or task_of(data)
