@@ -260,6 +260,41 @@ def series_dataset(
         The dataset.
     """
     splits = {k: (as_series_list(v[0]), None if v[1] is None else np.asarray(v[1])) for k, v in raw.items()}
+    channels = _check_series(name, splits, task)
+    splits, record = _carve_val(name, splits, task, seed, val_fraction)
+    check_sizes(name, {k: len(v[0]) for k, v in splits.items() if k != "unlabeled"})
+    if task == "classification":
+        check_classes(name, class_names or [], {k: v[1] for k, v in splits.items() if k != "unlabeled"})
+    if scale:
+        splits = _scaled_inputs(splits, record)
+    target_scale = None
+    if task == "regression":
+        splits, target_scale = _scaled_targets(splits, record)
+    out, variable = _padded(splits, task, record)
+    info = {**info, "preprocessing": {**info.get("preprocessing", {}), **record}}
+    return Dataset(
+        name=name,
+        task=task,
+        input_kind="series",
+        train=out["train"],
+        val=out["val"],
+        test=out["test"],
+        unlabeled=out.get("unlabeled"),
+        class_names=class_names if task == "classification" else None,
+        target_names=target_names if task == "regression" else None,
+        num_features=channels,
+        variable_length=variable,
+        target_scale=target_scale,
+        info=info,
+    )
+
+
+_RawSplits = dict[str, tuple[list[np.ndarray], np.ndarray | None]]
+
+
+def _check_series(name: str, splits: _RawSplits, task: str) -> int:
+    """The series' one channel count; a one-line DataError for mixed counts, empty series or
+    non-finite values."""
     channels = {s.shape[1] for xs, _ in splits.values() for s in xs}
     if len(channels) > 1:
         raise DataError(
@@ -272,35 +307,53 @@ def series_dataset(
             raise DataError(f"{name}: {split} x row {short[0]} has no steps; drop empty series")
         if y is not None and task == "regression":
             check_finite(y, name, split, "y")
-    record: dict[str, Any] = {}
-    if "val" not in splits:
-        train_x, train_y = splits["train"]
-        keep, carved, stratified = split_indices(
-            len(train_x), val_fraction, seed, train_y if task == "classification" else None
-        )
-        check_carved(name, len(train_x), len(carved))
-        splits["val"] = ([train_x[i] for i in carved], train_y[carved])
-        splits["train"] = ([train_x[i] for i in keep], train_y[keep])
-        record["validation"] = {
-            "carved_from": "train",
-            "fraction": val_fraction,
-            "seed": seed,
-            "stratified": stratified,
-        }
-    else:
-        record["validation"] = {"carved_from": "given val split"}
-    check_sizes(name, {k: len(v[0]) for k, v in splits.items() if k != "unlabeled"})
-    if task == "classification":
-        check_classes(name, class_names or [], {k: v[1] for k, v in splits.items() if k != "unlabeled"})
-    if scale:
-        mean, std = fit_scaler(splits["train"][0])
-        splits = {k: ([(s - mean) / std for s in xs], y) for k, (xs, y) in splits.items()}
-        record["scaler"] = {
-            "kind": "standard, per channel",
-            "fitted_on": "train",
-            "mean": [float(v) for v in mean],
-            "std": [float(v) for v in std],
-        }
+    return channels.pop()
+
+
+def _carve_val(
+    name: str, splits: _RawSplits, task: str, seed: int, val_fraction: float
+) -> tuple[_RawSplits, dict[str, Any]]:
+    """`splits` with a validation split carved from train (stratified for classification) unless
+    one is given, and the preprocessing record saying which."""
+    if "val" in splits:
+        return splits, {"validation": {"carved_from": "given val split"}}
+    train_x, train_y = splits["train"]
+    keep, carved, stratified = split_indices(
+        len(train_x), val_fraction, seed, train_y if task == "classification" else None
+    )
+    check_carved(name, len(train_x), len(carved))
+    splits = {
+        **splits,
+        "val": ([train_x[i] for i in carved], train_y[carved]),
+        "train": ([train_x[i] for i in keep], train_y[keep]),
+    }
+    return splits, {
+        "validation": {"carved_from": "train", "fraction": val_fraction, "seed": seed, "stratified": stratified}
+    }
+
+
+def _scaled_inputs(splits: _RawSplits, record: dict[str, Any]) -> _RawSplits:
+    """Every split standardised per channel with the train split's statistics (recorded)."""
+    mean, std = fit_scaler(splits["train"][0])
+    record["scaler"] = {
+        "kind": "standard, per channel",
+        "fitted_on": "train",
+        "mean": [float(v) for v in mean],
+        "std": [float(v) for v in std],
+    }
+    return {k: ([(s - mean) / std for s in xs], y) for k, (xs, y) in splits.items()}
+
+
+def _scaled_targets(splits: _RawSplits, record: dict[str, Any]) -> tuple[_RawSplits, tuple[np.ndarray, np.ndarray]]:
+    """Regression targets as `(n, targets)` standardised with the train split's statistics (recorded)."""
+    ys = {k: np.asarray(y, dtype=np.float32).reshape(len(y), -1) for k, (_, y) in splits.items() if y is not None}
+    t_mean, t_std = fit_scaler([ys["train"]])
+    record["target_scaler"] = {"mean": [float(v) for v in t_mean], "std": [float(v) for v in t_std]}
+    return {k: (xs, None if y is None else (ys[k] - t_mean) / t_std) for k, (xs, y) in splits.items()}, (t_mean, t_std)
+
+
+def _padded(splits: _RawSplits, task: str, record: dict[str, Any]) -> tuple[dict[str, Split], bool]:
+    """Each split right-padded to the longest series of all (recorded), and whether lengths vary."""
     lengths_all = [len(s) for xs, _ in splits.values() for s in xs]
     max_length = max(lengths_all)
     variable = len(set(lengths_all)) > 1
@@ -309,35 +362,13 @@ def series_dataset(
         if variable
         else "none (equal lengths)"
     )
-    target_scale = None
-    if task == "regression":
-        ys = {k: np.asarray(y, dtype=np.float32).reshape(len(y), -1) for k, (_, y) in splits.items() if y is not None}
-        t_mean, t_std = fit_scaler([ys["train"]])
-        target_scale = (t_mean, t_std)
-        splits = {k: (xs, None if y is None else (ys[k] - t_mean) / t_std) for k, (xs, y) in splits.items()}
-        record["target_scaler"] = {"mean": [float(v) for v in t_mean], "std": [float(v) for v in t_std]}
     out: dict[str, Split] = {}
     for k, (xs, y) in splits.items():
         x, lengths = pad(xs, max_length)
         if y is not None and task == "classification":
             y = np.asarray(y, dtype=np.int64)
         out[k] = Split(x, y, lengths if variable else None)
-    info = {**info, "preprocessing": {**info.get("preprocessing", {}), **record}}
-    return Dataset(
-        name=name,
-        task=task,
-        input_kind="series",
-        train=out["train"],
-        val=out["val"],
-        test=out["test"],
-        unlabeled=out.get("unlabeled"),
-        class_names=class_names if task == "classification" else None,
-        target_names=target_names if task == "regression" else None,
-        num_features=channels.pop(),
-        variable_length=variable,
-        target_scale=target_scale,
-        info=info,
-    )
+    return out, variable
 
 
 def forecast_dataset(
@@ -391,32 +422,10 @@ def forecast_dataset(
     values, times = _dropped(name, values, times, drop_last)
     total = len(values)
     segments, starts = _windows(total, lookback, horizon, val_fraction, test_fraction)
-    short = {k: len(v) for k, v in starts.items() if len(v) < (MIN_TRAIN if k == "train" else 1)}
-    if short:
-        split = next(iter(short))
-        lo, hi = segments[split]
-        h = _largest(horizon, lambda h: _fits(total, 1, h, val_fraction, test_fraction))
-        if h is None:
-            advice = "the series is too short for any window; it needs more points"
-        else:
-            most = _largest(lookback, lambda n: _fits(total, n, h, val_fraction, test_fraction))
-            advice = f"lookback <= {most} with horizon {h} would fit"
-        raise DataError(
-            f"{name}: the series has {total} points and its {split} segment ({hi - lo} points) gets "
-            f"{short[split]} windows of lookback {lookback} + horizon {horizon}; {advice}"
-        )
-    train_values = values[: segments["train"][1]]
-    mean = train_values.mean(axis=0)
-    std = train_values.std(axis=0)
-    std = np.where(std > 1e-12, std, 1.0)
-    scaled = ((values - mean) / std).astype(np.float32)
+    _check_windows(name, total, segments, starts, lookback, horizon, (val_fraction, test_fraction))
     x_cols = [columns.index(c) for c in inputs]
     y_cols = [columns.index(c) for c in targets]
-    out = {}
-    for split, s in starts.items():
-        idx = s[:, None] + np.arange(lookback)[None, :]
-        tdx = s[:, None] + lookback + np.arange(horizon)[None, :]
-        out[split] = Split(scaled[idx][:, :, x_cols], scaled[tdx][:, :, y_cols])
+    out, mean, std = _scaled_windows(values, segments["train"][1], starts, (lookback, horizon), (x_cols, y_cols))
     t_mean = mean[y_cols].astype(np.float32)
     t_std = std[y_cols].astype(np.float32)
     record = {
@@ -459,6 +468,56 @@ def forecast_dataset(
         horizon=horizon,
         target_scale=(t_mean, t_std),
         info=info,
+    )
+
+
+def _scaled_windows(
+    values: np.ndarray,
+    train_end: int,
+    starts: Mapping[str, np.ndarray],
+    sizes: tuple[int, int],
+    cols: tuple[list[int], list[int]],
+) -> tuple[dict[str, Split], np.ndarray, np.ndarray]:
+    """Each split's windows (inputs `x_cols` over the lookback, targets `y_cols` over the
+    horizon: `sizes`), standardised per column with the train segment's statistics, and those."""
+    (lookback, horizon), (x_cols, y_cols) = sizes, cols
+    mean = values[:train_end].mean(axis=0)
+    std = values[:train_end].std(axis=0)
+    std = np.where(std > 1e-12, std, 1.0)
+    scaled = ((values - mean) / std).astype(np.float32)
+    out = {}
+    for split, s in starts.items():
+        idx = s[:, None] + np.arange(lookback)[None, :]
+        tdx = s[:, None] + lookback + np.arange(horizon)[None, :]
+        out[split] = Split(scaled[idx][:, :, x_cols], scaled[tdx][:, :, y_cols])
+    return out, mean, std
+
+
+def _check_windows(
+    name: str,
+    total: int,
+    segments: Mapping[str, tuple[int, int]],
+    starts: Mapping[str, np.ndarray],
+    lookback: int,
+    horizon: int,
+    fractions: tuple[float, float],
+) -> None:
+    """A one-line DataError when a segment gets too few windows (train `MIN_TRAIN`, the others
+    one), with the largest lookback and horizon that would fit."""
+    short = {k: len(v) for k, v in starts.items() if len(v) < (MIN_TRAIN if k == "train" else 1)}
+    if not short:
+        return
+    split = next(iter(short))
+    lo, hi = segments[split]
+    h = _largest(horizon, lambda h: _fits(total, 1, h, *fractions))
+    if h is None:
+        advice = "the series is too short for any window; it needs more points"
+    else:
+        most = _largest(lookback, lambda n: _fits(total, n, h, *fractions))
+        advice = f"lookback <= {most} with horizon {h} would fit"
+    raise DataError(
+        f"{name}: the series has {total} points and its {split} segment ({hi - lo} points) gets "
+        f"{short[split]} windows of lookback {lookback} + horizon {horizon}; {advice}"
     )
 
 
