@@ -255,6 +255,70 @@ def _split_of_rows(address: str, frame: Any, opts: Options) -> np.ndarray | None
     return values.map(SPLIT_VALUES).to_numpy()
 
 
+def _long_series(
+    address: str, frame: Any, labels: Any, row_split: np.ndarray | None, features: list[str], opts: Options
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None]:
+    """A long table (one row per step) as one series per id (in `time` order where given), its
+    label and its split; a one-line DataError for an id with several labels or splits, or of
+    another length than the first under `equal_length`."""
+    id_col, time_col = opts.str("id", None), opts.str("time", None)
+    ids = table_column(address, frame, id_col, "id")
+    if time_col is not None:
+        order = np.argsort(numeric_values(address, frame, [time_col])[:, 0], kind="stable")
+        frame, labels, ids = frame.iloc[order], labels.iloc[order], ids.iloc[order]
+        row_split = None if row_split is None else row_split[order]
+    values = numeric_values(address, frame, features).astype(np.float32)
+    codes, uniques = _factorize(ids.to_numpy())
+    series, y_list, split_list = [], [], []
+    equal = opts.bool("equal_length", False)
+    for k, key in enumerate(uniques):
+        rows = np.flatnonzero(codes == k)
+        label_values = labels.iloc[rows]
+        if label_values.nunique(dropna=False) > 1:
+            raise DataError(f"{address}: id {key!r} has several labels ({label_values.iloc[0]!r}, ...); one per id")
+        if row_split is not None and len(set(row_split[rows])) > 1:
+            raise DataError(f"{address}: id {key!r} has rows in several splits; put each id in one split")
+        series.append(values[rows])
+        y_list.append(label_values.iloc[0])
+        split_list.append(None if row_split is None else row_split[rows[0]])
+        if equal and len(rows) != len(series[0]):
+            raise DataError(
+                f"{address}: id {key!r} has {len(rows)} steps but equal_length=true and id {uniques[0]!r} "
+                f"has {len(series[0])}; fix the rows or drop equal_length"
+            )
+    y_all = np.asarray(y_list, dtype=object if labels.dtype == object else labels.dtype)
+    return series, y_all, None if row_split is None else np.asarray(split_list)
+
+
+def _checked_labels(address: str, label: str, y_all: np.ndarray) -> np.ndarray:
+    """The labels, text as str; a one-line DataError naming the first empty one."""
+    missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in y_all], dtype=bool)
+    if missing.any():
+        raise DataError(f"{address}: label column '{label}' row {int(np.flatnonzero(missing)[0])} is empty; label it")
+    return y_all.astype(str) if y_all.dtype == object else y_all
+
+
+def _parts(
+    address: str, row_split: np.ndarray | None, split_col: str | None, y_all: np.ndarray, task: str, info: dict
+) -> dict[str, np.ndarray]:
+    """The series indices of each split: the split column's, else a fixed stratified test share
+    (recorded in `info`); a one-line DataError when train or test is empty."""
+    if row_split is None:
+        _, test, _ = split_indices(
+            len(y_all), FIXED_TEST_FRACTION, FIXED_TEST_SEED, _codes(y_all) if task == "classification" else None
+        )
+        row_split = np.full(len(y_all), "train", dtype=object)
+        row_split[test] = "test"
+        info["test_split"] = f"stratified {FIXED_TEST_FRACTION:.0%} of rows, seed {FIXED_TEST_SEED} (fixed)"
+    else:
+        info["test_split"] = f"column '{split_col}'"
+    parts = {s: np.flatnonzero(row_split == s) for s in ("train", "val", "test") if (row_split == s).any()}
+    for s in ("train", "test"):
+        if s not in parts:
+            raise DataError(f"{address}: the {s} split is empty (split column '{split_col}'); give it some rows")
+    return parts
+
+
 def _load_table(
     address: str, path: pathlib.Path, opts: Options, info: dict, *, seed: int, val_fraction: float
 ) -> Dataset:
@@ -285,49 +349,9 @@ def _load_table(
         y_all = labels.to_numpy()
     else:  # long: one row per step
         info["layout"] = "long: one row per step, grouped by id"
-        ids = table_column(address, frame, id_col, "id")
-        if time_col is not None:
-            order = np.argsort(numeric_values(address, frame, [time_col])[:, 0], kind="stable")
-            frame, labels, ids = frame.iloc[order], labels.iloc[order], ids.iloc[order]
-            row_split = None if row_split is None else row_split[order]
-        values = numeric_values(address, frame, features).astype(np.float32)
-        codes, uniques = _factorize(ids.to_numpy())
-        series, y_list, split_list = [], [], []
-        equal = opts.bool("equal_length", False)
-        for k, key in enumerate(uniques):
-            rows = np.flatnonzero(codes == k)
-            label_values = labels.iloc[rows]
-            if label_values.nunique(dropna=False) > 1:
-                raise DataError(f"{address}: id {key!r} has several labels ({label_values.iloc[0]!r}, ...); one per id")
-            if row_split is not None and len(set(row_split[rows])) > 1:
-                raise DataError(f"{address}: id {key!r} has rows in several splits; put each id in one split")
-            series.append(values[rows])
-            y_list.append(label_values.iloc[0])
-            split_list.append(None if row_split is None else row_split[rows[0]])
-            if equal and len(rows) != len(series[0]):
-                raise DataError(
-                    f"{address}: id {key!r} has {len(rows)} steps but equal_length=true and id {uniques[0]!r} "
-                    f"has {len(series[0])}; fix the rows or drop equal_length"
-                )
-        y_all = np.asarray(y_list, dtype=object if labels.dtype == object else labels.dtype)
-        row_split = None if row_split is None else np.asarray(split_list)
-    missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in y_all], dtype=bool)
-    if missing.any():
-        raise DataError(f"{address}: label column '{label}' row {int(np.flatnonzero(missing)[0])} is empty; label it")
-    y_all = y_all.astype(str) if y_all.dtype == object else y_all
-    if row_split is None:
-        _, test, _ = split_indices(
-            len(series), FIXED_TEST_FRACTION, FIXED_TEST_SEED, _codes(y_all) if task == "classification" else None
-        )
-        row_split = np.full(len(series), "train", dtype=object)
-        row_split[test] = "test"
-        info["test_split"] = f"stratified {FIXED_TEST_FRACTION:.0%} of rows, seed {FIXED_TEST_SEED} (fixed)"
-    else:
-        info["test_split"] = f"column '{split_col}'"
-    parts = {s: np.flatnonzero(row_split == s) for s in ("train", "val", "test") if (row_split == s).any()}
-    for s in ("train", "test"):
-        if s not in parts:
-            raise DataError(f"{address}: the {s} split is empty (split column '{split_col}'); give it some rows")
+        series, y_all, row_split = _long_series(address, frame, labels, row_split, features, opts)
+    y_all = _checked_labels(address, label, y_all)
+    parts = _parts(address, row_split, split_col, y_all, task, info)
     ys, class_names = _labels(address, {s: y_all[idx] for s, idx in parts.items()}, task)
     raw = {s: ([series[i] for i in idx], ys[s]) for s, idx in parts.items()}
     return series_dataset(
