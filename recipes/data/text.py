@@ -70,18 +70,7 @@ def text_dataset(
     labels = {k: np.asarray(v, dtype=np.int64) for k, v in labels.items()}
     record: dict[str, Any] = {}
     if "val" not in texts:
-        keep, carved, stratified = split_indices(len(texts["train"]), val_fraction, seed, labels["train"])
-        check_carved(name, len(texts["train"]), len(carved))
-        texts["val"] = [texts["train"][i] for i in carved]
-        labels["val"] = labels["train"][carved]
-        texts["train"] = [texts["train"][i] for i in keep]
-        labels["train"] = labels["train"][keep]
-        record["validation"] = {
-            "carved_from": "train",
-            "fraction": val_fraction,
-            "seed": seed,
-            "stratified": stratified,
-        }
+        _carve_val(name, texts, labels, seed, val_fraction, record)
     check_sizes(name, {k: len(v) for k, v in texts.items() if k != "unlabeled"})
     check_classes(name, class_names, {k: v for k, v in labels.items()})
     vectorizer = keras.layers.TextVectorization(max_tokens=max_tokens, output_mode="int")
@@ -93,19 +82,7 @@ def text_dataset(
         p95 = float(np.percentile(encoded["train"][1], 95))
         sequence_length = int(min(max(8, 8 * math.ceil(p95 / 8)), MAX_AUTO_LENGTH))
         record["sequence_length_rule"] = f"95th percentile of train token counts ({p95:g}) rounded up to 8s"
-    splits: dict[str, Split] = {}
-    empty: dict[str, int] = {}
-    truncated: dict[str, int] = {}
-    for k, (ids, counts) in encoded.items():
-        ids = ids[:, :sequence_length].copy()
-        lengths = np.minimum(counts, sequence_length).astype(np.int32)
-        none = lengths == 0
-        if none.any():  # an all-padding row breaks cuDNN masking: give it one OOV token
-            ids[none, 0] = 1
-            lengths[none] = 1
-            empty[k] = int(none.sum())
-        truncated[k] = int((counts > sequence_length).sum())
-        splits[k] = Split(ids, labels.get(k), lengths)
+    splits, empty, truncated = _cut(encoded, labels, sequence_length)
     record.update(
         {
             "tokenizer": "keras TextVectorization (lower case, punctuation stripped, split on whitespace)",
@@ -138,6 +115,41 @@ def text_dataset(
         variable_length=True,
         info=info,
     )
+
+
+def _carve_val(
+    name: str, texts: dict[str, list[str]], labels: dict[str, np.ndarray], seed: int, fraction: float, record: dict
+) -> None:
+    """Carve a stratified validation split from train, in place, and record how."""
+    keep, carved, stratified = split_indices(len(texts["train"]), fraction, seed, labels["train"])
+    check_carved(name, len(texts["train"]), len(carved))
+    texts["val"] = [texts["train"][i] for i in carved]
+    labels["val"] = labels["train"][carved]
+    texts["train"] = [texts["train"][i] for i in keep]
+    labels["train"] = labels["train"][keep]
+    record["validation"] = {"carved_from": "train", "fraction": fraction, "seed": seed, "stratified": stratified}
+
+
+def _cut(
+    encoded: Mapping[str, tuple[np.ndarray, np.ndarray]], labels: Mapping[str, np.ndarray], sequence_length: int
+) -> tuple[dict[str, Split], dict[str, int], dict[str, int]]:
+    """Each split's token ids cut to `sequence_length`, with per split the count of texts left
+    without a token (given one OOV token: an all-padding row breaks cuDNN masking) and of texts
+    truncated."""
+    splits: dict[str, Split] = {}
+    empty: dict[str, int] = {}
+    truncated: dict[str, int] = {}
+    for k, (ids, counts) in encoded.items():
+        ids = ids[:, :sequence_length].copy()
+        lengths = np.minimum(counts, sequence_length).astype(np.int32)
+        none = lengths == 0
+        if none.any():
+            ids[none, 0] = 1
+            lengths[none] = 1
+            empty[k] = int(none.sum())
+        truncated[k] = int((counts > sequence_length).sum())
+        splits[k] = Split(ids, labels.get(k), lengths)
+    return splits, empty, truncated
 
 
 def raw_texts(dataset: Dataset) -> dict[str, list[str]]:
