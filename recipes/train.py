@@ -386,10 +386,12 @@ def _fit_and_log(job: _Job, tracker: Any, members: Sequence[TrainResult] = ()) -
         _log_params(job, tracker, resolved)
 
     started = time.perf_counter()
-    plan = protocol.resolve(job.cfg, job.dataset.task, len(job.dataset.train), len(job.dataset.val))
+    plan = protocol.resolve(job.cfg, job.dataset.task, len(job.dataset.train), len(job.dataset.val),
+                            series=job.dataset.input_kind == "series")  # fmt: skip
     if plan.refit and (job.backbone is not None or job.init_weights is not None):  # a fresh model would lose them
         plan = replace(plan, refit=False)
-    job = replace(job, cfg=replace(job.cfg, lr_schedule=plan.lr_schedule))  # "auto" resolved, as fitting reads it
+    # "auto" resolved, as fitting and the data pipeline read them
+    job = replace(job, cfg=replace(job.cfg, lr_schedule=plan.lr_schedule, magnitude_warp=plan.magnitude_warp))
     trim = _trim(spec, job.dataset, resolved)
     if tracker is not None and fresh_run:
         tracker.params(plan.params())
