@@ -121,12 +121,8 @@ class TrainConfig(Execution):
     )
     jitter: float = hp(0.0, Float(0.0, 0.1, step=0.02), valid=Float(0.0, 10.0), doc="augment: gaussian noise sigma")
     scaling: float = hp(0.0, Float(0.0, 0.2, step=0.05), valid=Float(0.0, 10.0), doc="augment: per-series scale sigma")
-    magnitude_warp: float | None = hp(
-        None,
-        Float(0.0, 0.3, step=0.1),
-        valid=Float(0.0, 10.0),
-        doc="augment: smooth random curve multiplier sigma [default: 0.2 where a classification run on numeric series "
-        "selects on the training loss (the small-set protocol), else 0]",
+    magnitude_warp: float = hp(
+        0.0, Float(0.0, 0.3, step=0.1), valid=Float(0.0, 10.0), doc="augment: smooth random curve multiplier sigma"
     )
     window_slice: float = hp(
         0.0,
@@ -138,7 +134,7 @@ class TrainConfig(Execution):
     @property
     def augments(self) -> bool:
         """Whether any augmentation is on."""
-        return bool(self.jitter or self.scaling or self.magnitude_warp or self.window_slice)  # None: not yet resolved
+        return bool(self.jitter or self.scaling or self.magnitude_warp or self.window_slice)
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,7 @@ So the defaults here are stated in the data's terms and resolved per run:
   run selects on validation; a warm-up and cosine decay over the budget where it selects on the
   training loss, whose first stall is the network not yet learning, not a rate too high;
 - `refit`, where the run selected on validation: a fresh model then trains on train + val
-  for the epochs the selection kept, and that is the run's model;
-- no magnitude warp given: 0.2 where a classification run on numeric series selects on the
-  training loss (the small-set protocol: each training series multiplied by a smooth random
-  curve every epoch, Um et al. 2017), none elsewhere (docs/benchmarks/protocol_cv.md).
+  for the epochs the selection kept, and that is the run's model.
 
 What was resolved is logged with the run (`protocol.*` params) and documented in
 docs/training.md.
@@ -43,7 +40,6 @@ from recipes.config import TrainConfig
 
 MIN_VAL = 30  # fewer validation examples than this judge an epoch by a handful of series
 MIN_EPOCHS, MAX_EPOCHS = 20, 2000
-SMALL_SET_WARP = 0.2  # magnitude warp sigma of the small-set protocol (chosen by cross-validation: protocol_cv.md)
 
 
 @dataclass(frozen=True)
@@ -63,7 +59,6 @@ class Protocol:
         lr_schedule: "plateau", "cosine" or "none" (`TrainConfig.lr_schedule`, "auto" resolved).
         refit: After selecting on validation, train a fresh model on train + val for the
             kept number of epochs (`TrainConfig.refit`; never when selecting on train).
-        magnitude_warp: The augmentation's sigma (`TrainConfig.magnitude_warp`, None resolved).
     """
 
     select_on: str
@@ -74,7 +69,6 @@ class Protocol:
     lr_patience: int
     lr_schedule: str = "plateau"
     refit: bool = False
-    magnitude_warp: float = 0.0
 
     @property
     def monitor(self) -> str:
@@ -85,9 +79,8 @@ class Protocol:
         return {f"protocol.{k}": v for k, v in self.__dict__.items()}
 
 
-def resolve(cfg: TrainConfig, task: str, n_train: int, n_val: int, *, series: bool = True) -> Protocol:
-    """The protocol for `cfg` on a dataset with these split sizes (`series`: its inputs are
-    numeric series, not tokens)."""
+def resolve(cfg: TrainConfig, task: str, n_train: int, n_val: int) -> Protocol:
+    """The protocol for `cfg` on a dataset with these split sizes."""
     select_on = cfg.select_on
     if select_on == "auto":
         select_on = "train" if n_val == 0 or (task == "classification" and n_val < MIN_VAL) else "val"
@@ -102,12 +95,7 @@ def resolve(cfg: TrainConfig, task: str, n_train: int, n_val: int, *, series: bo
     patience = cfg.patience if cfg.patience is not None else max(5, epochs // 5) if on_val else 0
     lr_patience = max(2, (patience or epochs // 5) // 2)
     schedule = cfg.lr_schedule if cfg.lr_schedule != "auto" else "plateau" if on_val else "cosine"
-    warp = cfg.magnitude_warp
-    if warp is None:
-        warp = SMALL_SET_WARP if task == "classification" and series and not on_val else 0.0
-    return Protocol(
-        select_on, batch, per_epoch, epochs, patience, lr_patience, schedule, cfg.refit and on_val, float(warp)
-    )
+    return Protocol(select_on, batch, per_epoch, epochs, patience, lr_patience, schedule, cfg.refit and on_val)
 
 
 def kept_epoch(history: Mapping[str, Sequence[float]], monitor: str, values: Sequence[float], way: str) -> int:

@@ -386,12 +386,10 @@ def _fit_and_log(job: _Job, tracker: Any, members: Sequence[TrainResult] = ()) -
         _log_params(job, tracker, resolved)
 
     started = time.perf_counter()
-    plan = protocol.resolve(job.cfg, job.dataset.task, len(job.dataset.train), len(job.dataset.val),
-                            series=job.dataset.input_kind == "series")  # fmt: skip
+    plan = protocol.resolve(job.cfg, job.dataset.task, len(job.dataset.train), len(job.dataset.val))
     if plan.refit and (job.backbone is not None or job.init_weights is not None):  # a fresh model would lose them
         plan = replace(plan, refit=False)
-    # "auto" resolved, as fitting and the data pipeline read them
-    job = replace(job, cfg=replace(job.cfg, lr_schedule=plan.lr_schedule, magnitude_warp=plan.magnitude_warp))
+    job = replace(job, cfg=replace(job.cfg, lr_schedule=plan.lr_schedule))  # "auto" resolved, as fitting reads it
     trim = _trim(spec, job.dataset, resolved)
     if tracker is not None and fresh_run:
         tracker.params(plan.params())

@@ -47,39 +47,6 @@ def test_the_protocol_is_resolved_from_the_split_sizes(settings, task, sizes, ex
     assert got == expected
 
 
-@pytest.mark.parametrize(
-    ("settings", "task", "sizes", "series", "warp"),
-    [
-        ({}, "classification", (40, 10), True, 0.2),  # the small-set protocol: warped
-        ({"select_on": "held_out"}, "classification", (40, 10), True, 0.2),  # a search's fold trains as the run does
-        ({}, "classification", (8000, 2000), True, 0.0),  # selects on validation
-        ({}, "classification", (40, 10), False, 0.0),  # tokens
-        ({}, "forecasting", (70, 18), True, 0.0),  # targets a warp would not move
-        ({"magnitude_warp": 0.0}, "classification", (40, 10), True, 0.0),  # what a user gives is kept
-        ({"magnitude_warp": 0.1}, "classification", (8000, 2000), True, 0.1),
-    ],
-)
-def test_the_small_set_protocol_warps_numeric_series_it_classifies(settings, task, sizes, series, warp) -> None:
-    assert resolve(train_config(settings), task, *sizes, series=series).magnitude_warp == warp
-
-
-def test_the_training_pipeline_gets_the_resolved_warp(tmp_path, monkeypatch) -> None:
-    from recipes.data import pipeline
-
-    seen = []
-    real = pipeline.make_dataset
-
-    def spy(split, **kwargs):
-        if kwargs.get("training"):
-            seen.append(kwargs["augment"].magnitude_warp)
-        return real(split, **kwargs)
-
-    monkeypatch.setattr(pipeline, "make_dataset", spy)
-    recipes.train("mlp", "ucr:ItalyPowerDemand", hparams={"units": 4}, steps=20, tracking=False, runs_dir=tmp_path,
-                  verbose=0, evaluate=False, pictures=False, log_model=False)  # fmt: skip
-    assert seen == [0.2]
-
-
 @pytest.fixture(scope="module")
 def stalled(tmp_path_factory):
     """A run whose loss cannot improve by ReduceLROnPlateau's min_delta (learning rate 1e-7)."""
@@ -102,7 +69,6 @@ def test_a_small_set_fits_train_and_val_and_selects_on_the_training_loss(stalled
         -(-n // (n // 10))
     )
     assert params["protocol.epochs"] == "20" and result.epochs <= 20
-    assert (params["train.magnitude_warp"], params["protocol.magnitude_warp"]) == ("None", "0.2")
     assert "best_loss" in run.data.metrics and "val_loss" not in run.data.metrics
 
 

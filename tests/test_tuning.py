@@ -271,22 +271,6 @@ def test_bad_semi_search_input_is_refused_up_front(kwargs, words, tmp_path) -> N
         assert word in str(info.value)
 
 
-def test_an_auto_setting_is_left_to_the_run_by_default_and_searched_beside_its_grid() -> None:
-    """magnitude_warp's default (None) is resolved by each run (the small-set protocol warps): a
-    search draws "auto" or a value of its grid, and passes None (the default) or that float."""
-    import keras_tuner as kt
-
-    from recipes.config import TrainConfig
-    from tuning.space import declare
-
-    hp = kt.HyperParameters()
-    assert declare(hp, TrainConfig)["magnitude_warp"] is None
-    assert hp.values["magnitude_warp"] == "auto" and hp.get("magnitude_warp") == "auto"
-    assert next(c for c in hp.space if c.name == "magnitude_warp").values == ["auto", "0", "0.1", "0.2", "0.3"]
-    hp.values["magnitude_warp"] = "0.2"  # what an oracle draws
-    assert declare(hp, TrainConfig)["magnitude_warp"] == 0.2
-
-
 def test_each_recipe_declares_its_own_settings_and_refuses_the_others() -> None:
     import keras_tuner as kt
 

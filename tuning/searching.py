@@ -36,7 +36,6 @@ from tuning.space import declare
 from tuning.trial_recipes import RECIPES, Supervised, get_recipe, task_of
 from zoo import heads
 from zoo.errors import ConfigError, ZooError, did_you_mean
-from zoo.params import search_space
 
 MAX_CONSECUTIVE_FAILURES = 3
 # What breaks a tie between trials' objectives: the mean validation loss of the weights each kept.
@@ -402,8 +401,7 @@ class _Search:
         }
         run_id = create_run(client, parent.info.experiment_id, run_name=f"{drawn['model']} (refused)", tags=run_tags)
         params = {"model": drawn["model"], **{f"model.{k}": v for k, v in drawn["hparams"].items()}}
-        auto = {k: p.default for k, p in search_space(TrainConfig).items()}  # a knob drawn "auto" is its default
-        params.update({f"train.{k}": v for k, v in {**auto, **drawn["settings"]}.items()})
+        params.update({f"train.{k}": v for k, v in drawn["settings"].items()})
         for scope in self.hypermodel.recipe.scopes:
             params.update({f"{scope}.{k}": v for k, v in drawn.get(scope, {}).items()})
         log_batch(client, run_id, params=params)

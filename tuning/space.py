@@ -67,8 +67,6 @@ def declare(
             values[name] = hp.Int(
                 name, space.low, space.high, step=space.step, sampling=space.sampling, default=default
             )
-        elif isinstance(space, Float) and default is None and space.step:
-            values[name] = _auto_or_grid(hp, name, space)
         elif isinstance(space, Float):
             values[name] = hp.Float(
                 name, space.low, space.high, step=space.step, sampling=space.sampling, default=default
@@ -80,13 +78,3 @@ def declare(
     for name, value in fixed.items():  # pinned knobs that are not searched by default
         values[name] = hp.Fixed(name, value)
     return values
-
-
-def _auto_or_grid(hp: Any, name: str, space: Float) -> float | None:
-    """A float knob whose default is "auto" (None, resolved by the run): drawn from "auto" and
-    its grid as text (keras-tuner's choices share one type), "auto" first, so a search's default
-    trial leaves it to the run; None for "auto", else the float."""
-    n = round((space.high - space.low) / space.step)
-    grid = [f"{round(space.low + space.step * i, 10):g}" for i in range(n + 1)]
-    drawn = hp.Choice(name, ["auto", *grid], default="auto")
-    return None if drawn == "auto" else float(drawn)
