@@ -14,7 +14,13 @@ as the published recipes do), both reading every step (`patch=1` where a model h
 `patched`: cosine, with the recurrent models reading a long series in patches (`patch=0`, auto);
 `shuffled`: cosine, with the FCN hybrids' LSTM branch reading the dimension-shuffled input of the
 paper (`dimension_shuffle=True`: a univariate series is one step of all its values).
-Three comparisons: plateau against cosine, cosine against patched, cosine against shuffled.
+Three arms are the model's defaults (cosine; patched where the model patches by default: the
+`defaults` column) with one change: `sliced`, each training series cropped by 10% and stretched
+back every epoch (`window_slice=0.1`, Le Guennec et al. 2016); `warped`, each training series
+multiplied by a smooth random curve (`magnitude_warp=0.2`, Um et al. 2017); `long`, three times
+the step budget (`steps=6000`; the published recipes train 1500-2000 epochs, the default budget
+is 180-260 here). Comparisons: plateau against cosine, cosine against patched and shuffled, and
+the defaults against each of the three.
 
     TF_CPP_MIN_LOG_LEVEL=2 taskset -c 1 .venv/bin/python benchmarks/protocol_cv.py --threads 1
     .venv/bin/python benchmarks/protocol_cv.py --report-only
@@ -39,8 +45,14 @@ import benchmarks.common as common
 
 DATASETS = ("ucr:ArrowHead", "ucr:GunPoint")
 MODELS = ("lstm", "gru", "cnn_lstm", "fcn")
-ARMS = ("plateau", "cosine", "patched", "shuffled")
-COMPARISONS = (("plateau", "cosine"), ("cosine", "patched"), ("cosine", "shuffled"))
+ARMS = ("plateau", "cosine", "patched", "shuffled", "sliced", "warped", "long")
+CHANGES = {"sliced": {"window_slice": 0.1}, "warped": {"magnitude_warp": 0.2}, "long": {"steps": 6000}}
+COMPARISONS = (
+    ("plateau", "cosine"),
+    ("cosine", "patched"),
+    ("cosine", "shuffled"),
+    *(("defaults", a) for a in CHANGES),
+)
 RESULTS = common.ROOT / "benchmarks" / "results" / "protocol_cv.jsonl"
 REPORT = common.ROOT / "docs" / "benchmarks" / "protocol_cv.md"
 
@@ -60,8 +72,8 @@ def arm_settings(arm: str, dataset: Any) -> dict[str, Any]:
     from recipes import protocol
     from recipes.config import TrainConfig
 
-    if arm in ("cosine", "patched", "shuffled"):
-        return {"lr_schedule": "cosine", "patience": 0}
+    if arm != "plateau":
+        return {"lr_schedule": "cosine", "patience": 0, **CHANGES.get(arm, {})}
     epochs = protocol.resolve(TrainConfig(), dataset.task, len(dataset.train), 0).epochs
     return {"lr_schedule": "plateau", "patience": max(5, epochs // 5)}
 
@@ -78,6 +90,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
 def arm_hparams(arm: str, model: str) -> dict[str, Any]:
     """The model knobs `arm` pins: how many steps a recurrent step reads, where the model has the knob
     (and, for `shuffled`, the dimension shuffle of the models that have one)."""
+    if arm in CHANGES:
+        return {}  # the model's defaults
     pinned = common.every_step(model)
     if arm == "shuffled":
         return {**pinned, "dimension_shuffle": True} if "dimension_shuffle" in pinned else {}
@@ -98,11 +112,21 @@ def _one(model: str, fold: Any, seed: int, arm: str) -> dict[str, Any]:
             "seconds": time.perf_counter() - started}  # fmt: skip
 
 
+def defaults_arm(model: str) -> str:
+    """The arm that trained `model` as its defaults do: patched where it patches by default, else cosine."""
+    import zoo
+
+    return "patched" if zoo.get_spec(model).config().__dict__.get("patch", 1) == 0 else "cosine"
+
+
 def _compared(records: list[dict[str, Any]], arms: tuple[str, str]) -> list[tuple[str, str, dict[str, Any], int]]:
-    """Per (dataset, model) where both `arms` ran the same folds: each figure's mean per arm."""
+    """Per (dataset, model) where both `arms` ran the same folds: each figure's mean per arm
+    (`defaults`: the arm `defaults_arm` names for the model)."""
     cells: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         cells[(r["dataset"], r["model"], r["arm"])].append(r)
+        if "defaults" in arms and r["arm"] == defaults_arm(r["model"]):
+            cells[(r["dataset"], r["model"], "defaults")].append(r)
     out = []
     for dataset, model in sorted({(d, m) for d, m, _ in cells}):
         pair = [cells.get((dataset, model, a), []) for a in arms]
@@ -110,8 +134,17 @@ def _compared(records: list[dict[str, Any]], arms: tuple[str, str]) -> list[tupl
         if all(pair) and keys[0] == keys[1]:
             means = {k: [float(np.mean([r[k] for r in rows])) for rows in pair]
                      for k in ("accuracy", "log_loss", "epochs", "seconds")}  # fmt: skip
+            means["difference"] = _paired_difference(*pair)
             out.append((dataset, model, means, len(keys[0])))
     return out
+
+
+def _paired_difference(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> list[float]:
+    """The mean per-fold accuracy difference second - first and its standard error (the
+    one-standard-error bar a search asks of a challenger: `tuning.searching`)."""
+    by_fold = {(r["seed"], r["fold"]): r["accuracy"] for r in first}
+    diffs = np.array([r["accuracy"] - by_fold[(r["seed"], r["fold"])] for r in second])
+    return [float(diffs.mean()), float(diffs.std(ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else 0.0]
 
 
 def _verdict(compared: list[tuple[str, str, dict[str, Any], int]], arms: tuple[str, str]) -> str:
@@ -136,12 +169,14 @@ def _verdict(compared: list[tuple[str, str, dict[str, Any], int]], arms: tuple[s
 def _table(records: list[dict[str, Any]], arms: tuple[str, str]) -> list[str]:
     first, second = arms
     head = " | ".join(f"{a} {k}" for k in ("accuracy", "log loss", "epochs", "s") for a in arms)
-    lines = ["", f"## {first} against {second}", "", f"| dataset | model | folds x seeds | {head} |",
-             "|---|---|---|" + "---:|" * 8]  # fmt: skip
+    lines = ["", f"## {first} against {second}", "",
+             f"| dataset | model | folds x seeds | {head} | accuracy {second} - {first} (± SE) |",
+             "|---|---|---|" + "---:|" * 9]  # fmt: skip
     compared = _compared(records, arms)
     for dataset, model, means, n in compared:
         figures = [f"{v:.3f}" for k in ("accuracy", "log_loss") for v in means[k]]
         figures += [f"{v:.0f}" for k in ("epochs", "seconds") for v in means[k]]
+        figures.append("{:+.3f} ± {:.3f}".format(*means["difference"]))
         lines.append(f"| {dataset} | {model} | {n} | {' | '.join(figures)} |")
     return lines + (["", _verdict(compared, arms)] if compared else ["", "No cell has both arms yet."])
 
