@@ -214,18 +214,15 @@ def _shuffled(latest: dict, shuffled: list[dict], peer: list[dict]) -> list[str]
         lines += ["", f"With it, the zoo side of `benchmarks/peer.py` (GunPoint, seeds "
                   f"{', '.join(str(r['seed']) for r in zoo)}) reached the peer's final test accuracy (1.000) at no "
                   f"epoch in {never} of {len(zoo)} seeds (`benchmarks/results/peer-shuffled.jsonl`)."]  # fmt: skip
-    commands, _ = common.commands_and_dates(shuffled + peer)
-    return [
-        *lines,
-        "",
-        "Measured with (at commit 622d733, while auto was lstm_fcn's default; today add",
-        "`dimension_shuffle=auto` to its hyperparameters):",
-        "",
-        "```bash",
-        *commands,
-        "```",
-        "",
-    ]
+    how = ("at commit 622d733, while auto was lstm_fcn's default; today add `dimension_shuffle=auto` to its "
+           "hyperparameters")  # fmt: skip
+    return [*lines, *_measured_with(shuffled + peer, how)]
+
+
+def _measured_with(records: list[dict], how: str) -> list[str]:
+    """An option's commands, and how to run it today."""
+    commands, _ = common.commands_and_dates(records)
+    return ["", f"Measured with ({how}):", "", "```bash", *commands, "```", ""]
 
 
 def _warped(latest: dict, warped: list[dict]) -> list[str]:
@@ -253,10 +250,9 @@ def _warped(latest: dict, warped: list[dict]) -> list[str]:
         lines.append(
             f"| {dataset} | {name} | {_mean(latest.get((dataset, name), []))} | {_mean(cells[(dataset, name)])} |"
         )
-    commands, _ = common.commands_and_dates(warped)
-    return [*lines, "", "Measured with (at commit 1706bef, while it was the default there; today add",
-            "`--magnitude-warp 0.2` to `zoo train`, `magnitude_warp=0.2` to `recipes.train`):", "",
-            "```bash", *commands, "```", ""]  # fmt: skip
+    how = ("at commit 1706bef, while it was the default there; today add `--magnitude-warp 0.2` to `zoo train`, "
+           "`magnitude_warp=0.2` to `recipes.train`")  # fmt: skip
+    return [*lines, *_measured_with(warped, how)]
 
 
 def render(
