@@ -20,7 +20,9 @@ back every epoch (`window_slice=0.1`, Le Guennec et al. 2016); `warped`, each tr
 multiplied by a smooth random curve (`magnitude_warp=0.2`, Um et al. 2017); `long`, three times
 the step budget (`steps=6000`; the published recipes train 1500-2000 epochs, the default budget
 is 180-260 here). Comparisons: plateau against cosine, cosine against patched and shuffled, and
-the defaults against each of the three.
+the defaults against each of the three. Each arm's seconds come from its own runs, made on
+different days with the machine's other core idle or busy: they time an arm, they do not
+compare two.
 
     TF_CPP_MIN_LOG_LEVEL=2 taskset -c 1 .venv/bin/python benchmarks/protocol_cv.py --threads 1
     .venv/bin/python benchmarks/protocol_cv.py --report-only
