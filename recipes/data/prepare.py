@@ -327,9 +327,12 @@ def _carve_val(
         "val": ([train_x[i] for i in carved], train_y[carved]),
         "train": ([train_x[i] for i in keep], train_y[keep]),
     }
-    return splits, {
-        "validation": {"carved_from": "train", "fraction": val_fraction, "seed": seed, "stratified": stratified}
-    }
+    return splits, {"validation": carved_record(val_fraction, seed, stratified)}
+
+
+def carved_record(fraction: float, seed: int, stratified: bool) -> dict[str, Any]:
+    """The preprocessing record of a validation split carved from train (what `raw_texts` reads back)."""
+    return {"carved_from": "train", "fraction": fraction, "seed": seed, "stratified": stratified}
 
 
 def _scaled_inputs(splits: _RawSplits, record: dict[str, Any]) -> _RawSplits:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from recipes.data.base import Dataset, Split
-from recipes.data.prepare import check_carved, check_classes, check_sizes, split_indices
+from recipes.data.prepare import carved_record, check_carved, check_classes, check_sizes, split_indices
 from recipes.errors import DataError
 
 MAX_AUTO_LENGTH = 512
@@ -127,7 +127,7 @@ def _carve_val(
     labels["val"] = labels["train"][carved]
     texts["train"] = [texts["train"][i] for i in keep]
     labels["train"] = labels["train"][keep]
-    record["validation"] = {"carved_from": "train", "fraction": fraction, "seed": seed, "stratified": stratified}
+    record["validation"] = carved_record(fraction, seed, stratified)
 
 
 def _cut(
