@@ -121,6 +121,7 @@ def run_cell(dataset: Any, tuner: str, args: argparse.Namespace) -> dict[str, An
         max_trials=args.trials,
         max_epochs=args.max_epochs,
         cv=args.cv,
+        ensemble=args.ensemble,
         hyperband_factor=4,
         seed=args.seed,
         directory=WORK_DIR / "searches",
@@ -134,6 +135,7 @@ def run_cell(dataset: Any, tuner: str, args: argparse.Namespace) -> dict[str, An
     phase = (timers.trial_phase_end or end) - first
     trials = result.trials
     done = [t for t in trials if t["status"] == "COMPLETED"]
+    parent = _parent_run(result.parent_run_id)
     return {
         "dataset": dataset.name,
         "tuner": tuner,
@@ -151,6 +153,10 @@ def run_cell(dataset: Any, tuner: str, args: argparse.Namespace) -> dict[str, An
         "test": result.test_metrics,
         "models_tried": {m: sum(t["model"] == m for t in trials) for m in args.models},
         "trial_scores": [{"model": t["model"], "status": t["status"], "score": t["score"]} for t in trials],
+        "ensemble_most": int(parent.data.params.get("ensemble", 1)),
+        "ensemble": result.ensemble,  # the trials the tested model averages (empty: the best alone)
+        "heldout": {k: v for k, v in parent.data.metrics.items() if k.startswith("heldout_")},
+        "members_test": _members_test(parent, dataset),
         "selection": "1se",  # the best default kept unless beaten by more than one standard error
         "trial_select": "held_out",  # a fold trains as the retrained best will and is only scored on its fold
         "defaults_from": [str(p.resolve().relative_to(common.ROOT)) for p in args.protocol],
@@ -165,6 +171,32 @@ def run_cell(dataset: Any, tuner: str, args: argparse.Namespace) -> dict[str, An
         "epochs_in_trials": timers.epochs,
         "fits": timers.fits,
     }
+
+
+def _parent_run(run_id: str) -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient(f"sqlite:///{WORK_DIR}/mlflow.db").get_run(run_id)
+
+
+def _members_test(parent: Any, dataset: Any) -> dict[str, float]:
+    """Trial id -> the test accuracy of that ensemble member alone (its retrained run's model), for the
+    report only: what averaging added to each."""
+    import keras
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{WORK_DIR}/mlflow.db")
+    members = client.search_runs(
+        [parent.info.experiment_id],
+        f"tags.mlflow.parentRunId = '{parent.info.run_id}' and tags.stage = 'member'",
+    )
+    out = {}
+    for run in members:
+        (WORK_DIR / "members" / run.info.run_id).mkdir(parents=True, exist_ok=True)
+        path = client.download_artifacts(run.info.run_id, "model.keras", str(WORK_DIR / "members" / run.info.run_id))
+        predicted = keras.saving.load_model(path).predict(dataset.test.x, verbose=0).argmax(-1)
+        out[run.data.tags["trial_id"]] = float((predicted == dataset.test.y).mean())
+    return out
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
@@ -328,9 +360,11 @@ def render_after(records: list[dict[str, Any]]) -> list[str]:
         ceiling += best is not None and own[best] >= 1.0 - 1e-9
         tuner = r["tuner"] + (" (1-SE rule)" if r.get("selection") == "1se" else "")
         tuner += ", held-out folds" if r.get("trial_select") == "held_out" else ""
+        tuner += f", ensemble of up to {r['ensemble_most']}" if r.get("ensemble_most", 1) > 1 else ""
+        chosen = " + ".join(m["model"] for m in r.get("ensemble", [])) or r["best_model"]
         lines.append(
             f"| {r['dataset']} | {tuner} | {r['seed']} | {', '.join(r['models'])} | {r['trials']} ({r['cv']}) | "
-            f"{acc:.3f} ({r['best_model']}) | " + (f"{own[best]:.3f} ({best})" if best else "not run") +
+            f"{acc:.3f} ({chosen}) | " + (f"{own[best]:.3f} ({best})" if best else "not run") +
             f" | {verdict} | {accs.get('1nn_euclidean', float('nan')):.3f} | {r['seconds']['total'] / 60:.1f} |"
         )  # fmt: skip
     judged = [v for v in verdicts if v != "-"]
@@ -340,6 +374,7 @@ def render_after(records: list[dict[str, Any]]) -> list[str]:
               f"strictly above): {sum(v != '**worse**' for v in judged)} of {len(judged)} cells at or above, "
               f"{sum(v == '**better**' for v in judged)} strictly above.{capped}", ""]  # fmt: skip
     lines += [NOTE, ""] if records else []
+    lines += _ensemble_lines(records)
     lines += ["Every trial's objective (the mean over the folds; the first trial of each model is its "
               "default config):", ""]  # fmt: skip
     for r in records:
@@ -348,6 +383,34 @@ def render_after(records: list[dict[str, Any]]) -> list[str]:
         rule = " (1-SE rule)" if r.get("selection") == "1se" else ""
         lines.append(f"- {r['dataset']} / {r['tuner']}{rule}, {r['objective']}: {scores}.")
     return lines
+
+
+def _ensemble_lines(records: list[dict[str, Any]]) -> list[str]:
+    """What each ensemble cell chose on its held-out folds, and its members' test accuracy alone."""
+    cells = [r for r in records if r.get("ensemble_most", 1) > 1]
+    if not cells:
+        return []
+    lines = ["The search's product, in the cells that may average trials (`--ensemble`, `tuning.ensembles`): from "
+             "the best trial, the trial that lowers the held-out log loss of the average most (without lowering its "
+             "accuracy) is added while one does. Chosen on the folds; the members' test accuracy alone (their "
+             "retrained runs' models, read for this report only) shows what the average added:", ""]  # fmt: skip
+    for r in cells:
+        where = f"- {r['dataset']} (seed {r['seed']}): "
+        held = r.get("heldout", {})
+        if not r.get("ensemble"):
+            lines.append(where + "no trial lowered the best's held-out log loss; the best alone.")
+            continue
+        tested = r.get("members_test", {})
+        alone = ", ".join(f"{m['model']} (trial {m['trial_id']}) {tested.get(m['trial_id'], float('nan')):.3f}"
+                          for m in r["ensemble"])  # fmt: skip
+        lines.append(
+            where + f"held-out log loss {held.get('heldout_log_loss_best', float('nan')):.4f} -> "
+            f"{held.get('heldout_log_loss_ensemble', float('nan')):.4f}, accuracy "
+            f"{held.get('heldout_accuracy_best', float('nan')):.4f} -> "
+            f"{held.get('heldout_accuracy_ensemble', float('nan')):.4f}; test accuracy "
+            f"{r['test'].get('accuracy', float('nan')):.3f}, its members alone: {alone}."
+        )
+    return [*lines, ""]
 
 
 def render_before(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
@@ -496,6 +559,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--trials", type=int, default=8, help="trials for random, bayesian and grid")
     parser.add_argument("--max-epochs", type=int, default=None, help="default: the search's (zoo train's budget)")
     parser.add_argument("--cv", type=int, default=None, help="default: the search's (recipes.folds.default_folds)")
+    parser.add_argument("--ensemble", type=int, default=None, help="default: the search's (SearchConfig.ensemble)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--accuracy", type=Path, default=ACCURACY, help="the accuracy benchmark's results")
     parser.add_argument(

@@ -208,6 +208,7 @@ def train(
     pictures: bool = True,
     callbacks: Sequence[Any] = (),
     verbose: int | str = "auto",
+    members: Sequence[TrainResult] | None = None,
     **settings: Any,
 ) -> TrainResult:
     """Train zoo model `model` on `data`, evaluate it on test, and track it in MLflow.
@@ -242,6 +243,10 @@ def train(
             trials do not: MLflow charts their per-epoch metrics, and drawing cost 0.6 s a trial.
         callbacks: More `keras.callbacks.Callback`s for `fit`, after the recipe's loggers.
         verbose: Keras fit verbosity.
+        members: Runs already trained on `data` (a search's chosen trials, retrained): the
+            run is their average (`zoo.ensemble`), tested and logged as one model, with
+            `model`, `hparams` and `settings` those of the first (the lead); their names and
+            runs are its tag `ensemble.members`. Nothing is fitted.
         **settings: Training settings (see `recipes.config.TrainConfig`): optimizer,
             learning_rate, batch_size, epochs, patience, seed, mixed_precision, ...
 
@@ -285,8 +290,11 @@ def train(
     if not 0 < unfreeze_lr_factor <= 10:
         raise ConfigError(f"unfreeze_lr_factor={unfreeze_lr_factor!r} must be in (0, 10]")
     get_task(dataset.task).loss_for(cfg.loss)  # a value loss for classes: one line, before any run
-    if cfg.ensemble > 1:
-        _check_ensemble(cfg.ensemble, backbone=backbone, init_weights=init_weights, evaluate=evaluate)
+    if members and cfg.ensemble > 1:
+        raise ConfigError(f"ensemble={cfg.ensemble} trains its own members: give members= or ensemble, not both")
+    if cfg.ensemble > 1 or members:
+        count = len(members) if members else cfg.ensemble
+        _check_ensemble(count, backbone=backbone, init_weights=init_weights, evaluate=evaluate)
     if backbone is None:
         check_compatible(model, dataset, hparams)
         from recipes.forecasting import resolve_head
@@ -302,13 +310,16 @@ def train(
         settings_key["backbone"] = _fingerprint(backbone)  # the same weights resume the same run
     if init_weights is not None:
         settings_key["init_weights"] = str(init_weights)
+    if members:  # other members make another ensemble
+        settings_key["members"] = [str(m.run_dir) for m in members]
+        track = track.under(tags={**track.tags, "ensemble.members": _member_names(members)})
     key = run_key(model, dataset.name, settings_key)
     folder = open_folder(runs_root(track.runs_dir), key, resume=resume, experiment_id=experiment_id)
     unfreeze = (unfreeze_epochs, unfreeze_lr_factor) if unfreeze_epochs else None
     job = _Job(model, dataset, cfg, hparams, backbone, freeze_backbone, unfreeze, folder, log_model, evaluate, pictures,
                verbose, data_options, list(callbacks), init_weights)  # fmt: skip
     if experiment_id is None:
-        return _fit_and_log(job, None, _members(job, track, None))
+        return _fit_and_log(job, None, members or _members(job, track, None))
     from recipes.tracking import environment_tags, tracked_run
 
     tags = {
@@ -319,7 +330,13 @@ def train(
     }  # fmt: skip
     with tracked_run(experiment_id, folder, run_name=run_name or f"{model} on {dataset.name}", tags=tags,
                      parent_run_id=track.parent_run_id) as tracker:  # fmt: skip
-        return _fit_and_log(job, tracker, _members(job, track, tracker.run_id))
+        return _fit_and_log(job, tracker, members or _members(job, track, tracker.run_id))
+
+
+def _member_names(members: Sequence[TrainResult]) -> str:
+    """An ensemble's members as its tag reads them: "lstm_fcn (run RUN_ID), gru (run ...)"."""
+    named = [f"{m.model.name} (run {m.run_id})" if m.run_id else m.model.name for m in members]
+    return ", ".join(named)[:5000]
 
 
 def _check_ensemble(count: int, *, backbone: Any, init_weights: Any, evaluate: bool) -> None:

@@ -28,7 +28,7 @@ from recipes import folds, protocol, schema
 from recipes.config import TRAIN_KEYS, TrainConfig
 from recipes.tasks import get_task
 from recipes.tracking import Tracking, closing_run, create_run, find_run, log_batch, parent_run
-from tuning import distributed
+from tuning import distributed, ensembles
 from tuning.config import SearchConfig, search_config
 from tuning.errors import SearchError
 from tuning.progress import Progress, as_progress, epoch_callback
@@ -65,6 +65,8 @@ class SearchResult:
             "finetune", detect's "detect" (windows and threshold rule).
         registered: "NAME vN": the Model Registry version (alias "champion") the best became.
         recipe: The trial recipe ("supervised", "semi", "detect").
+        ensemble: The trials `model` averages, the best first (trial id and model); empty
+            when it is the best trial alone. `config_path` replays the best.
     """
 
     model_name: str
@@ -82,6 +84,7 @@ class SearchResult:
     recipe_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     registered: str | None = None
     recipe: str = "supervised"
+    ensemble: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -269,6 +272,7 @@ class _Search:
     max_trials: int | None
     progress: Progress
     folds: list[Any] = field(default_factory=list)  # K-fold datasets; empty: rank on the carved split
+    ensemble: int = 1  # the most trials the product averages (>1: trials keep their held-out predictions)
     warm_start: bool = False  # Hyperband: a promoted trial continues from its earlier round's weights
     register: str | None = None  # the registered model the retrained best becomes a version of
     cluster: distributed.Cluster | None = None
@@ -293,7 +297,7 @@ class _Search:
         for key in ("tuner/bracket", "tuner/round"):
             if key in hp.values:
                 tags[key.replace("/", ".")] = str(hp.values[key])
-        scores, losses = [], []
+        scores, losses, heldout = [], [], []
         label = self._label(trial, drawn["model"])
         for execution in range(self.executions):
             for fold, data in enumerate(self.folds or [self.dataset]):
@@ -301,9 +305,13 @@ class _Search:
                 which = [f"fold {fold + 1} of {len(self.folds)}"] if self.folds else []
                 which += [f"execution {execution + 1} of {self.executions}"] if self.executions > 1 else []
                 shown = ", ".join([label, *which])
-                score, loss = self._score(trial, drawn, data, {**tags, **part}, execution, shown)
+                score, loss, predicted = self._score(trial, drawn, data, {**tags, **part}, execution, shown)
                 scores.append(score)
                 losses.append(loss)
+                heldout.append(predicted)
+        if self.ensemble > 1:  # every labelled series once per execution, in fold order; executions averaged
+            stacked = np.stack(np.split(np.concatenate(heldout), self.executions))
+            ensembles.save(self.runs_dir / f"trial_{trial.trial_id}", stacked.mean(axis=0))
         self.values[trial.trial_id] = float(sum(scores) / len(scores))
         units = {f"{UNIT_SCORE}{i}": float(v) for i, v in enumerate(scores)}  # the same folds in every trial
         return {self.objective[0]: self.values[trial.trial_id], TIE_BREAK: float(np.mean(losses)), **units}
@@ -316,9 +324,10 @@ class _Search:
         return f"trial {self.done + 1}{total} ({model})"
 
     def _score(self, trial: Any, drawn: dict[str, Any], data: Any, tags: dict[str, str], execution: int,
-               label: str) -> tuple[float, float]:  # fmt: skip
+               label: str) -> tuple[float, float, np.ndarray | None]:  # fmt: skip
         """One training of the trial (one execution, one fold): the objective and the validation
-        loss of the weights it kept (`kept_epoch`)."""
+        loss of the weights it kept (`kept_epoch`), and where the search ensembles, the kept
+        weights' probabilities on the fold's held-out series."""
         import recipes
 
         hp = trial.hyperparameters.values
@@ -352,7 +361,18 @@ class _Search:
         monitor = "loss" if self.folds else "val_loss"  # what the trial selected its weights on
         epoch = protocol.kept_epoch(result.history, monitor, history, way)
         losses = result.history.get("val_loss") or [np.nan] * len(history)
-        return float(history[epoch]), float(losses[epoch])
+        return float(history[epoch]), float(losses[epoch]), self._heldout(result.model, data)
+
+    def _heldout(self, model: Any, data: Any) -> np.ndarray | None:
+        """`model`'s probabilities on `data`'s validation split, where the search ensembles."""
+        if self.ensemble < 2:
+            return None
+        from keras import ops
+
+        x = data.val.x  # called, not `predict`: a compiled predict function per fold would be traced anew each time
+        return np.concatenate(
+            [ops.convert_to_numpy(model(x[i : i + 256], training=False)) for i in range(0, len(x), 256)]
+        )
 
     def fit(
         self,
@@ -367,9 +387,10 @@ class _Search:
         data: Any = None,
         init_weights: Path | None = None,
         callbacks: Sequence[Any] = (),
+        members: Sequence[Any] | None = None,
     ) -> Any:
         """One training of the drawn values by the search's recipe (on `data`, a fold, or the
-        search's dataset); `recipes.train`'s result."""
+        search's dataset), or the average of `members` already trained; `recipes.train`'s result."""
         tracking = self.tracking.under(runs_dir=runs_dir, tags=tags)
         # A trial ranked on the carved split keeps it whatever the data's size. A fold trains as the
         # retrained best will on a set that small (the training loss picks its weights, over the whole
@@ -378,6 +399,8 @@ class _Search:
         given.update(drawn["settings"])
         if init_weights is not None:
             given["init_weights"] = init_weights
+        if members:
+            given["members"] = members
         recipe = self.hypermodel.recipe
         return recipe.fit(drawn, data or self.dataset, tracking, **given, epochs=epochs, seed=seed, stage=stage,
                           verbose=0, log_model=evaluate, evaluate=evaluate, pictures=evaluate,
@@ -493,6 +516,12 @@ def _fold_count(cv: int | None, dataset: Any, recipe: Supervised) -> int:
     return k
 
 
+def _can_ensemble(request: _Request, dataset: Any, k: int) -> bool:
+    """Whether the search's product may average trials: classification ranked by folds (every
+    labelled series predicted by each trial on a fold it did not fit), trained by `recipes.train`."""
+    return k >= 2 and dataset.task == "classification" and request.recipe.name == "supervised"
+
+
 def _default_epochs(dataset: Any, fixed_train: Mapping[str, Any], k: int) -> int:
     """The epochs `zoo train`'s budget gives a trial of this search (Hyperband needs a number)."""
     from recipes import protocol
@@ -516,7 +545,9 @@ def _oracle(
 ) -> Any:
     # keras-tuner's own stop on consecutive failures raises inside the oracle's lock (and would
     # hang a chief); `check_failures` does the same check outside it.
-    common = {"objective": objective, "seed": seed, "max_consecutive_failed_trials": None}
+    # keras-tuner reads seed 0 as no seed and draws one at random (`seed or random.randint(...)`), so a
+    # search at the default seed 0 drew other trials on each run: the oracle gets seed + 1.
+    common = {"objective": objective, "seed": seed + 1, "max_consecutive_failed_trials": None}
     if tuner == "hyperband":
         return kt.oracles.HyperbandOracle(max_epochs=max_epochs, factor=hyperband_factor, **common)
     if tuner == "bayesian":
@@ -577,6 +608,7 @@ def search(
     max_epochs: int | None = None,
     cv: int | None = None,
     executions_per_trial: int = 1,
+    ensemble: int | None = None,
     seed: int = 0,
     directory: str | os.PathLike = "tuning_runs",
     project: str | None = None,
@@ -618,6 +650,10 @@ def search(
             than 30 series, classification), else 0.
         executions_per_trial: Trainings per trial with seeds seed, seed+1, ...; the
             objective is their mean.
+        ensemble: The most trials the retrained product averages (`tuning.ensembles`): from
+            the best, the trial that lowers the held-out log loss of the average most is added
+            while one does. Classification ranked by folds (the supervised recipe) only; 1: the
+            best trial alone [default: `SearchConfig.ensemble`].
         seed: Seeds the oracle, the data split and the trainings.
         directory: Where keras-tuner keeps its state and the trials their run folders.
         project: The search's name inside `directory` (default: from models, data, tuner).
@@ -661,7 +697,7 @@ def search(
     from recipes.device import import_backend
 
     cfg = search_config({"tuner": tuner, "max_trials": max_trials, "max_epochs": max_epochs, "cv": cv,
-                         "objective": objective, "executions_per_trial": executions_per_trial,
+                         "objective": objective, "executions_per_trial": executions_per_trial, "ensemble": ensemble,
                          "direction": direction, "seed": seed, "hyperband_factor": hyperband_factor,
                          "recipe": recipe, "label_fraction": label_fraction,
                          "task": task})  # fmt: skip  # one line per bad value, before anything runs
@@ -714,6 +750,7 @@ def search(
             max_trials=None if tuner == "hyperband" else max_trials,
             progress=as_progress(progress, metric),
             folds=folds.folds(dataset, k, seed) if k else [],
+            ensemble=request.cfg.ensemble if _can_ensemble(request, dataset, k) else 1,
             warm_start=tuner == "hyperband",
             register=registered_name,
             cluster=cluster,
@@ -753,8 +790,9 @@ def _request(models: str | Sequence[str], data: Any, cfg: SearchConfig, fixed: M
         if key in fixed_train:
             raise ConfigError(f"fixed: {key} is set by the search itself (use max_epochs / seed)")
     if fixed_train.get("ensemble", 1) != 1:
-        raise ConfigError("fixed: ensemble trains several models per run and trials train one; retrain the best "
-                          "with it: zoo train --config best.yaml --ensemble K")  # fmt: skip
+        raise ConfigError("fixed: ensemble trains several models per run and trials train one; the search averages "
+                          "its best trials itself (--ensemble K), or retrain the best with seeds: zoo train --config "
+                          "best.yaml --ensemble K")  # fmt: skip
     return _Request(cfg, task, trial_recipe, names, fixed_train, fixed_model, fixed_recipe)
 
 
@@ -826,6 +864,7 @@ def _parent_record(request: _Request, dataset: Any, search_id: str, objective: t
         "cv": k,
         **({"hyperband_factor": cfg.hyperband_factor} if cfg.tuner == "hyperband" else {}),
         "executions_per_trial": cfg.executions_per_trial,
+        "ensemble": cfg.ensemble if _can_ensemble(request, dataset, k) else 1,
         "seed": cfg.seed,
         "fixed": json.dumps(dict(fixed or {}), sort_keys=True),
         "dataset": dataset.name,
@@ -960,7 +999,9 @@ def _finish(
 
     test_metrics: dict[str, float] = {}
     best_run_id, model, registered = None, None, None
+    chosen = _choose_members(state, trials, best) if retrain_best else None
     if retrain_best:
+        members = _retrained_members(state, tuner.oracle, chosen, project_dir) if chosen else None
         result = state.fit(
             drawn,
             epochs=state.max_epochs,
@@ -970,11 +1011,12 @@ def _finish(
             tags={"trial_id": best.trial_id},
             evaluate=True,
             callbacks=[epoch_callback(f"the best ({drawn['model']}), retrained", state.progress.epoch)],
+            members=members,
         )
         test_metrics, best_run_id, model = result.test_metrics, result.run_id, result.model
     if state.tracking.enabled and state.parent_run_id:
         _record_best(state.parent_run_id, best, drawn, test_metrics, best_run_id, config_path, state.objective,
-                     recipe)  # fmt: skip
+                     recipe, chosen)  # fmt: skip
         if state.register and best_run_id:
             registered = _register(state.register, best_run_id, state.parent_run_id)
     return SearchResult(
@@ -993,7 +1035,50 @@ def _finish(
         recipe_settings={scope: drawn[scope] for scope in recipe.scopes},
         registered=registered,
         recipe=recipe.name,
+        ensemble=_member_listing(tuner.oracle, chosen),
     )
+
+
+def _choose_members(state: _Search, trials: list[Any], best: Any) -> ensembles.Selection | None:
+    """The trials the search's product averages, the best first (`tuning.ensembles.select` on
+    their held-out predictions), said in a progress line; None for the best alone."""
+    if state.ensemble < 2:
+        return None
+    labels = np.concatenate([fold.val.y for fold in state.folds])
+    done = {t.trial_id: state.runs_dir / f"trial_{t.trial_id}" for t in trials if t.score is not None}
+    found = ensembles.load(done, len(labels))  # in rank order: ties go to the better-ranked trial
+    if best.trial_id not in found or len(found) < 2:
+        return None
+    chosen = ensembles.select(found, labels, lead=best.trial_id, most=state.ensemble)
+    if len(chosen.members) < 2:
+        state.progress.line(f"no other trial lowers the best's held-out log loss ({chosen.lead_loss:.4f}): "
+                            "the best alone, not an ensemble")  # fmt: skip
+        return None
+    state.progress.line(
+        f"an ensemble of {len(chosen.members)} trials ({', '.join(chosen.members)}): held-out log loss "
+        f"{chosen.lead_loss:.4f} -> {chosen.loss:.4f}, accuracy {chosen.lead_accuracy:.4f} -> {chosen.accuracy:.4f}"
+    )
+    return chosen
+
+
+def _retrained_members(state: _Search, oracle: Any, chosen: ensembles.Selection, project_dir: Path) -> list[Any]:
+    """Each chosen trial retrained as the best is (the whole budget, the whole train split), a run
+    of stage "member" nested under the search."""
+    results = []
+    for i, trial_id in enumerate(chosen.members):
+        drawn = state.hypermodel.build(oracle.trials[trial_id].hyperparameters.copy())
+        shown = f"member {i + 1} of {len(chosen.members)} ({drawn['model']}, trial {trial_id}), retrained"
+        results.append(state.fit(drawn, epochs=state.max_epochs, seed=state.seed, runs_dir=project_dir / "runs",
+                                 stage=schema.MEMBER, tags={"trial_id": trial_id}, evaluate=False,
+                                 callbacks=[epoch_callback(shown, state.progress.epoch)]))  # fmt: skip
+    return results
+
+
+def _member_listing(oracle: Any, chosen: ensembles.Selection | None) -> list[dict[str, str]]:
+    """The product's members (the best first): trial id and model; empty for the best alone."""
+    if chosen is None:
+        return []
+    return [{"trial_id": t, "model": oracle.trials[t].hyperparameters.values.get("model")} for t in chosen.members]
 
 
 def _say_if_default_kept(state: _Search, trials: list[Any], best: Any, direction: str) -> None:
@@ -1060,8 +1145,10 @@ def _record_best(
     config_path: Path,
     objective: tuple[str, str],
     recipe: Supervised,
+    chosen: ensembles.Selection | None = None,
 ) -> None:
-    """The parent run gets the best trial: id, values, objective, test metrics, model."""
+    """The parent run gets the best trial: id, values, objective, test metrics, model (and the
+    trials averaged with it, with their held-out scores)."""
 
     from mlflow import MlflowClient
 
@@ -1075,13 +1162,25 @@ def _record_best(
     params = {k: v for k, v in values.items() if k not in existing}
     metrics = {f"best_{objective[0]}": best.score, **{f"test_{k}": v for k, v in test_metrics.items()}}
     tags = {"best_trial_id": best.trial_id, **({"best_run_id": best_run_id} if best_run_id else {})}
+    chose = best.score
+    if chosen is not None:
+        metrics.update(
+            {
+                "heldout_log_loss_best": chosen.lead_loss,
+                "heldout_log_loss_ensemble": chosen.loss,
+                "heldout_accuracy_best": chosen.lead_accuracy,
+                "heldout_accuracy_ensemble": chosen.accuracy,
+            }
+        )
+        tags["ensemble_trials"] = ",".join(chosen.members)
+        chose = chosen.accuracy if objective[0] == "val_accuracy" else chose  # the score that chose it
     log_batch(client, parent, metrics=metrics, params=params, tags=tags)
     client.log_artifact(parent, str(config_path))
     key = f"best_{objective[0]}"
     if best_run_id and key not in client.get_run(best_run_id).data.metrics:
         # Retrained on train + val (a small set), it has no validation score of its own: it ranks
         # beside its trial by the score that chose it.
-        log_batch(client, best_run_id, metrics={key: best.score})
+        log_batch(client, best_run_id, metrics={key: chose})
     if best_run_id and recipe.registers:
         _link_model(client, best_run_id, parent)
 

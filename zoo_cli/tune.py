@@ -144,6 +144,9 @@ def _show_best(console: Any, result: Any) -> None:
 
     table = Table(title=f"best of {len(result.trials)} trials: {result.model_name} ({result.objective} "
                         f"{result.best_value:.4f})")  # fmt: skip
+    if result.ensemble:  # the product averages trials; the table's values are the best's
+        members = ", ".join(f"{m['model']} (trial {m['trial_id']})" for m in result.ensemble)
+        table.caption = f"tested: the average of {members}; the values above are the first's"
     table.add_column("hyperparameter")
     table.add_column("value", justify="right")
     scoped = {f"{scope}.{k}": v for scope, values in result.recipe_settings.items() for k, v in values.items()}
@@ -158,7 +161,8 @@ def _show_where(console: Any, result: Any, tracking_uri: str | None) -> None:
     """How to reproduce, open, score with and serve what the search chose."""
     from recipes.runconfig import COMMANDS
 
-    console.print(f"reproduce it: {COMMANDS[result.recipe]} --config {result.config_path}")
+    what = "the best trial (the ensemble's first member)" if result.ensemble else "it"
+    console.print(f"reproduce {what}: {COMMANDS[result.recipe]} --config {result.config_path}")
     if result.recipe == "detect" and result.best_run_id:
         console.print(f"score new data with it: zoo detect --model {result.best_run_id} --data ...")
     if result.parent_run_id:
