@@ -35,16 +35,19 @@ def cheap_baselines(dataset: Dataset) -> list[Any]:
 
 
 def write_card(folder: Path, *, model: str, dataset: Dataset, hparams: Mapping[str, Any],
-               settings: Mapping[str, Any], metrics: Mapping[str, float], inputs: str) -> Path:  # fmt: skip
-    """`model_card.md` in `folder`."""
+               settings: Mapping[str, Any], metrics: Mapping[str, float], inputs: str,
+               ensemble: str = "") -> Path:  # fmt: skip
+    """`model_card.md` in `folder`; `ensemble` names the runs it averages, `model` the first."""
     import zoo
 
     spec = zoo.describe(model)
     rows = cheap_baselines(dataset)
     shown = [k for k in metrics if "_step_" not in k]
+    averaged = [f"The average of the probabilities or forecasts of: {ensemble}. The first is described below.", ""]
     lines = [
-        f"# {model} on {dataset.name}",
+        f"# {'An ensemble led by ' if ensemble else ''}{model} on {dataset.name}",
         "",
+        *(averaged if ensemble else []),
         f"{spec.summary} Reference: {spec.reference}.",
         "",
         "## Data",

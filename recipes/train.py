@@ -317,7 +317,8 @@ def train(
     folder = open_folder(runs_root(track.runs_dir), key, resume=resume, experiment_id=experiment_id)
     unfreeze = (unfreeze_epochs, unfreeze_lr_factor) if unfreeze_epochs else None
     job = _Job(model, dataset, cfg, hparams, backbone, freeze_backbone, unfreeze, folder, log_model, evaluate, pictures,
-               verbose, data_options, list(callbacks), init_weights)  # fmt: skip
+               verbose, data_options, list(callbacks), init_weights,
+               _member_names(members) if members else "")  # fmt: skip
     if experiment_id is None:
         return _fit_and_log(job, None, members or _members(job, track, None))
     from recipes.tracking import environment_tags, tracked_run
@@ -328,9 +329,15 @@ def train(
         **environment_tags(),
         **dict(track.tags),
     }  # fmt: skip
-    with tracked_run(experiment_id, folder, run_name=run_name or f"{model} on {dataset.name}", tags=tags,
+    named = f"an ensemble of {_member_models(members)}" if members else model
+    with tracked_run(experiment_id, folder, run_name=run_name or f"{named} on {dataset.name}", tags=tags,
                      parent_run_id=track.parent_run_id) as tracker:  # fmt: skip
         return _fit_and_log(job, tracker, members or _members(job, track, tracker.run_id))
+
+
+def _member_models(members: Sequence[TrainResult]) -> str:
+    """What an ensemble of given runs averages ("lstm_fcn + gru"), as its param and run name read it."""
+    return " + ".join(m.model.name for m in members)
 
 
 def _member_names(members: Sequence[TrainResult]) -> str:
@@ -386,6 +393,7 @@ class _Job:
     data_options: dict[str, Any]
     callbacks: list[Any]
     init_weights: str | os.PathLike | None = None
+    ensemble: str = ""  # the given members it averages, named ("lstm_fcn (run ...), gru (run ...)")
 
 
 def _fit_and_log(job: _Job, tracker: Any, members: Sequence[TrainResult] = ()) -> TrainResult:
@@ -413,7 +421,8 @@ def _fit_and_log(job: _Job, tracker: Any, members: Sequence[TrainResult] = ()) -
     if members:
         trained = _averaged(job, members, plan, trim)
         if tracker is not None and fresh_run:
-            tracker.params({"param_count": trained.net.count_params()})
+            chosen = {"ensemble.members": _member_models(members)} if job.cfg.ensemble < 2 else {}  # given, not seeds
+            tracker.params({"param_count": trained.net.count_params(), **chosen})
     else:
         trained = _fit_one(job, tracker, plan, trim, fresh_run)
     seconds = time.perf_counter() - started + sum(m.seconds for m in members)  # an ensemble costs its members
@@ -512,7 +521,7 @@ def _evaluate(job: _Job, trained: _Trained, resolved: Mapping[str, Any], artifac
     (run_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=2))
     inputs = "raw" if serving.servable(dataset) is None else "scaled"
     card = write_card(run_dir, model=job.name, dataset=dataset, hparams=resolved, settings=job.cfg.__dict__,
-                      metrics=metrics, inputs=inputs)  # fmt: skip
+                      metrics=metrics, inputs=inputs, ensemble=job.ensemble)  # fmt: skip
     artifacts["model_card.md"] = str(card)
     # Provenance and preprocessing (scaler statistics, the vocabulary): what serving needs.
     (run_dir / "dataset_info.json").write_text(json.dumps(dataset.info, indent=1, default=str))

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -392,7 +393,10 @@ def test_a_search_ranked_by_folds_ends_with_an_ensemble_of_its_best_trials(monke
     [best] = _staged(uri, "best")
     assert best.info.run_id == result.best_run_id and "test_accuracy" in best.data.metrics
     assert all(r.info.run_id in best.data.tags["ensemble.members"] for r in members)
+    assert best.data.params["ensemble.members"] == "mlp + mlp" and best.info.run_name.startswith("an ensemble of")
     client, x = MlflowClient(uri), load("ucr:ItalyPowerDemand").test.x[:40]
+    card = client.download_artifacts(best.info.run_id, "model_card.md", str(tmp_path))
+    assert Path(card).read_text().startswith("# An ensemble led by mlp on ucr:ItalyPowerDemand")
 
     def predictions(run: Any) -> np.ndarray:
         path = client.download_artifacts(run.info.run_id, "model.keras", str(tmp_path / run.info.run_id))

@@ -1054,8 +1054,10 @@ def _choose_members(state: _Search, trials: list[Any], best: Any) -> ensembles.S
         state.progress.line(f"no other trial lowers the best's held-out log loss ({chosen.lead_loss:.4f}): "
                             "the best alone, not an ensemble")  # fmt: skip
         return None
+    models = {t.trial_id: t.hyperparameters.values.get("model") for t in trials}
+    named = ", ".join(f"{models[t]} (trial {t})" for t in chosen.members)
     state.progress.line(
-        f"an ensemble of {len(chosen.members)} trials ({', '.join(chosen.members)}): held-out log loss "
+        f"an ensemble of {len(chosen.members)} trials, {named}: held-out log loss "
         f"{chosen.lead_loss:.4f} -> {chosen.loss:.4f}, accuracy {chosen.lead_accuracy:.4f} -> {chosen.accuracy:.4f}"
     )
     return chosen
