@@ -290,11 +290,10 @@ def train(
     if not 0 < unfreeze_lr_factor <= 10:
         raise ConfigError(f"unfreeze_lr_factor={unfreeze_lr_factor!r} must be in (0, 10]")
     get_task(dataset.task).loss_for(cfg.loss)  # a value loss for classes: one line, before any run
-    if members and cfg.ensemble > 1:
-        raise ConfigError(f"ensemble={cfg.ensemble} trains its own members: give members= or ensemble, not both")
-    if cfg.ensemble > 1 or members:
-        count = len(members) if members else cfg.ensemble
-        _check_ensemble(count, backbone=backbone, init_weights=init_weights, evaluate=evaluate)
+    if members:
+        _check_members(model, members, cfg, backbone=backbone, init_weights=init_weights, evaluate=evaluate)
+    elif cfg.ensemble > 1:
+        _check_ensemble(cfg.ensemble, backbone=backbone, init_weights=init_weights, evaluate=evaluate)
     if backbone is None:
         check_compatible(model, dataset, hparams)
         from recipes.forecasting import resolve_head
@@ -310,15 +309,15 @@ def train(
         settings_key["backbone"] = _fingerprint(backbone)  # the same weights resume the same run
     if init_weights is not None:
         settings_key["init_weights"] = str(init_weights)
+    averaged = _member_names(members) if members else ""
     if members:  # other members make another ensemble
         settings_key["members"] = [str(m.run_dir) for m in members]
-        track = track.under(tags={**track.tags, "ensemble.members": _member_names(members)})
+        track = track.under(tags={**track.tags, "ensemble.members": averaged})
     key = run_key(model, dataset.name, settings_key)
     folder = open_folder(runs_root(track.runs_dir), key, resume=resume, experiment_id=experiment_id)
     unfreeze = (unfreeze_epochs, unfreeze_lr_factor) if unfreeze_epochs else None
     job = _Job(model, dataset, cfg, hparams, backbone, freeze_backbone, unfreeze, folder, log_model, evaluate, pictures,
-               verbose, data_options, list(callbacks), init_weights,
-               _member_names(members) if members else "")  # fmt: skip
+               verbose, data_options, list(callbacks), init_weights, averaged)  # fmt: skip
     if experiment_id is None:
         return _fit_and_log(job, None, members or _members(job, track, None))
     from recipes.tracking import environment_tags, tracked_run
@@ -344,6 +343,20 @@ def _member_names(members: Sequence[TrainResult]) -> str:
     """An ensemble's members as its tag reads them: "lstm_fcn (run RUN_ID), gru (run ...)"."""
     named = [f"{m.model.name} (run {m.run_id})" if m.run_id else m.model.name for m in members]
     return ", ".join(named)[:5000]
+
+
+def _check_members(model: str, members: Sequence[TrainResult], cfg: TrainConfig, **run: Any) -> None:
+    """Raise a one-line ConfigError where `members` cannot make the run's model."""
+    if cfg.ensemble > 1:
+        raise ConfigError(f"ensemble={cfg.ensemble} trains its own members: give members= or ensemble, not both")
+    if len(members) < 2:
+        raise ConfigError(f"members= averages 2 or more trained runs, got {len(members)}: train the one alone")
+    if members[0].model.name != model:
+        raise ConfigError(f"members= is led by {members[0].model.name}, not {model}: name the run after its first "
+                          "member")  # fmt: skip
+    if not run["evaluate"]:
+        raise ConfigError("members= makes a model judged on test: evaluate it (evaluate=True)")
+    _check_ensemble(len(members), **run)
 
 
 def _check_ensemble(count: int, *, backbone: Any, init_weights: Any, evaluate: bool) -> None:

@@ -180,6 +180,7 @@ def test_variable_length_data_trains_with_masking(tmp_path) -> None:
         ({"ensemble": 2, "init_weights": "w.weights.h5"}, ConfigError, ["ensemble=2", "init_weights"]),
         ({"ensemble": 2, "evaluate": False}, ConfigError, ["ensemble=2", "search trial"]),
         ({"ensemble": 2, "members": ["a trained run"]}, ConfigError, ["ensemble=2", "members=", "not both"]),
+        ({"members": ["a trained run"]}, ConfigError, ["members=", "2 or more", "got 1"]),
     ],
 )
 def test_bad_input_fails_before_training_with_one_line(kwargs, error, words, tmp_path) -> None:

@@ -143,6 +143,8 @@ def test_the_best_config_file_reproduces_the_best_model(searched) -> None:
         ({"fixed": {"epochs": 3}}, ConfigError, ["max_epochs"]),
         ({"fixed": {"ensemble": 3}}, ConfigError, ["ensemble", "--config best.yaml"]),
         ({"max_trials": 0}, ConfigError, ["max_trials=0"]),
+        ({"ensemble": 0}, ConfigError, ["ensemble=0"]),
+        ({"ensemble": 3, "cv": 0}, ConfigError, ["ensemble=3", "--cv 2 or more", "drop --ensemble"]),
     ],
 )
 def test_bad_search_input_is_refused_up_front(kwargs, error, words, tmp_path) -> None:
@@ -375,7 +377,7 @@ def test_a_search_ranked_by_folds_ends_with_an_ensemble_of_its_best_trials(monke
     labels = np.concatenate([f.val.y for f in folds_of(load("ucr:ItalyPowerDemand"))])
     for trial_id in ("0", "1", "2"):
         heldout = np.load(tmp_path / "tuning" / "mlp-ucr_ItalyPowerDemand-random" / "runs" / f"trial_{trial_id}"
-                          / "heldout.npy")  # fmt: skip
+                          / "heldout-3-folds-seed-0.npy")  # fmt: skip
         assert heldout.shape == (67, 2)
         runs = [r for r in _staged(uri, "trial") if r.data.tags["trial_id"] == trial_id]
         pooled = sum(r.data.metrics["best_val_accuracy"] * int(r.data.params["data.n_val"]) for r in runs) / 67
@@ -414,7 +416,7 @@ def test_ensemble_1_keeps_the_best_trial_alone(tmp_path) -> None:
     done = subprocess.run(command, cwd=tmp_path, env=QUIET, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "reproduce it: zoo train --config" in done.stdout and "ensemble of" not in done.stdout
-    assert not list(tmp_path.glob("tuning_runs/*/runs/trial_*/heldout.npy"))
+    assert not list(tmp_path.glob("tuning_runs/*/runs/trial_*/heldout*.npy"))
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     [parent] = _staged(uri, "search")
     assert parent.data.params["ensemble"] == "1" and not _staged(uri, "member")

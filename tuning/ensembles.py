@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-FILE = "heldout.npy"  # a trial's held-out probabilities, every labelled series once, in fold order
 FLOOR = 1e-7  # a probability of 0 costs log(FLOOR), not infinity
 
 
@@ -67,19 +66,24 @@ def select(candidates: Mapping[str, np.ndarray], labels: np.ndarray, *, lead: st
     return Selection(tuple(chosen), loss, right, lead_loss, lead_accuracy)
 
 
-def save(folder: Path, probabilities: np.ndarray) -> Path:
-    """A trial's held-out probabilities, in its folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    np.save(folder / FILE, np.asarray(probabilities, dtype="float32"))
-    return folder / FILE
+def file_name(k: int, seed: int) -> str:
+    """A trial's held-out probabilities, every labelled series once in the order of the K folds
+    `seed` draws: a search resumed with other folds writes and reads other files."""
+    return f"heldout-{k}-folds-seed-{seed}.npy"
 
 
-def load(folders: Mapping[str, Path], rows: int) -> dict[str, np.ndarray]:
-    """The held-out probabilities of the trials that saved them (`rows` series each), by trial id;
-    a trial run elsewhere (a worker's disk) or from an older search has none and is left out."""
+def save(path: Path, probabilities: np.ndarray) -> Path:
+    """A trial's held-out probabilities, at `path` (in its folder, named by `file_name`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, np.asarray(probabilities, dtype="float32"))
+    return path
+
+
+def load(paths: Mapping[str, Path], rows: int) -> dict[str, np.ndarray]:
+    """The held-out probabilities of the trials that saved them (`rows` series each), by trial id,
+    in the order given; a trial run elsewhere (a worker's disk) or before has none and is left out."""
     found = {}
-    for trial_id, folder in folders.items():
-        path = folder / FILE
+    for trial_id, path in paths.items():
         if path.exists():
             values = np.load(path)
             if values.ndim == 2 and len(values) == rows and np.isfinite(values).all():

@@ -311,10 +311,18 @@ class _Search:
                 heldout.append(predicted)
         if self.ensemble > 1:  # every labelled series once per execution, in fold order; executions averaged
             stacked = np.stack(np.split(np.concatenate(heldout), self.executions))
-            ensembles.save(self.runs_dir / f"trial_{trial.trial_id}", stacked.mean(axis=0))
+            ensembles.save(self.heldout_path(trial.trial_id), stacked.mean(axis=0))
         self.values[trial.trial_id] = float(sum(scores) / len(scores))
         units = {f"{UNIT_SCORE}{i}": float(v) for i, v in enumerate(scores)}  # the same folds in every trial
         return {self.objective[0]: self.values[trial.trial_id], TIE_BREAK: float(np.mean(losses)), **units}
+
+    def trial_folder(self, trial_id: str) -> Path:
+        """Where a trial's trainings keep their run folders and files."""
+        return self.runs_dir / f"trial_{trial_id}"
+
+    def heldout_path(self, trial_id: str) -> Path:
+        """A trial's held-out probabilities (`tuning.ensembles`), named by the search's folds."""
+        return self.trial_folder(trial_id) / ensembles.file_name(len(self.folds), self.seed)
 
     def _label(self, trial: Any, model: str) -> str:
         """How progress names a trial: "trial 3 of 12 (gru)" (a worker: by its id)."""
@@ -332,11 +340,11 @@ class _Search:
 
         hp = trial.hyperparameters.values
         epochs, init = hp.get("tuner/epochs", self.max_epochs), None
-        folder = self.runs_dir / f"trial_{trial.trial_id}"
+        folder = self.trial_folder(trial.trial_id)
         runs_dir = folder / f"fold_{tags['fold']}" if "fold" in tags else folder  # folds differ in data alone
         weights = folder / _weights_name(tags)
         if self.warm_start and hp.get("tuner/trial_id"):
-            earlier = self.runs_dir / f"trial_{hp['tuner/trial_id']}" / _weights_name(tags)
+            earlier = self.trial_folder(hp["tuner/trial_id"]) / _weights_name(tags)
             if earlier.exists():  # a worker elsewhere may have run the earlier round
                 init, epochs = earlier, epochs - int(hp.get("tuner/initial_epoch", 0))
                 tags = {**tags, "warm_start_trial": str(hp["tuner/trial_id"]),
@@ -711,6 +719,9 @@ def search(
     import_backend()
     dataset = _load(request, data, data_options)
     k = _fold_count(cv, dataset, request.recipe)
+    if (ensemble or 1) > 1 and not _can_ensemble(request, dataset, k):
+        raise ConfigError(f"ensemble={ensemble} averages trials ranked by folds (--cv 2 or more) in a classification "
+                          f"search of the supervised recipe; this one is not: drop --ensemble")  # fmt: skip
     if tuner == "hyperband" and max_epochs is None:  # it sizes its brackets from a number
         max_epochs = _default_epochs(dataset, request.fixed_train, k)
     metric, direction = _objective(request, dataset)
@@ -1045,8 +1056,12 @@ def _choose_members(state: _Search, trials: list[Any], best: Any) -> ensembles.S
     if state.ensemble < 2:
         return None
     labels = np.concatenate([fold.val.y for fold in state.folds])
-    done = {t.trial_id: state.runs_dir / f"trial_{t.trial_id}" for t in trials if t.score is not None}
-    found = ensembles.load(done, len(labels))  # in rank order: ties go to the better-ranked trial
+    candidates = _candidates(state, trials, best)
+    found = ensembles.load({t.trial_id: state.heldout_path(t.trial_id) for t in candidates}, len(labels))
+    if len(found) < len(candidates):
+        state.progress.line(f"held-out predictions of {len(found)} of {len(candidates)} trials found under "
+                            f"{state.runs_dir} (a worker's stay on its own disk): the ensemble is chosen among "
+                            "those")  # fmt: skip
     if best.trial_id not in found or len(found) < 2:
         return None
     chosen = ensembles.select(found, labels, lead=best.trial_id, most=state.ensemble)
@@ -1061,6 +1076,29 @@ def _choose_members(state: _Search, trials: list[Any], best: Any) -> ensembles.S
         f"{chosen.lead_loss:.4f} -> {chosen.loss:.4f}, accuracy {chosen.lead_accuracy:.4f} -> {chosen.accuracy:.4f}"
     )
     return chosen
+
+
+def _candidates(state: _Search, trials: list[Any], best: Any) -> list[Any]:
+    """The finished trials that may join the best, in rank order: under Hyperband only those that
+    trained the whole budget (as their members will), one per configuration; on variable-length
+    data only models that take the best's kind of input (a fixed-length one is built for the
+    padded length, and `zoo.ensemble` needs one input shape)."""
+    import zoo
+
+    def kind(trial: Any) -> bool:
+        return zoo.get_spec(trial.hyperparameters.values["model"]).variable_length
+
+    out, seen = [], set()
+    for trial in trials:
+        values = trial.hyperparameters.values
+        config = json.dumps({k: v for k, v in values.items() if not k.startswith("tuner/")}, sort_keys=True)
+        if trial.score is None or config in seen or values.get("tuner/epochs", state.max_epochs) != state.max_epochs:
+            continue
+        if state.dataset.variable_length and kind(trial) != kind(best):
+            continue
+        seen.add(config)
+        out.append(trial)
+    return out
 
 
 def _retrained_members(state: _Search, oracle: Any, chosen: ensembles.Selection, project_dir: Path) -> list[Any]:
@@ -1164,25 +1202,18 @@ def _record_best(
     params = {k: v for k, v in values.items() if k not in existing}
     metrics = {f"best_{objective[0]}": best.score, **{f"test_{k}": v for k, v in test_metrics.items()}}
     tags = {"best_trial_id": best.trial_id, **({"best_run_id": best_run_id} if best_run_id else {})}
-    chose = best.score
-    if chosen is not None:
-        metrics.update(
-            {
-                "heldout_log_loss_best": chosen.lead_loss,
-                "heldout_log_loss_ensemble": chosen.loss,
-                "heldout_accuracy_best": chosen.lead_accuracy,
-                "heldout_accuracy_ensemble": chosen.accuracy,
-            }
-        )
+    if chosen is not None:  # the held-out scores that chose the ensemble (optimistic: chosen on them)
+        metrics.update({"heldout_log_loss_best": chosen.lead_loss, "heldout_log_loss_ensemble": chosen.loss,
+                        "heldout_accuracy_best": chosen.lead_accuracy,
+                        "heldout_accuracy_ensemble": chosen.accuracy})  # fmt: skip
         tags["ensemble_trials"] = ",".join(chosen.members)
-        chose = chosen.accuracy if objective[0] == "val_accuracy" else chose  # the score that chose it
     log_batch(client, parent, metrics=metrics, params=params, tags=tags)
     client.log_artifact(parent, str(config_path))
     key = f"best_{objective[0]}"
     if best_run_id and key not in client.get_run(best_run_id).data.metrics:
         # Retrained on train + val (a small set), it has no validation score of its own: it ranks
         # beside its trial by the score that chose it.
-        log_batch(client, best_run_id, metrics={key: chose})
+        log_batch(client, best_run_id, metrics={key: best.score})
     if best_run_id and recipe.registers:
         _link_model(client, best_run_id, parent)
 
