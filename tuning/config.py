@@ -38,12 +38,13 @@ class SearchConfig:
         "validation split) [default: 5 folds where that split holds fewer than 30 series (classification), else 0]",
     )
     ensemble: int = hp(
-        3,
+        1,
         Int(1, 20),
         tune=False,
         doc="the most trials the search's product averages: from the best, add the trial that lowers the held-out "
         "log loss of the average most, while one does (ensemble selection, Caruana et al. 2004; classification "
-        "ranked by folds, whose every series each trial predicted unseen); 1: the best trial alone",
+        "ranked by folds, whose every series each trial predicted unseen); 1: the best trial alone (the default: "
+        "measured, not better on test, docs/benchmarks/tuning.md)",
     )
     executions_per_trial: int = hp(
         1, Int(1, 100), tune=False, doc="trainings per trial, seeds seed, seed+1, ...; the objective is their mean"
