@@ -719,7 +719,8 @@ def search(
     import_backend()
     dataset = _load(request, data, data_options)
     k = _fold_count(cv, dataset, request.recipe)
-    if (ensemble or 1) > 1 and not _can_ensemble(request, dataset, k):
+    averaged = request.cfg.ensemble if _can_ensemble(request, dataset, k) else 1  # the most trials averaged
+    if (ensemble or 1) > 1 and averaged == 1:
         raise ConfigError(f"ensemble={ensemble} averages trials ranked by folds (--cv 2 or more) in a classification "
                           f"search of the supervised recipe; this one is not: drop --ensemble")  # fmt: skip
     if tuner == "hyperband" and max_epochs is None:  # it sizes its brackets from a number
@@ -739,7 +740,8 @@ def search(
                 lambda: find_run(experiment_id, search_id=project, stage=schema.SEARCH), cluster, project
             )
         elif tracking:
-            tags, params = _parent_record(request, dataset, project, (metric, direction), max_epochs, k, fixed)
+            tags, params = _parent_record(request, dataset, project, (metric, direction), max_epochs, k, fixed,
+                                          averaged)  # fmt: skip
             parent_run_id = parent_run(experiment_id, {"search_id": project, "stage": schema.SEARCH},
                                        run_name=f"search {project}", tags=tags, params=params)  # fmt: skip
             owned.enter_context(closing_run(parent_run_id))  # ends with the status the search earns
@@ -761,7 +763,7 @@ def search(
             max_trials=None if tuner == "hyperband" else max_trials,
             progress=as_progress(progress, metric),
             folds=folds.folds(dataset, k, seed) if k else [],
-            ensemble=request.cfg.ensemble if _can_ensemble(request, dataset, k) else 1,
+            ensemble=averaged,
             warm_start=tuner == "hyperband",
             register=registered_name,
             cluster=cluster,
@@ -858,9 +860,9 @@ def _registered_name(register: bool | str, request: _Request, tracking: bool, pr
 
 
 def _parent_record(request: _Request, dataset: Any, search_id: str, objective: tuple[str, str],
-                   max_epochs: int | None, k: int, fixed: Mapping[str, Any] | None,
+                   max_epochs: int | None, k: int, fixed: Mapping[str, Any] | None, averaged: int,
                    ) -> tuple[dict[str, str], dict[str, Any]]:  # fmt: skip
-    """The search's parent run: its tags and its params."""
+    """The search's parent run: its tags and its params (`averaged`: the most trials its product averages)."""
     cfg, (metric, direction), models = request.cfg, objective, ",".join(request.names)
     task = request.recipe.task or dataset.task
     tags = {"stage": schema.SEARCH, "search_id": search_id, "tuner": cfg.tuner, "objective": f"{metric} ({direction})",
@@ -875,7 +877,7 @@ def _parent_record(request: _Request, dataset: Any, search_id: str, objective: t
         "cv": k,
         **({"hyperband_factor": cfg.hyperband_factor} if cfg.tuner == "hyperband" else {}),
         "executions_per_trial": cfg.executions_per_trial,
-        "ensemble": cfg.ensemble if _can_ensemble(request, dataset, k) else 1,
+        "ensemble": averaged,
         "seed": cfg.seed,
         "fixed": json.dumps(dict(fixed or {}), sort_keys=True),
         "dataset": dataset.name,
