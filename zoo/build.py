@@ -157,7 +157,7 @@ def _reuse_backbone(model: Any, input_shape: tuple, vocab_size: int | None) -> k
     return model
 
 
-def _head(task: str, features: dict, num_outputs: int, horizon: int | None, kind: str) -> Any:
+def _head(task: str, features: dict, num_outputs: int, horizon: int | None, kind: str, head: Any = None) -> Any:
     import keras
 
     if task == "reconstruction":
@@ -176,7 +176,10 @@ def _head(task: str, features: dict, num_outputs: int, horizon: int | None, kind
         return keras.layers.Dense(num_outputs, activation="softmax", dtype="float32", name="classification")(pooled)
     if task == "regression":
         return keras.layers.Dense(num_outputs, dtype="float32", name="regression")(pooled)
-    flat = keras.layers.Dense(horizon * num_outputs, dtype="float32", name="forecast_dense")(pooled)
+    start = "zeros" if head is not None and head.anchor_start else "glorot_uniform"  # zeros: the anchor itself
+    flat = keras.layers.Dense(horizon * num_outputs, kernel_initializer=start, dtype="float32", name="forecast_dense")(
+        pooled
+    )
     return keras.layers.Reshape((horizon, num_outputs), name="forecasting")(flat)
 
 
@@ -188,14 +191,14 @@ def _forecast(encoder: Any, inputs: Any, num_outputs: int, horizon: int, head: A
 
     window_norm = heads.AUTO_WITHOUT_DATA if head.window_norm == "auto" else head.window_norm
     if window_norm == "none":
-        return _with_skip(_head("forecasting", encoder(inputs), num_outputs, horizon, "series"), inputs, head)
+        return _with_skip(_head("forecasting", encoder(inputs), num_outputs, horizon, "series", head), inputs, head)
     lookback = inputs.shape[1]
     if window_norm == "season" and not (1 <= head.season and (lookback is None or head.season <= lookback)):
         most = "or more" if lookback is None else f"to {lookback} (the window)"
         raise ConfigError(f"window_norm season needs a season of 1 step {most}, got season={head.season}: give "
                           "season=N, or a longer window")  # fmt: skip
     normed, loc, scale = WindowNorm(window_norm, season=head.season, dtype="float32", name="window_norm")(inputs)
-    forecast = _with_skip(_head("forecasting", encoder(normed), num_outputs, horizon, "series"), normed, head)
+    forecast = _with_skip(_head("forecasting", encoder(normed), num_outputs, horizon, "series", head), normed, head)
     return WindowDenorm(window_norm, dtype="float32", name="window_denorm")([forecast, loc, scale])
 
 

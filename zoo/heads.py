@@ -39,6 +39,13 @@ class ForecastHead:
         "autoregressive highway of LSTNet, Lai et al. 2018; NLinear, Zeng et al. 2023): the network learns what a "
         "linear autoregression misses; needs a fixed window length",
     )
+    anchor_start: bool = hp(
+        False,
+        Boolean(),
+        doc="the forecast starts as the anchor of window_norm (the output layer's weights start at zero: the last "
+        "value, the mean or the smoothed level, repeated) and training learns the network's correction to it, as a "
+        "residual branch starts at zero (ReZero, Bachlechner et al. 2021)",
+    )
     season: int = hp(
         0,
         Int(0, 100_000),
