@@ -42,7 +42,8 @@ LOSS_BEFORE = "mse"
 # (dataset, model, seed); the figure is the validation loss where both trained on the same loss.
 PAIRS = (("last linear_skip=True loss=mse", "last loss=mse", "val_loss"), ("last loss=mae", "last loss=mse", "val_mae"))
 # Chosen on the backtest (the series without its test segment): (variant, reference), paired.
-BACKTEST_PAIRS = (("last refit=True", "last"), ("season", "last"), ("level", "last"), ("last ensemble=5", "last"))
+BACKTEST_PAIRS = (("last refit=True", "last"), ("season", "last"), ("level", "last"), ("last ensemble=5", "last"),
+                  ("last anchor_start=True", "last"), ("level anchor_start=True", "last"))  # fmt: skip
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

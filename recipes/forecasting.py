@@ -65,7 +65,7 @@ def resolve_head(
         losses = choose_window_norm(model, dataset, hparams, settings) if len(dataset.val) else {}
         chosen = min(losses, key=losses.get) if losses else heads.AUTO_WITHOUT_DATA
     resolved = {**hparams, "window_norm": chosen}
-    if chosen == "season" and not hparams.get("season"):
+    if chosen in heads.SEASONAL_NORMS and not hparams.get("season"):
         resolved["season"] = season_of(dataset)
     return resolved, losses
 

@@ -205,12 +205,12 @@ def _predict_dict(model: keras.Model, x: np.ndarray) -> dict[str, np.ndarray]:
 FORECASTERS = [n for n in MODELS if "forecasting" in zoo.get_spec(n).tasks]
 
 
-@pytest.mark.parametrize("window_norm", ["last", "mean", "level", "diff", "season"])
+@pytest.mark.parametrize("window_norm", ["last", "mean", "level", "diff", "season", "season_trend"])
 @pytest.mark.parametrize("name", FORECASTERS)
 def test_a_forecast_shifts_with_its_window_and_round_trips(name: str, window_norm: str, tmp_path) -> None:
     """Per-window normalisation: a constant added to a window adds the same constant to the
     forecast (whatever the weights), and the saved model takes raw windows too."""
-    season = {"season": 3} if window_norm == "season" else {}
+    season = {"season": 3} if window_norm.startswith("season") else {}
     model = zoo.build(name, **tiny_kwargs(name, "forecasting"), window_norm=window_norm, **season)
     _assert_shifts_and_round_trips(model, series(batch=4) * 5.0 + 40.0, tmp_path / f"{name}-{window_norm}.keras")
 
@@ -261,6 +261,23 @@ def test_the_level_anchor_is_exponential_smoothing_learned_with_the_model(tmp_pa
     before = keras.ops.convert_to_numpy(layer.smoothing).copy()
     model.fit(x, x[:, -HORIZON:, :] + 3.0, epochs=3, verbose=0)
     assert np.abs(keras.ops.convert_to_numpy(layer.smoothing) - before).max() > 1e-3
+
+
+@pytest.mark.parametrize(("window_norm", "anchor"), [("last", lambda x: x[:, -1, :]), ("mean", lambda x: x.mean(1))])
+def test_an_anchor_start_forecasts_the_anchor_until_training_moves_it(window_norm: str, anchor, tmp_path) -> None:
+    """`anchor_start`: the untrained forecast is the window's anchor repeated over the horizon
+    (the last value, the mean); one training step moves it off, and `.keras` keeps the option."""
+    kwargs = tiny_kwargs("gru", "forecasting", length=LENGTH)
+    model = zoo.build("gru", **kwargs, window_norm=window_norm, anchor_start=True)
+    x = series(batch=4) * 5.0 + 40.0
+    expected = np.broadcast_to(anchor(x)[:, None, :], (4, HORIZON, 3))
+    np.testing.assert_allclose(_predict(model, x), expected, rtol=1e-5)
+    default = zoo.build("gru", **kwargs, window_norm=window_norm)
+    assert np.abs(_predict(default, x) - expected).max() > 1e-2  # the default starts elsewhere
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mae")
+    model.fit(x, x[:, -HORIZON:, :] + 3.0, epochs=2, verbose=0)
+    assert np.abs(_predict(model, x) - expected).max() > 1e-3
+    _assert_shifts_and_round_trips(model, x, tmp_path / "anchor.keras")
 
 
 def test_a_head_option_belongs_to_its_task() -> None:

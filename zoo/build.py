@@ -193,10 +193,11 @@ def _forecast(encoder: Any, inputs: Any, num_outputs: int, horizon: int, head: A
     if window_norm == "none":
         return _with_skip(_head("forecasting", encoder(inputs), num_outputs, horizon, "series", head), inputs, head)
     lookback = inputs.shape[1]
-    if window_norm == "season" and not (1 <= head.season and (lookback is None or head.season <= lookback)):
-        most = "or more" if lookback is None else f"to {lookback} (the window)"
-        raise ConfigError(f"window_norm season needs a season of 1 step {most}, got season={head.season}: give "
-                          "season=N, or a longer window")  # fmt: skip
+    longest = None if lookback is None else lookback - (window_norm == "season_trend")  # its trend: 1 step more
+    if window_norm in heads.SEASONAL_NORMS and not (1 <= head.season and (longest is None or head.season <= longest)):
+        most = "or more" if longest is None else f"to {longest} (the window{' less 1' if longest < lookback else ''})"
+        raise ConfigError(f"window_norm {window_norm} needs a season of 1 step {most}, got season={head.season}: "
+                          "give season=N, or a longer window")  # fmt: skip
     normed, loc, scale = WindowNorm(window_norm, season=head.season, dtype="float32", name="window_norm")(inputs)
     forecast = _with_skip(_head("forecasting", encoder(normed), num_outputs, horizon, "series", head), normed, head)
     return WindowDenorm(window_norm, dtype="float32", name="window_denorm")([forecast, loc, scale])

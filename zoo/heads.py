@@ -14,7 +14,8 @@ from typing import Any
 
 from zoo.params import Boolean, Choice, Int, hp, make_config, params
 
-WINDOW_NORMS = ("auto", "last", "mean", "level", "season", "diff", "none")
+WINDOW_NORMS = ("auto", "last", "mean", "level", "season", "season_trend", "diff", "none")
+SEASONAL_NORMS = ("season", "season_trend")  # the anchors that need the data's season
 AUTO_WITHOUT_DATA = "last"  # what "auto" builds where no data chooses (zoo.build alone)
 
 
@@ -27,10 +28,12 @@ class ForecastHead:
         Choice(WINDOW_NORMS),
         doc="each input window normalised by its own statistics and the forecast put back around an anchor (RevIN, "
         "Kim et al. 2022): last (the window's last value), mean (its mean), season (the value one season before "
-        "each forecast step: learn on seasonal differences), diff (learn on first differences), level (its "
-        "exponentially smoothed level, the smoothing learned with the model: ES-RNN, Smyl 2020), none (the train "
-        "segment's level); auto: last or mean, whichever gives the lower validation loss (recipes.forecasting."
-        "choose_window_norm trains both; measured, not better than last on average: docs/training.md)",
+        "each forecast step: learn on seasonal differences), season_trend (that value plus the last season's "
+        "change: learn on changes of the seasonal differences, as SARIMA's airline model), diff (learn on first "
+        "differences), level (its exponentially smoothed level, the smoothing learned with the model: ES-RNN, Smyl "
+        "2020), none (the train segment's level); auto: last or mean, whichever gives the lower validation loss "
+        "(recipes.forecasting.choose_window_norm trains both; measured, not better than last on average: "
+        "docs/training.md)",
     )
     linear_skip: bool = hp(
         False,
@@ -50,7 +53,8 @@ class ForecastHead:
         0,
         Int(0, 100_000),
         tune=False,
-        doc="steps in a season, for window_norm season [default: the data's seasonality, set by recipes.train]",
+        doc="steps in a season, for window_norm season and season_trend [default: the data's seasonality, set by "
+        "recipes.train]",
     )
 
 

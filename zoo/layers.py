@@ -11,7 +11,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from zoo.heads import WINDOW_NORMS
+from zoo.heads import SEASONAL_NORMS, WINDOW_NORMS
 
 PACKAGE = "lstm_zoo"
 
@@ -137,6 +137,11 @@ class WindowNorm(keras.layers.Layer):
     - "season": the window's seasonal differences (`season` steps apart; the first `season`
       steps 0), divided by their standard deviation; `loc` is the window's last season, and
       each forecast step is read as a difference from the value one season before it;
+    - "season_trend": as "season", less the last seasonal difference (`x_T - x_(T-season)`):
+      the network learns changes in the seasonal differences; `loc` is the window's last season
+      plus that difference (each step's anchor: the value one season before it, plus the last
+      season's change, the forecast of SARIMA(0,1,0)(0,1,0), the differencing of Box and
+      Jenkins' airline model) and, as one more row, the difference itself;
     - "level": subtract the window's exponentially smoothed level (simple exponential
       smoothing from its first value, the smoothing coefficient learned per feature with the
       model, as the level of ES-RNN: Smyl 2020, "A hybrid method of exponential smoothing and
@@ -152,7 +157,7 @@ class WindowNorm(keras.layers.Layer):
         modes = tuple(m for m in WINDOW_NORMS if m not in ("auto", "none"))
         if mode not in modes:
             raise ValueError(f"WindowNorm mode must be one of {modes}, got {mode!r}")
-        if mode == "season" and season < 1:
+        if mode in SEASONAL_NORMS and season < 1:
             raise ValueError(f"WindowNorm mode season needs a season of 1 step or more, got {season}")
         self.mode = mode
         self.epsilon = epsilon
@@ -164,16 +169,19 @@ class WindowNorm(keras.layers.Layer):
 
     def call(self, inputs: Any) -> list[Any]:
         last = inputs[:, -1:, :]
-        if self.mode in ("diff", "season"):  # first or seasonal differences, the first lag steps 0
+        if self.mode in ("diff", *SEASONAL_NORMS):  # first or seasonal differences, the first lag steps 0
             lag = 1 if self.mode == "diff" else self.season
             steps = inputs[:, lag:, :] - inputs[:, :-lag, :]
-            centred = ops.concatenate([ops.zeros_like(inputs[:, :lag, :]), steps], axis=1)
             loc = last if self.mode == "diff" else inputs[:, -lag:, :]
+            if self.mode == "season_trend":  # less the last seasonal difference, kept as loc's last row
+                trend = steps[:, -1:, :]
+                steps, loc = steps - trend, ops.concatenate([loc + trend, trend], axis=1)
+            centred = ops.concatenate([ops.zeros_like(inputs[:, :lag, :]), steps], axis=1)
         else:
             loc = {"mean": ops.mean(inputs, axis=1, keepdims=True), "last": last}.get(self.mode)
             loc = self._level(inputs) if loc is None else loc
             centred = inputs - loc
-        spread = ops.std(centred if self.mode in ("diff", "season") else inputs, axis=1, keepdims=True)
+        spread = ops.std(centred if self.mode in ("diff", *SEASONAL_NORMS) else inputs, axis=1, keepdims=True)
         scale = ops.where(spread > self.epsilon, spread, ops.ones_like(spread))
         return [centred / scale, loc, scale]
 
@@ -188,7 +196,8 @@ class WindowNorm(keras.layers.Layer):
 
     def compute_output_spec(self, inputs: Any) -> list[Any]:
         stats, dtype = (inputs.shape[0], 1, inputs.shape[-1]), self.compute_dtype
-        anchors = (inputs.shape[0], self.season, inputs.shape[-1]) if self.mode == "season" else stats
+        rows = {"season": self.season, "season_trend": self.season + 1}.get(self.mode, 1)
+        anchors = (inputs.shape[0], rows, inputs.shape[-1])
         return [keras.KerasTensor(inputs.shape, dtype=dtype), keras.KerasTensor(anchors, dtype=dtype),
                 keras.KerasTensor(stats, dtype=dtype)]  # fmt: skip
 
@@ -216,11 +225,15 @@ class WindowDenorm(keras.layers.Layer):
         scale = ops.cast(scale[..., :targets], forecast.dtype)
         if self.mode == "diff":
             return loc + ops.cumsum(forecast * scale, axis=1)
-        if self.mode == "season":  # step k: the value one season before it, plus the forecast difference
-            season, steps = loc.shape[1], forecast * scale
+        if self.mode in SEASONAL_NORMS:  # step k: the value one season before it, plus the forecast difference
+            trend = loc[:, -1:, :] if self.mode == "season_trend" else ops.zeros_like(loc[:, :1, :])
+            season = loc.shape[1] - (self.mode == "season_trend")
+            steps: Any = forecast * scale
             out: list[Any] = []
-            for k in range(forecast.shape[1]):
-                before = loc[:, k : k + 1, :] if k < season else out[k - season]
+            for k in range(
+                forecast.shape[1]
+            ):  # past the first season: the forecast one season before, (plus the trend)
+                before = loc[:, k : k + 1, :] if k < season else out[k - season] + trend
                 out.append(before + steps[:, k : k + 1, :])
             return ops.concatenate(out, axis=1)
         return forecast * scale + loc
