@@ -280,6 +280,21 @@ def test_an_anchor_start_forecasts_the_anchor_until_training_moves_it(window_nor
     _assert_shifts_and_round_trips(model, x, tmp_path / "anchor.keras")
 
 
+def test_the_season_trend_anchor_is_the_seasonal_random_walk_with_the_last_seasons_change() -> None:
+    """window_norm season_trend with anchor_start: the untrained forecast is SARIMA(0,1,0)(0,1,0)'s,
+    hand computed (y_T+h = y_T+h-s + y_T - y_T-s), past the first season too."""
+    horizon, season = 9, 4
+    kwargs = {**tiny_kwargs("gru", "forecasting", length=LENGTH), "horizon": horizon}
+    model = zoo.build("gru", **kwargs, window_norm="season_trend", season=season, anchor_start=True)
+    x = series(batch=2) * 5.0 + 40.0
+    path = list(np.moveaxis(x, 1, 0))  # steps, each (batch, features)
+    for _ in range(horizon):
+        path.append(path[-season] + x[:, -1, :] - x[:, -1 - season, :])
+    np.testing.assert_allclose(_predict(model, x), np.stack(path[LENGTH:], axis=1), rtol=1e-5)
+    with pytest.raises(zoo.ConfigError, match=r"season_trend needs a season of 1 step to 15 \(the window less 1\)"):
+        zoo.build("gru", **kwargs, window_norm="season_trend", season=LENGTH)
+
+
 def test_a_head_option_belongs_to_its_task() -> None:
     with pytest.raises(zoo.ConfigError, match="window_norm"):
         zoo.build("lstm", **tiny_kwargs("lstm", "classification"), window_norm="last")
