@@ -35,7 +35,9 @@ DATASETS = ("forecast:airline", "forecast:sunspots", "forecast:lynx", "forecast:
 RESULTS = common.ROOT / "benchmarks" / "results" / "forecasting.jsonl"
 REPORT = common.ROOT / "docs" / "benchmarks" / "forecasting.md"
 METRICS = ("mae", "mase", "rmse", "smape")
-DEFAULT = "last"  # the forecasting head's default window_norm (zoo.heads.ForecastHead)
+DEFAULT = (
+    "differencing"  # the forecasting head's default window_norm (zoo.heads.ForecastHead); "last" before 2026-12-02
+)
 DEFAULT_LOSS = "mae"  # forecasting's loss (recipes.tasks); cells recorded no loss before it changed:
 LOSS_BEFORE = "mse"
 # How the defaults were chosen: (variant, reference, validation figure), paired on the same

@@ -51,23 +51,60 @@ def choose_window_norm(model: str, dataset: Any, hparams: dict[str, Any], settin
     return losses
 
 
+def naive_errors(dataset: Any, season: int) -> dict[str, float]:
+    """The MAE on the training windows, in data units, of the forecast each anchor makes alone:
+    the last value (naive), the value one season before (seasonal naive) and that value plus the
+    last season's change (season_trend: SARIMA(0,1,0)(0,1,0)). Without a season that fits the
+    window (`season` < lookback), only the naive's."""
+    x = dataset.inverse_targets(dataset.train.x[:, :, : dataset.num_outputs].astype(np.float64))
+    y = dataset.inverse_targets(dataset.train.y.astype(np.float64))
+    lookback, horizon = x.shape[1], y.shape[1]
+    errors = {"last": float(np.mean(np.abs(y - x[:, -1:, :])))}
+    if 2 <= season < lookback:
+        before = x[:, lookback - season + np.arange(horizon) % season, :]  # one (or a whole number of) season(s) back
+        change = (x[:, -1:, :] - x[:, -1 - season : -season, :]) * (1 + np.arange(horizon) // season)[:, None]
+        errors["season"] = float(np.mean(np.abs(y - before)))
+        errors["season_trend"] = float(np.mean(np.abs(y - before - change)))
+    return errors
+
+
+def choose_differencing(dataset: Any) -> tuple[str, dict[str, float]]:
+    """`window_norm` "differencing": season_trend where the series needs both its seasonal and
+    its first difference, that is where the anchor's own forecast errs less on the training
+    windows than both the naive and the seasonal naive (a trending seasonal series: the airline
+    model's differencing), else last; and the three errors. Read off the training windows, as
+    auto.arima reads its differencing off the data (Hyndman & Khandakar 2008)."""
+    errors = naive_errors(dataset, season_of(dataset))
+    best = min(errors, key=errors.get)
+    return ("season_trend" if best == "season_trend" else "last"), errors
+
+
 def resolve_head(
     model: str, dataset: Any, hparams: dict[str, Any], settings: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, float]]:
-    """`hparams` with the forecasting head's "auto" resolved on validation (and, for the season
-    anchor, the data's season), and the validation loss of each anchor tried (empty if none)."""
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """`hparams` with the forecasting head's "auto" (on validation) or "differencing" (on the
+    training windows) resolved, and, for a seasonal anchor, the data's season; and the tags that
+    record the choice (the figures it was made on; empty if none)."""
     if dataset.task != "forecasting" or dataset.input_kind != "series":
         return hparams, {}
     from zoo import heads
 
-    chosen, losses = hparams.get("window_norm") or heads.head_config(dataset.task, {}).window_norm, {}
+    chosen, tags = hparams.get("window_norm") or heads.head_config(dataset.task, {}).window_norm, {}
     if chosen == "auto":
         losses = choose_window_norm(model, dataset, hparams, settings) if len(dataset.val) else {}
         chosen = min(losses, key=losses.get) if losses else heads.AUTO_WITHOUT_DATA
+        tags = {"window_norm.val_loss": _shown(losses)} if losses else {}
+    elif chosen == "differencing":
+        chosen, errors = choose_differencing(dataset)
+        tags = {"window_norm.naive_mae": _shown(errors)}
     resolved = {**hparams, "window_norm": chosen}
     if chosen in heads.SEASONAL_NORMS and not hparams.get("season"):
         resolved["season"] = season_of(dataset)
-    return resolved, losses
+    return resolved, tags
+
+
+def _shown(figures: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:.4g}" for name, value in figures.items())
 
 
 def one_series(dataset: Any) -> bool:

@@ -298,10 +298,9 @@ def train(
         check_compatible(model, dataset, hparams)
         from recipes.forecasting import resolve_head
 
-        hparams, tried = resolve_head(model, dataset, hparams, settings)  # window_norm "auto": chosen on val
-        if tried:
-            shown = ", ".join(f"{mode} {loss:.4g}" for mode, loss in tried.items())
-            track = track.under(tags={**track.tags, "window_norm.val_loss": shown})
+        hparams, chosen_on = resolve_head(model, dataset, hparams, settings)  # window_norm "auto", "differencing"
+        if chosen_on:
+            track = track.under(tags={**track.tags, **chosen_on})
     # How a run executes, not what it computes, does not make it another run.
     train_key = {k: v for k, v in cfg.__dict__.items() if k not in ("checkpoint_seconds", "steps_per_execution")}
     settings_key = {"hparams": hparams, "train": train_key, "data": data_options, "stage": stage}

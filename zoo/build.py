@@ -189,7 +189,7 @@ def _forecast(encoder: Any, inputs: Any, num_outputs: int, horizon: int, head: A
     from zoo import heads
     from zoo.layers import WindowDenorm, WindowNorm
 
-    window_norm = heads.AUTO_WITHOUT_DATA if head.window_norm == "auto" else head.window_norm
+    window_norm = heads.AUTO_WITHOUT_DATA if head.window_norm in heads.CHOSEN_ON_DATA else head.window_norm
     if window_norm == "none":
         return _with_skip(_head("forecasting", encoder(inputs), num_outputs, horizon, "series", head), inputs, head)
     lookback = inputs.shape[1]

@@ -14,9 +14,10 @@ from typing import Any
 
 from zoo.params import Boolean, Choice, Int, hp, make_config, params
 
-WINDOW_NORMS = ("auto", "last", "mean", "level", "season", "season_trend", "diff", "none")
+WINDOW_NORMS = ("auto", "differencing", "last", "mean", "level", "season", "season_trend", "diff", "none")
 SEASONAL_NORMS = ("season", "season_trend")  # the anchors that need the data's season
-AUTO_WITHOUT_DATA = "last"  # what "auto" builds where no data chooses (zoo.build alone)
+AUTO_WITHOUT_DATA = "last"  # what "auto" and "differencing" build where no data chooses (zoo.build alone)
+CHOSEN_ON_DATA = ("auto", "differencing")  # resolved by recipes.forecasting.resolve_head
 
 
 @dataclass(frozen=True)
@@ -24,14 +25,16 @@ class ForecastHead:
     """The forecasting head's options."""
 
     window_norm: str = hp(
-        "last",
+        "differencing",
         Choice(WINDOW_NORMS),
         doc="each input window normalised by its own statistics and the forecast put back around an anchor (RevIN, "
         "Kim et al. 2022): last (the window's last value), mean (its mean), season (the value one season before "
         "each forecast step: learn on seasonal differences), season_trend (that value plus the last season's "
         "change: learn on changes of the seasonal differences, as SARIMA's airline model), diff (learn on first "
         "differences), level (its exponentially smoothed level, the smoothing learned with the model: ES-RNN, Smyl "
-        "2020), none (the train segment's level); auto: last or mean, whichever gives the lower validation loss "
+        "2020), none (the train segment's level); differencing: season_trend where the series needs both "
+        "differences (that anchor's own forecast errs least on the training windows), else last (recipes."
+        "forecasting.choose_differencing); auto: last or mean, whichever gives the lower validation loss "
         "(recipes.forecasting.choose_window_norm trains both; measured, not better than last on average: "
         "docs/training.md)",
     )

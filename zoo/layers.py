@@ -11,7 +11,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from zoo.heads import SEASONAL_NORMS, WINDOW_NORMS
+from zoo.heads import CHOSEN_ON_DATA, SEASONAL_NORMS, WINDOW_NORMS
 
 PACKAGE = "lstm_zoo"
 
@@ -154,7 +154,7 @@ class WindowNorm(keras.layers.Layer):
 
     def __init__(self, mode: str = "last", epsilon: float = 1e-5, season: int = 0, **kwargs: Any):
         super().__init__(**kwargs)
-        modes = tuple(m for m in WINDOW_NORMS if m not in ("auto", "none"))
+        modes = tuple(m for m in WINDOW_NORMS if m not in (*CHOSEN_ON_DATA, "none"))
         if mode not in modes:
             raise ValueError(f"WindowNorm mode must be one of {modes}, got {mode!r}")
         if mode in SEASONAL_NORMS and season < 1:
