@@ -108,6 +108,52 @@ def test_auto_window_norm_is_the_anchor_with_the_lowest_validation_loss(tiny, tm
     assert resolve_head("gru", data, {"window_norm": "season"}, {}) == ({"window_norm": "season", "season": SEASON}, {})
 
 
+def _series_dataset(values: np.ndarray, season: int):
+    return forecast_dataset(
+        "synthetic:flat", values[:, None], ["v"], targets=["v"], features=["v"], lookback=LOOKBACK, horizon=HORIZON,
+        val_fraction=0.2, test_fraction=0.2, times=None, info={"seasonality": season},
+    )  # fmt: skip
+
+
+def test_differencing_takes_both_differences_only_where_the_series_needs_them(tiny, tmp_path) -> None:
+    """window_norm differencing (the default): the naive, seasonal naive and season_trend anchors'
+    own training-window errors (hand computed here), and season_trend only where it errs least: a
+    trending seasonal series, not a flat seasonal one or one without a season. The run records them."""
+    from mlflow import MlflowClient
+
+    import recipes
+    from recipes.forecasting import choose_differencing, naive_errors
+
+    values, data = tiny
+    first = data.info["preprocessing"]["first_target"]["train"]
+    hand: dict[str, list[float]] = {"last": [], "season": [], "season_trend": []}
+    for start in range(first, first + len(data.train)):
+        window, truth = list(values[start - LOOKBACK : start]), values[start : start + HORIZON]
+        for _ in range(HORIZON):  # SARIMA(0,1,0)(0,1,0)'s path, step by step
+            window.append(window[-SEASON] + values[start - 1] - values[start - 1 - SEASON])
+        hand["season_trend"] += list(np.abs(truth - window[LOOKBACK:]))
+        hand["last"] += list(np.abs(truth - values[start - 1]))
+        hand["season"] += list(np.abs(truth - values[start - SEASON : start - SEASON + HORIZON]))
+    errors = naive_errors(data, SEASON)
+    assert errors == pytest.approx({k: np.mean(v) for k, v in hand.items()}, rel=1e-6)
+    assert choose_differencing(data) == ("season_trend", errors)
+    t = np.arange(80, dtype="float64")
+    flat = 20.0 + 3.0 * np.sin(2 * np.pi * t / SEASON) + np.random.default_rng(1).normal(0, 0.3, 80)
+    assert choose_differencing(_series_dataset(flat, SEASON))[0] == "last"  # the seasonal naive errs least
+    assert set(choose_differencing(_series_dataset(values, 0))[1]) == {"last"}  # no season: nothing to difference
+
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    result = recipes.train("gru", data, hparams={"units": 4}, epochs=2, seed=0, tracking_uri=store,
+                           runs_dir=tmp_path, verbose=0, pictures=False)  # fmt: skip
+    assert (result.hparams["window_norm"], result.hparams["season"]) == ("season_trend", SEASON)
+    run = MlflowClient(store).get_run(result.run_id).data
+    assert run.params["model.window_norm"] == "season_trend"
+    tagged = {
+        mode: float(mae) for mode, mae in (part.split() for part in run.tags["window_norm.naive_mae"].split(", "))
+    }
+    assert tagged == pytest.approx(errors, rel=1e-3)
+
+
 def test_conformal_half_widths_by_hand() -> None:
     """Split conformal: the ceil((n + 1) * level)-th smallest absolute validation error, per step."""
     from recipes import intervals
