@@ -52,7 +52,7 @@ RESULTS = common.ROOT / "benchmarks" / "results" / "forecast_peer.jsonl"
 ZOO_RESULTS = common.ROOT / "benchmarks" / "results" / "forecasting.jsonl"
 REPORT = common.ROOT / "docs" / "benchmarks" / "forecast_peer.md"
 # The zoo cells read have every default (benchmarks/forecasting.py's DEFAULT and DEFAULT_LOSS).
-WINDOW_NORM, LOSS = "last", "mae"
+WINDOW_NORM, LOSS = "differencing", "mae"  # the forecasting defaults (window_norm "last" before 2026-12-02)
 STATSFORECAST = "statsforecast==2.1.1"
 MISSING = (
     f"statsforecast is not installed: `pip install {STATSFORECAST}` (it caps pandas<3; to keep pandas 3, "

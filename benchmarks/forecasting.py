@@ -45,7 +45,8 @@ LOSS_BEFORE = "mse"
 PAIRS = (("last linear_skip=True loss=mse", "last loss=mse", "val_loss"), ("last loss=mae", "last loss=mse", "val_mae"))
 # Chosen on the backtest (the series without its test segment): (variant, reference), paired.
 BACKTEST_PAIRS = (("last refit=True", "last"), ("season", "last"), ("level", "last"), ("last ensemble=5", "last"),
-                  ("last anchor_start=True", "last"), ("level anchor_start=True", "last"))  # fmt: skip
+                  ("last anchor_start=True", "last"), ("level anchor_start=True", "last"),
+                  ("season_trend", "last"))  # fmt: skip
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -333,7 +334,10 @@ def render(all_records: list[dict[str, Any]]) -> str:
         "",
         "Zoo models with their **default hyperparameters and training config**; the forecasting head",
         "normalises each input window by its own statistics and puts the forecast back",
-        "(`window_norm`, `zoo.heads`; `none` is the head without it). One run per (model, dataset, seed),",
+        "(`window_norm`, `zoo.heads`; `none` is the head without it). The default, `differencing`, takes",
+        "`season_trend` (the value one season before plus the last season's change) where a series needs",
+        "both differences and `last` elsewhere; its rows show the choice: `differencing (season_trend)`.",
+        "`last` was the default before 2026-12-02. One run per (model, dataset, seed),",
         "scored on the test windows in data units: MAE, MASE (scaled by the in-sample seasonal-naive",
         "MAE of the train segment; below 1 beats it), RMSE, sMAPE. Sorted by MAE. The baselines",
         "(`recipes.baselines`) forecast exactly the same windows: `naive` (last value), `seasonal_naive`,",

@@ -74,6 +74,8 @@ def choose_differencing(dataset: Any) -> tuple[str, dict[str, float]]:
     windows than both the naive and the seasonal naive (a trending seasonal series: the airline
     model's differencing), else last; and the three errors. Read off the training windows, as
     auto.arima reads its differencing off the data (Hyndman & Khandakar 2008)."""
+    if not len(dataset.train):
+        return "last", {}
     errors = naive_errors(dataset, season_of(dataset))
     best = min(errors, key=errors.get)
     return ("season_trend" if best == "season_trend" else "last"), errors
@@ -96,7 +98,7 @@ def resolve_head(
         tags = {"window_norm.val_loss": _shown(losses)} if losses else {}
     elif chosen == "differencing":
         chosen, errors = choose_differencing(dataset)
-        tags = {"window_norm.naive_mae": _shown(errors)}
+        tags = {"window_norm.naive_mae": _shown(errors)} if errors else {}
     resolved = {**hparams, "window_norm": chosen}
     if chosen in heads.SEASONAL_NORMS and not hparams.get("season"):
         resolved["season"] = season_of(dataset)

@@ -158,7 +158,7 @@ class WindowNorm(keras.layers.Layer):
         if mode not in modes:
             raise ValueError(f"WindowNorm mode must be one of {modes}, got {mode!r}")
         if mode in SEASONAL_NORMS and season < 1:
-            raise ValueError(f"WindowNorm mode season needs a season of 1 step or more, got {season}")
+            raise ValueError(f"WindowNorm mode {mode} needs a season of 1 step or more, got {season}")
         self.mode = mode
         self.epsilon = epsilon
         self.season = season
