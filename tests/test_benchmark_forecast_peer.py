@@ -59,6 +59,9 @@ def _metrics(mae: float) -> dict[str, float]:
     return {"mae": mae, "mase": mae / 10, "rmse": mae * 1.2, "smape": mae / 5}
 
 
+DEFAULT = "differencing"  # the forecasting head's default window_norm
+
+
 def test_the_report_puts_the_peers_beside_the_baselines_and_the_best_zoo_model():
     provenance = {"date": "2026-12-01T00:00:00+00:00", "machine": MACHINE, "command": COMMAND}
     records = [
@@ -74,10 +77,10 @@ def test_the_report_puts_the_peers_beside_the_baselines_and_the_best_zoo_model()
          "resolved": norm, "lookback": 24, "horizon": 12, "metrics": _metrics(mae), "seconds": 10.0, "loss": "mae",
          **other}
         for name, seed, norm, mae, other in [
-            ("mlp", 0, "last", 18.0, {}), ("mlp", 1, "last", 20.0, {}), ("lstm", 0, "last", 25.0, {}),
+            ("mlp", 0, DEFAULT, 18.0, {}), ("mlp", 1, DEFAULT, 20.0, {}), ("lstm", 0, DEFAULT, 25.0, {}),
             # Not read: another window_norm, another hyperparameter, the loss before, a backtest.
-            ("gru", 0, "auto", 1.0, {}), ("lstm", 1, "last", 1.0, {"hp": {"refit": True}}),
-            ("fcn", 0, "last", 1.0, {"loss": "mse"}), ("cnn_lstm", 0, "last", 1.0, {"backtest": 22}),
+            ("gru", 0, "last", 1.0, {}), ("lstm", 1, DEFAULT, 1.0, {"hp": {"refit": True}}),
+            ("fcn", 0, DEFAULT, 1.0, {"loss": "mse"}), ("cnn_lstm", 0, DEFAULT, 1.0, {"backtest": 22}),
         ]
     ]  # fmt: skip
     best = forecast_peer.best_zoo("forecast:airline", SHAPE, zoo)
@@ -95,6 +98,6 @@ def test_the_report_puts_the_peers_beside_the_baselines_and_the_best_zoo_model()
         < text.index("| mlp | best zoo model")
         < text.index("| ets | recipes.baselines | 20.00")
     )
-    assert "Best zoo model (window_norm last): not measured yet." in text
+    assert "Best zoo model (window_norm differencing): not measured yet." in text
     assert "What each peer chose at the origins: AutoETS ETS(M,N,M) x11." in text
     assert "NeuralForecast" in text and COMMAND in text

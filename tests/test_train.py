@@ -134,7 +134,9 @@ def test_forecasting_reports_errors_in_data_units(store, tmp_path) -> None:
     assert result.test_metrics["mae"] == pytest.approx(np.mean([result.test_metrics[k] for k in steps]))
     names = {a.path for a in MlflowClient(store).list_artifacts(result.run_id)}
     assert {"forecast_vs_actual.png", "forecast_over_history.png"} <= names and "confusion_matrix.png" not in names
-    assert result.hparams["window_norm"] == "last"  # the forecasting head's default, logged with the model's
+    # The forecasting head's default (differencing), resolved and logged with the model's: airline grows
+    # season after season, so its anchor is the value one season before plus the last season's change.
+    assert (result.hparams["window_norm"], result.hparams["season"]) == ("season_trend", 12)
 
 
 def test_an_ensemble_is_one_model_averaging_its_members_each_a_nested_run(store, tmp_path) -> None:
