@@ -95,7 +95,7 @@ def resolve_head(
     if chosen == "auto":
         losses = choose_window_norm(model, dataset, hparams, settings) if len(dataset.val) else {}
         chosen = min(losses, key=losses.get) if losses else heads.AUTO_WITHOUT_DATA
-        tags = {"window_norm.val_loss": _shown(losses)} if losses else {}
+        tags = {"window_norm.val_loss": _shown(losses)} if losses else {}  # CHOICE_TAGS
     elif chosen == "differencing":
         chosen, errors = choose_differencing(dataset)
         tags = {"window_norm.naive_mae": _shown(errors)} if errors else {}
@@ -103,6 +103,13 @@ def resolve_head(
     if chosen in heads.SEASONAL_NORMS and not hparams.get("season"):
         resolved["season"] = season_of(dataset)
     return resolved, tags
+
+
+# The tags `resolve_head` records a choice with, and what their figures are.
+CHOICE_TAGS = {
+    "window_norm.val_loss": "each anchor's best validation loss",
+    "window_norm.naive_mae": "each anchor's own MAE on the training windows",
+}
 
 
 def _shown(figures: dict[str, float]) -> str:

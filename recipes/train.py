@@ -59,6 +59,9 @@ class TrainResult:
         resumed_from: The epoch a restarted run resumed at (0 when it started fresh).
         seconds: Wall time of this process's training (fit + evaluation).
         tracking_lost: Why the MLflow store was lost mid-run, or None.
+        artifacts: The run's files by kind.
+        chosen_on: How a hyperparameter chosen on the data was chosen (a forecast's window_norm
+            "auto" or "differencing": tag -> the figures, `recipes.forecasting.CHOICE_TAGS`).
     """
 
     model: keras.Model
@@ -75,6 +78,7 @@ class TrainResult:
     seconds: float = 0.0
     tracking_lost: str | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
+    chosen_on: dict[str, str] = field(default_factory=dict)
 
 
 COSINE_WARMUP = 0.05  # lr_schedule cosine: the share of the step budget the rate warms up over
@@ -294,13 +298,13 @@ def train(
         _check_members(model, members, cfg, backbone=backbone, init_weights=init_weights, evaluate=evaluate)
     elif cfg.ensemble > 1:
         _check_ensemble(cfg.ensemble, backbone=backbone, init_weights=init_weights, evaluate=evaluate)
+    chosen_on: dict[str, str] = {}
     if backbone is None:
         check_compatible(model, dataset, hparams)
         from recipes.forecasting import resolve_head
 
         hparams, chosen_on = resolve_head(model, dataset, hparams, settings)  # window_norm "auto", "differencing"
-        if chosen_on:
-            track = track.under(tags={**track.tags, **chosen_on})
+        track = track.under(tags={**track.tags, **chosen_on})
     # How a run executes, not what it computes, does not make it another run.
     train_key = {k: v for k, v in cfg.__dict__.items() if k not in ("checkpoint_seconds", "steps_per_execution")}
     settings_key = {"hparams": hparams, "train": train_key, "data": data_options, "stage": stage}
@@ -316,7 +320,7 @@ def train(
     folder = open_folder(runs_root(track.runs_dir), key, resume=resume, experiment_id=experiment_id)
     unfreeze = (unfreeze_epochs, unfreeze_lr_factor) if unfreeze_epochs else None
     job = _Job(model, dataset, cfg, hparams, backbone, freeze_backbone, unfreeze, folder, log_model, evaluate, pictures,
-               verbose, data_options, list(callbacks), init_weights, averaged)  # fmt: skip
+               verbose, data_options, list(callbacks), init_weights, averaged, chosen_on)  # fmt: skip
     if experiment_id is None:
         return _fit_and_log(job, None, members or _members(job, track, None))
     from recipes.tracking import environment_tags, tracked_run
@@ -406,6 +410,7 @@ class _Job:
     callbacks: list[Any]
     init_weights: str | os.PathLike | None = None
     ensemble: str = ""  # the given members it averages, named ("lstm_fcn (run ...), gru (run ...)")
+    chosen_on: dict[str, str] = field(default_factory=dict)  # resolve_head's tags
 
 
 def _fit_and_log(job: _Job, tracker: Any, members: Sequence[TrainResult] = ()) -> TrainResult:
@@ -463,6 +468,7 @@ def _fit_and_log(job: _Job, tracker: Any, members: Sequence[TrainResult] = ()) -
         seconds=seconds,
         tracking_lost=tracker.lost if tracker else None,
         artifacts=artifacts,
+        chosen_on=job.chosen_on,
     )
 
 

@@ -49,6 +49,7 @@ def test_train_takes_every_training_flag(tmp_path) -> None:
     assert run.info.run_name == "all flags" and run.info.status == "FINISHED"
     steps = next(line for line in trained.stdout.splitlines() if line.startswith("MAE by step ahead: "))
     assert len(steps.split(", ")) == 6 and "mae_step_1" not in trained.stdout  # one line, not six table rows
+    assert "window_norm season_trend, chosen on each anchor's own MAE on the training windows: last " in trained.stdout
     expected = {"data.horizon": "6", "model.units": "8", "train.optimizer": "adamw", "train.learning_rate": "0.003",
                 "train.batch_size": "16", "train.epochs": "2", "train.patience": "1", "train.seed": "3",
                 "train.val_fraction": "0.25", "train.mixed_precision": "False", "train.jit_compile": "False",

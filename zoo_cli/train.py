@@ -176,6 +176,7 @@ def _finetuning(
 def _report(console: Any, result: Any) -> None:
     from rich.table import Table
 
+    from recipes.forecasting import CHOICE_TAGS
     from recipes.tracking import resolve_uri
 
     ds = result.dataset
@@ -190,6 +191,8 @@ def _report(console: Any, result: Any) -> None:
     console.print(table)
     if steps:  # a forecast's error per horizon step, on one line
         console.print("MAE by step ahead: " + ", ".join(f"{v:.4g}" for v in steps.values()))
+    for tag, figures in result.chosen_on.items():  # how a window_norm was chosen on the data
+        console.print(f"window_norm {result.hparams['window_norm']}, chosen on {CHOICE_TAGS[tag]}: {figures}")
     refit = f", then {result.refit_epochs} refitting on train + val" if result.refit_epochs else ""
     members = f" over {result.config.ensemble} ensemble members" if result.config.ensemble > 1 else ""
     console.print(f"{result.epochs - result.refit_epochs} epochs{members}{resumed}{refit}, {result.seconds:.1f} s; "
