@@ -35,9 +35,8 @@ DATASETS = ("forecast:airline", "forecast:sunspots", "forecast:lynx", "forecast:
 RESULTS = common.ROOT / "benchmarks" / "results" / "forecasting.jsonl"
 REPORT = common.ROOT / "docs" / "benchmarks" / "forecasting.md"
 METRICS = ("mae", "mase", "rmse", "smape")
-DEFAULT = (
-    "differencing"  # the forecasting head's default window_norm (zoo.heads.ForecastHead); "last" before 2026-12-02
-)
+# The forecasting head's default window_norm (zoo.heads.ForecastHead); "last" before 2026-12-02.
+DEFAULT = "differencing"
 DEFAULT_LOSS = "mae"  # forecasting's loss (recipes.tasks); cells recorded no loss before it changed:
 LOSS_BEFORE = "mse"
 # How the defaults were chosen: (variant, reference, validation figure), paired on the same
@@ -150,8 +149,9 @@ def _cell(
 
 
 def _norm(record: dict[str, Any]) -> str:
-    """The cell's window_norm as asked, what "auto" chose ("auto (season)"), its other
-    hyperparameters, and the loss it trained on where that was not the default's."""
+    """The cell's window_norm as asked, what "auto" or "differencing" chose ("differencing
+    (season_trend)"), its other hyperparameters, and the loss it trained on where that was not
+    the default's."""
     chosen = record.get("resolved")
     asked = record["window_norm"]
     norm = f"{asked} ({chosen})" if chosen and chosen != asked else asked
@@ -214,7 +214,8 @@ def _summary(datasets: list[str], records: list[dict[str, Any]]) -> list[str]:
     forecaster (ets, sarima) and Holt-Winters, and lstm against seasonal naive (naive without a season)."""
     lines = ["", "## Summary", "",
              f"MAE in data units; zoo cells are the mean over the seeds run (n), window_norm {DEFAULT} and loss",
-             f"{DEFAULT_LOSS} (the defaults; in the tables, `auto (last)` rows are window_norm auto and what it chose,",
+             f"{DEFAULT_LOSS} (the defaults; in the tables, `differencing (season_trend)` and `auto (last)` rows show",
+             "what a window_norm chosen on the data chose,",
              f"and `loss={LOSS_BEFORE}` rows trained on {LOSS_BEFORE}, the default before 2026-12-01). The",
              "\"best zoo model\" is picked by its test MAE, to check issue 16's target; it is not how a",
              "model should be chosen (`zoo tune` chooses on validation).", "",

@@ -59,7 +59,7 @@ def naive_errors(dataset: Any, season: int) -> dict[str, float]:
     x = dataset.inverse_targets(dataset.train.x[:, :, : dataset.num_outputs].astype(np.float64))
     y = dataset.inverse_targets(dataset.train.y.astype(np.float64))
     lookback, horizon = x.shape[1], y.shape[1]
-    errors = {"last": float(np.mean(np.abs(y - x[:, -1:, :])))}
+    errors = {"last": float(np.mean(np.abs(y - x[:, -1:, :])))}  # over the windows, steps and targets
     if 2 <= season < lookback:
         before = x[:, lookback - season + np.arange(horizon) % season, :]  # one (or a whole number of) season(s) back
         change = (x[:, -1:, :] - x[:, -1 - season : -season, :]) * (1 + np.arange(horizon) // season)[:, None]
@@ -68,48 +68,52 @@ def naive_errors(dataset: Any, season: int) -> dict[str, float]:
     return errors
 
 
-def choose_differencing(dataset: Any) -> tuple[str, dict[str, float]]:
-    """`window_norm` "differencing": season_trend where the series needs both its seasonal and
-    its first difference, that is where the anchor's own forecast errs less on the training
-    windows than both the naive and the seasonal naive (a trending seasonal series: the airline
-    model's differencing), else last; and the three errors. Read off the training windows, as
-    auto.arima reads its differencing off the data (Hyndman & Khandakar 2008)."""
+def choose_differencing(dataset: Any, season: int) -> tuple[str, dict[str, float]]:
+    """`window_norm` "differencing" on a series of `season` steps a season: season_trend where
+    the series needs both its seasonal and its first difference, that is where the anchor's own
+    forecast errs less on the training windows than both the naive and the seasonal naive (a
+    trending seasonal series: the airline model's differencing), else last; and the errors. Read
+    off the training windows, as auto.arima reads its differencing off the data (Hyndman &
+    Khandakar 2008). With several targets the errors are averaged in data units (the target of
+    the largest scale weighs most)."""
     if not len(dataset.train):
         return "last", {}
-    errors = naive_errors(dataset, season_of(dataset))
+    errors = naive_errors(dataset, season)
     best = min(errors, key=errors.get)
     return ("season_trend" if best == "season_trend" else "last"), errors
+
+
+# The tags `resolve_head` records a choice with, and what their figures are.
+VAL_LOSS, NAIVE_MAE = "window_norm.val_loss", "window_norm.naive_mae"
+CHOICE_TAGS = {
+    VAL_LOSS: "each anchor's best validation loss",
+    NAIVE_MAE: "each anchor's own MAE on the training windows",
+}
 
 
 def resolve_head(
     model: str, dataset: Any, hparams: dict[str, Any], settings: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """`hparams` with the forecasting head's "auto" (on validation) or "differencing" (on the
-    training windows) resolved, and, for a seasonal anchor, the data's season; and the tags that
-    record the choice (the figures it was made on; empty if none)."""
+    training windows) resolved, and, for a seasonal anchor, the season (`season` if given, else
+    the data's); and the tags that record the choice (`CHOICE_TAGS`; empty if none)."""
     if dataset.task != "forecasting" or dataset.input_kind != "series":
         return hparams, {}
     from zoo import heads
 
     chosen, tags = hparams.get("window_norm") or heads.head_config(dataset.task, {}).window_norm, {}
+    season = hparams.get("season") or season_of(dataset)
     if chosen == "auto":
         losses = choose_window_norm(model, dataset, hparams, settings) if len(dataset.val) else {}
         chosen = min(losses, key=losses.get) if losses else heads.AUTO_WITHOUT_DATA
-        tags = {"window_norm.val_loss": _shown(losses)} if losses else {}  # CHOICE_TAGS
+        tags = {VAL_LOSS: _shown(losses)} if losses else {}
     elif chosen == "differencing":
-        chosen, errors = choose_differencing(dataset)
-        tags = {"window_norm.naive_mae": _shown(errors)} if errors else {}
+        chosen, errors = choose_differencing(dataset, season)
+        tags = {NAIVE_MAE: _shown(errors)} if errors else {}
     resolved = {**hparams, "window_norm": chosen}
-    if chosen in heads.SEASONAL_NORMS and not hparams.get("season"):
-        resolved["season"] = season_of(dataset)
+    if chosen in heads.SEASONAL_NORMS:
+        resolved["season"] = season
     return resolved, tags
-
-
-# The tags `resolve_head` records a choice with, and what their figures are.
-CHOICE_TAGS = {
-    "window_norm.val_loss": "each anchor's best validation loss",
-    "window_norm.naive_mae": "each anchor's own MAE on the training windows",
-}
 
 
 def _shown(figures: dict[str, float]) -> str:

@@ -298,12 +298,16 @@ def train(
         _check_members(model, members, cfg, backbone=backbone, init_weights=init_weights, evaluate=evaluate)
     elif cfg.ensemble > 1:
         _check_ensemble(cfg.ensemble, backbone=backbone, init_weights=init_weights, evaluate=evaluate)
+    from recipes.forecasting import resolve_head
+
     chosen_on: dict[str, str] = {}
     if backbone is None:
         check_compatible(model, dataset, hparams)
-        from recipes.forecasting import resolve_head
-
-        hparams, chosen_on = resolve_head(model, dataset, hparams, settings)  # window_norm "auto", "differencing"
+    elif hparams.get("window_norm") == "auto":
+        raise ConfigError("window_norm auto trains a fresh model per anchor, not a given backbone: give "
+                          "window_norm=differencing|last|mean|... with backbone=")  # fmt: skip
+    if backbone is None or hparams.get("window_norm") == "differencing":  # a backbone's head: none unless given
+        hparams, chosen_on = resolve_head(model, dataset, hparams, settings)
         track = track.under(tags={**track.tags, **chosen_on})
     # How a run executes, not what it computes, does not make it another run.
     train_key = {k: v for k, v in cfg.__dict__.items() if k not in ("checkpoint_seconds", "steps_per_execution")}

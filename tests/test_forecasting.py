@@ -7,6 +7,7 @@ import pytest
 
 from recipes.data.prepare import forecast_dataset
 from recipes.metrics import forecast_metrics
+from zoo.errors import ConfigError
 
 SEASON, LOOKBACK, HORIZON = 4, 8, 3
 
@@ -86,6 +87,12 @@ def test_a_pretrained_encoder_fine_tunes_for_forecasting_with_the_heads_option(t
                            hparams={"window_norm": "mean"}, verbose=0, **common)  # fmt: skip
     assert result.hparams == {"window_norm": "mean"} and result.model.get_layer("window_norm").mode == "mean"
     assert result.test_metrics["mae"] > 0 and "mase" not in result.test_metrics  # a subset: no series to scale by
+    read = semi.finetune("gru", "forecast:airline", pre, fraction=0.5, freeze_epochs=1, hparams={"window_norm":
+                         "differencing"}, verbose=0, **common)  # fmt: skip
+    assert read.model.get_layer("window_norm").mode == read.hparams["window_norm"] == "season_trend"
+    with pytest.raises(ConfigError, match="window_norm auto trains a fresh model per anchor, not a given backbone"):
+        semi.finetune("gru", "forecast:airline", pre, fraction=0.5, freeze_epochs=1, hparams={"window_norm": "auto"},
+                      verbose=0, **common)  # fmt: skip
 
 
 def test_auto_window_norm_is_the_anchor_with_the_lowest_validation_loss(tiny, tmp_path) -> None:
@@ -108,9 +115,9 @@ def test_auto_window_norm_is_the_anchor_with_the_lowest_validation_loss(tiny, tm
     assert resolve_head("gru", data, {"window_norm": "season"}, {}) == ({"window_norm": "season", "season": SEASON}, {})
 
 
-def _series_dataset(values: np.ndarray, season: int):
+def _series_dataset(values: np.ndarray, season: int, horizon: int = HORIZON):
     return forecast_dataset(
-        "synthetic:flat", values[:, None], ["v"], targets=["v"], features=["v"], lookback=LOOKBACK, horizon=HORIZON,
+        "synthetic:flat", values[:, None], ["v"], targets=["v"], features=["v"], lookback=LOOKBACK, horizon=horizon,
         val_fraction=0.2, test_fraction=0.2, times=None, info={"seasonality": season},
     )  # fmt: skip
 
@@ -122,7 +129,7 @@ def test_differencing_takes_both_differences_only_where_the_series_needs_them(ti
     from mlflow import MlflowClient
 
     import recipes
-    from recipes.forecasting import choose_differencing, naive_errors
+    from recipes.forecasting import choose_differencing, naive_errors, resolve_head
 
     values, data = tiny
     first = data.info["preprocessing"]["first_target"]["train"]
@@ -136,11 +143,15 @@ def test_differencing_takes_both_differences_only_where_the_series_needs_them(ti
         hand["season"] += list(np.abs(truth - values[start - SEASON : start - SEASON + HORIZON]))
     errors = naive_errors(data, SEASON)
     assert errors == pytest.approx({k: np.mean(v) for k, v in hand.items()}, rel=1e-6)
-    assert choose_differencing(data) == ("season_trend", errors)
+    assert choose_differencing(data, SEASON) == ("season_trend", errors)
     t = np.arange(80, dtype="float64")
     flat = 20.0 + 3.0 * np.sin(2 * np.pi * t / SEASON) + np.random.default_rng(1).normal(0, 0.3, 80)
-    assert choose_differencing(_series_dataset(flat, SEASON))[0] == "last"  # the seasonal naive errs least
-    assert set(choose_differencing(_series_dataset(values, 0))[1]) == {"last"}  # no season: nothing to difference
+    chosen, flat_errors = choose_differencing(_series_dataset(flat, SEASON), SEASON)
+    assert chosen == "last" and min(flat_errors, key=flat_errors.get) == "season"  # the seasonal naive errs least
+    unknown = _series_dataset(values, 0)  # no season in the data: nothing to difference, unless one is given
+    assert set(choose_differencing(unknown, 0)[1]) == {"last"}
+    given, tags = resolve_head("gru", unknown, {"window_norm": "differencing", "season": SEASON}, {})
+    assert (given["window_norm"], given["season"]) == ("season_trend", SEASON) and "window_norm.naive_mae" in tags
 
     store = f"sqlite:///{tmp_path}/mlflow.db"
     result = recipes.train("gru", data, hparams={"units": 4}, epochs=2, seed=0, tracking_uri=store,
@@ -152,6 +163,20 @@ def test_differencing_takes_both_differences_only_where_the_series_needs_them(ti
         mode: float(mae) for mode, mae in (part.split() for part in run.tags["window_norm.naive_mae"].split(", "))
     }
     assert tagged == pytest.approx(errors, rel=1e-3)
+
+
+def test_the_rules_anchor_is_the_models_anchor_past_the_first_season(tiny) -> None:
+    """What differencing scores as season_trend's own forecast is what the head forecasts before
+    training (`anchor_start`), at a horizon longer than the season too."""
+    import zoo
+    from recipes.forecasting import naive_errors
+
+    data = _series_dataset(tiny[0], SEASON, horizon=2 * SEASON + 1)
+    model = zoo.build("gru", input_shape=data.train.x.shape[1:], task="forecasting", num_outputs=1,
+                      horizon=data.horizon, window_norm="season_trend", season=SEASON, anchor_start=True)  # fmt: skip
+    forecast = data.inverse_targets(np.asarray(model(data.train.x, training=False), dtype=np.float64))
+    truth = data.inverse_targets(data.train.y.astype(np.float64))
+    assert np.mean(np.abs(forecast - truth)) == pytest.approx(naive_errors(data, SEASON)["season_trend"], rel=1e-4)
 
 
 def test_conformal_half_widths_by_hand() -> None:

@@ -157,7 +157,7 @@ def _reuse_backbone(model: Any, input_shape: tuple, vocab_size: int | None) -> k
     return model
 
 
-def _head(task: str, features: dict, num_outputs: int, horizon: int | None, kind: str, head: Any = None) -> Any:
+def _head(task: str, features: dict, num_outputs: int, horizon: int | None, kind: str, zero_start: bool = False) -> Any:
     import keras
 
     if task == "reconstruction":
@@ -176,11 +176,9 @@ def _head(task: str, features: dict, num_outputs: int, horizon: int | None, kind
         return keras.layers.Dense(num_outputs, activation="softmax", dtype="float32", name="classification")(pooled)
     if task == "regression":
         return keras.layers.Dense(num_outputs, dtype="float32", name="regression")(pooled)
-    start = "zeros" if head is not None and head.anchor_start else "glorot_uniform"  # zeros: the anchor itself
-    flat = keras.layers.Dense(horizon * num_outputs, kernel_initializer=start, dtype="float32", name="forecast_dense")(
-        pooled
-    )
-    return keras.layers.Reshape((horizon, num_outputs), name="forecasting")(flat)
+    start = "zeros" if zero_start else "glorot_uniform"  # zeros: the forecast starts as its anchor
+    flat = keras.layers.Dense(horizon * num_outputs, kernel_initializer=start, dtype="float32", name="forecast_dense")
+    return keras.layers.Reshape((horizon, num_outputs), name="forecasting")(flat(pooled))
 
 
 def _forecast(encoder: Any, inputs: Any, num_outputs: int, horizon: int, head: Any) -> Any:
@@ -191,7 +189,9 @@ def _forecast(encoder: Any, inputs: Any, num_outputs: int, horizon: int, head: A
 
     window_norm = heads.AUTO_WITHOUT_DATA if head.window_norm in heads.CHOSEN_ON_DATA else head.window_norm
     if window_norm == "none":
-        return _with_skip(_head("forecasting", encoder(inputs), num_outputs, horizon, "series", head), inputs, head)
+        return _with_skip(
+            _head("forecasting", encoder(inputs), num_outputs, horizon, "series", head.anchor_start), inputs, head
+        )
     lookback = inputs.shape[1]
     longest = None if lookback is None else lookback - (window_norm == "season_trend")  # its trend: 1 step more
     if window_norm in heads.SEASONAL_NORMS and not (1 <= head.season and (longest is None or head.season <= longest)):
@@ -199,7 +199,9 @@ def _forecast(encoder: Any, inputs: Any, num_outputs: int, horizon: int, head: A
         raise ConfigError(f"window_norm {window_norm} needs a season of 1 step {most}, got season={head.season}: "
                           "give season=N, or a longer window")  # fmt: skip
     normed, loc, scale = WindowNorm(window_norm, season=head.season, dtype="float32", name="window_norm")(inputs)
-    forecast = _with_skip(_head("forecasting", encoder(normed), num_outputs, horizon, "series", head), normed, head)
+    forecast = _with_skip(
+        _head("forecasting", encoder(normed), num_outputs, horizon, "series", head.anchor_start), normed, head
+    )
     return WindowDenorm(window_norm, dtype="float32", name="window_denorm")([forecast, loc, scale])
 
 

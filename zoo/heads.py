@@ -49,8 +49,9 @@ class ForecastHead:
         False,
         Boolean(),
         doc="the forecast starts as the anchor of window_norm (the output layer's weights start at zero: the last "
-        "value, the mean or the smoothed level, repeated) and training learns the network's correction to it, as a "
-        "residual branch starts at zero (ReZero, Bachlechner et al. 2021)",
+        "value, the mean or the smoothed level repeated, the seasonal anchors' path, the last value for diff) and "
+        "training learns the network's correction to it, as a residual branch starts at zero (ReZero, Bachlechner "
+        "et al. 2021)",
     )
     season: int = hp(
         0,

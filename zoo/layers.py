@@ -127,8 +127,9 @@ class WindowNorm(keras.layers.Layer):
     normalisation: Kim et al. 2022, "Reversible Instance Normalization for Accurate
     Time-Series Forecasting against Distribution Shift", ICLR).
 
-    Returns `[normalised, loc, scale]`, `loc` and `scale` of shape `(batch, 1, features)`,
-    which `WindowDenorm` applies back to the forecast:
+    Returns `[normalised, loc, scale]`, `scale` of shape `(batch, 1, features)` and `loc` too
+    (`season` rows for "season", `season + 1` for "season_trend"), which `WindowDenorm` applies
+    back to the forecast:
 
     - "last": subtract the window's last value, divide by its standard deviation;
     - "mean": subtract the window's mean, divide by its standard deviation;
@@ -226,14 +227,12 @@ class WindowDenorm(keras.layers.Layer):
         if self.mode == "diff":
             return loc + ops.cumsum(forecast * scale, axis=1)
         if self.mode in SEASONAL_NORMS:  # step k: the value one season before it, plus the forecast difference
-            trend = loc[:, -1:, :] if self.mode == "season_trend" else ops.zeros_like(loc[:, :1, :])
-            season = loc.shape[1] - (self.mode == "season_trend")
-            steps: Any = forecast * scale
+            trending = self.mode == "season_trend"  # loc's last row is the trend
+            season, steps = loc.shape[1] - trending, forecast * scale
             out: list[Any] = []
-            for k in range(
-                forecast.shape[1]
-            ):  # past the first season: the forecast one season before, (plus the trend)
-                before = loc[:, k : k + 1, :] if k < season else out[k - season] + trend
+            for k in range(forecast.shape[1]):  # past the first season: the forecast one season before (+ trend)
+                before = loc[:, k : k + 1, :] if k < season else out[k - season]
+                before = before + loc[:, -1:, :] if trending and k >= season else before
                 out.append(before + steps[:, k : k + 1, :])
             return ops.concatenate(out, axis=1)
         return forecast * scale + loc
