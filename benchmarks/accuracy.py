@@ -53,6 +53,7 @@ BASELINE_NOTES = {
     "1nn_euclidean": "1-NN, Euclidean distance on the dataset's arrays, fitted on train+val",
     "naive": "last input value repeated over the horizon",
     "seasonal_naive": "value one season earlier (season from the dataset info)",
+    "season_trend": "value one season earlier plus the last season's change (SARIMA(0,1,0)(0,1,0))",
     "holt_winters": "statsmodels ExponentialSmoothing refitted per test window on all points before it",
     "ets": "statsmodels ExponentialSmoothing refitted per test window on all points before it",
     "sarima": "statsmodels SARIMAX (0,1,1)(0,1,1)s, fitted on the points before the test segment",
@@ -83,6 +84,7 @@ def cell_key(record: dict[str, Any]) -> tuple[str, str, str, Any]:
 FITTED_ON = {
     "naive": "test window inputs",
     "seasonal_naive": "test window inputs",
+    "season_trend": "test window inputs",
     "holt_winters": "all points before each test window",
     "ets": "all points before each test window",
     "sarima": "the points before the test segment",

@@ -173,6 +173,20 @@ def seasonal_naive(dataset: Dataset) -> BaselineResult:
     return _scored("seasonal_naive", f"the value one season ({season} steps) earlier", dataset, predict)
 
 
+def season_trend(dataset: Dataset) -> BaselineResult:
+    """The value one season earlier plus the last season's change (SARIMA(0,1,0)(0,1,0)): the
+    anchor the forecasting head's default takes on a series that grows season after season, alone."""
+    from recipes import forecasting
+
+    season = forecasting.season_of(dataset)
+
+    def predict() -> np.ndarray:
+        return forecasting.naive_forecasts(_target_inputs(dataset), season, dataset.horizon)["season_trend"]
+
+    what = f"the value one season ({season} steps) earlier plus the last season's change"
+    return _scored("season_trend", what, dataset, predict)
+
+
 def ets(dataset: Dataset) -> BaselineResult:
     """Holt-Winters (damped additive trend; seasonal where the data is), refitted at each test origin."""
     from recipes import forecasting
@@ -210,6 +224,8 @@ def compute(dataset: Dataset) -> list[BaselineResult]:
         lookback = dataset.test.x.shape[1]
         if 1 < season <= lookback:
             out.append(seasonal_naive(dataset))
+        if 1 < season < lookback:
+            out.append(season_trend(dataset))
         elif season > lookback:
             log.warning("%s: no seasonal-naive baseline: lookback %d < season %d", dataset.name, lookback, season)
         from recipes.forecasting import one_series

@@ -51,21 +51,28 @@ def choose_window_norm(model: str, dataset: Any, hparams: dict[str, Any], settin
     return losses
 
 
+def naive_forecasts(x: np.ndarray, season: int, horizon: int) -> dict[str, np.ndarray]:
+    """The forecast each anchor of the forecasting head makes alone from windows `x` `(n,
+    lookback, targets)`, each `(n, horizon, targets)`: the last value (naive, "last"), the value
+    one season before (seasonal naive, "season") and that value plus the last season's change
+    ("season_trend": SARIMA(0,1,0)(0,1,0), its path past the first season too). Without a
+    season that fits the window (2 <= `season` < lookback), only the naive's."""
+    lookback = x.shape[1]
+    forecasts = {"last": np.repeat(x[:, -1:, :], horizon, axis=1)}
+    if 2 <= season < lookback:
+        steps = np.arange(horizon)
+        before = x[:, lookback - season + steps % season, :]  # the same phase in the window's last season
+        change = (x[:, -1:, :] - x[:, -1 - season : -season, :]) * (1 + steps // season)[:, None]
+        forecasts |= {"season": before, "season_trend": before + change}
+    return forecasts
+
+
 def naive_errors(dataset: Any, season: int) -> dict[str, float]:
-    """The MAE on the training windows, in data units, of the forecast each anchor makes alone:
-    the last value (naive), the value one season before (seasonal naive) and that value plus the
-    last season's change (season_trend: SARIMA(0,1,0)(0,1,0)). Without a season that fits the
-    window (`season` < lookback), only the naive's."""
+    """The MAE on the training windows, in data units, of each of `naive_forecasts` (over the
+    windows, steps and targets)."""
     x = dataset.inverse_targets(dataset.train.x[:, :, : dataset.num_outputs].astype(np.float64))
     y = dataset.inverse_targets(dataset.train.y.astype(np.float64))
-    lookback, horizon = x.shape[1], y.shape[1]
-    errors = {"last": float(np.mean(np.abs(y - x[:, -1:, :])))}  # over the windows, steps and targets
-    if 2 <= season < lookback:
-        before = x[:, lookback - season + np.arange(horizon) % season, :]  # one (or a whole number of) season(s) back
-        change = (x[:, -1:, :] - x[:, -1 - season : -season, :]) * (1 + np.arange(horizon) // season)[:, None]
-        errors["season"] = float(np.mean(np.abs(y - before)))
-        errors["season_trend"] = float(np.mean(np.abs(y - before - change)))
-    return errors
+    return {name: float(np.mean(np.abs(y - f))) for name, f in naive_forecasts(x, season, y.shape[1]).items()}
 
 
 def choose_differencing(dataset: Any, season: int) -> tuple[str, dict[str, float]]:

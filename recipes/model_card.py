@@ -24,7 +24,12 @@ def cheap_baselines(dataset: Dataset) -> list[Any]:
 
     if dataset.task == "forecasting":
         season, lookback = int(dataset.info.get("seasonality") or 1), dataset.test.x.shape[1]
-        return [baselines.naive(dataset)] + ([baselines.seasonal_naive(dataset)] if 1 < season <= lookback else [])
+        seasonal = [baselines.seasonal_naive(dataset)] if 1 < season <= lookback else []
+        return [
+            baselines.naive(dataset),
+            *seasonal,
+            *([baselines.season_trend(dataset)] if 1 < season < lookback else []),
+        ]
     if dataset.task == "regression":
         return [baselines.mean_target(dataset)]
     found = [baselines.majority(dataset)]

@@ -178,16 +178,16 @@ def test_report_writes_pictures_and_one_file_and_logs_a_comparison_run(compared,
 
 def test_baselines_are_logged_once_per_dataset_and_seed_and_shown_as_baselines(compared, store) -> None:
     assert f"{IPD} seed 0: baselines logged: 1nn_euclidean, majority" in compared.notes
-    assert f"{AIRLINE} seed 0: baselines logged: ets, naive, sarima, seasonal_naive" in compared.notes
+    assert f"{AIRLINE} seed 0: baselines logged: ets, naive, sarima, season_trend, seasonal_naive" in compared.notes
     base = compared.runs[compared.runs["baseline"]]
     assert set(base.groupby(["dataset", "model", "seed"]).size()) == {1}
     assert set(base.loc[base["dataset"] == IPD, "seed"]) == {0, 1, 2}  # the failed run's seed too
     board = compared.board
     rows = board[board["baseline"]].set_index("model")
-    assert set(rows.index) == {"majority", "1nn_euclidean", "naive", "seasonal_naive", "ets", "sarima"}
+    assert set(rows.index) == {"majority", "1nn_euclidean", "naive", "seasonal_naive", "season_trend", "ets", "sarima"}
     assert (rows["stage"] == "baseline").all() and rows.loc["majority", "n"] == 3
     assert compare.add_baselines(compared.runs) == [
-        f"{AIRLINE} seed 0: baselines already logged: ets, naive, sarima, seasonal_naive",
+        f"{AIRLINE} seed 0: baselines already logged: ets, naive, sarima, season_trend, seasonal_naive",
         f"{IPD} seed 0: baselines already logged: 1nn_euclidean, majority",
         f"{IPD} seed 1: baselines already logged: 1nn_euclidean, majority",
         f"{IPD} seed 2: baselines already logged: 1nn_euclidean, majority",

@@ -52,13 +52,16 @@ def test_every_baseline_forecasts_the_models_windows_from_their_origins(tiny) ->
     first = dataset.info["preprocessing"]["first_target"]["test"]
     truth = dataset.inverse_targets(dataset.test.y)
     results = {b.name: b for b in compute(dataset)}
-    assert set(results) == {"naive", "seasonal_naive", "ets", "sarima"}
+    assert set(results) == {"naive", "seasonal_naive", "season_trend", "ets", "sarima"}
     for result in results.values():
         assert result.predictions.shape == truth.shape == (len(dataset.test), HORIZON, 1)
         assert {"mae", "mase", "rmse", "smape", "mae_step_1"} <= set(result.metrics)
     for i in range(len(dataset.test)):  # window i's origin: the point before its first target
         np.testing.assert_allclose(truth[i, :, 0], values[first + i : first + i + HORIZON], rtol=1e-5)
         assert results["naive"].predictions[i, 0, 0] == pytest.approx(values[first + i - 1], rel=1e-5)
+        origin = first + i  # season_trend: one season back, plus the last season's change
+        by_hand = values[origin - SEASON : origin - SEASON + HORIZON] + values[origin - 1] - values[origin - 1 - SEASON]
+        np.testing.assert_allclose(results["season_trend"].predictions[i, :, 0], by_hand, rtol=1e-5)
     last = len(dataset.test) - 1
     history = values[: first + last]
     direct = ExponentialSmoothing(history, trend="add", damped_trend=True, seasonal="mul",
