@@ -305,6 +305,36 @@ def test_a_long_config_is_brief_on_the_terminal_and_whole_in_the_board(store) ->
     assert "units=8 +4 more" in row and len(row) <= 80, row
 
 
+def test_a_forecasting_searchs_board_keeps_each_name_whole_on_one_line_of_120(store) -> None:
+    """A search's board of a forecast (its objective and four test metrics) leaves the config the
+    room that is left, cut with an ellipsis; model names are never folded over lines."""
+    import io
+
+    from mlflow.entities import Metric, Param
+    from rich.console import Console
+
+    client = _client(store)
+    experiment_id = client.get_experiment_by_name(EXPERIMENT).experiment_id
+    parent = client.create_run(experiment_id, run_name="search", tags={"stage": "search"}).info.run_id
+    where = {"mlflow.parentRunId": parent, "dataset": AIRLINE, "seed": "0", "task": "forecasting"}
+    figures = {"best_val_loss": 0.286, "test_mae": 14.41, "test_mase": 0.494, "test_rmse": 18.76, "test_smape": 3.24}
+    for model, stage in (("gru", "best"), ("gru", "trial"), ("seasonal_naive", "baseline")):
+        tags = {**where, "stage": stage, "model": model, **({"family": "baseline"} if stage == "baseline" else {})}
+        run = client.create_run(experiment_id, tags=tags).info.run_id
+        params = {"model.window_norm": "season_trend", "model.season": "12", "train.epochs": "200"}
+        client.log_batch(run, metrics=[Metric(k, v, 0, 0) for k, v in figures.items()],
+                         params=[Param(k, v) for k, v in params.items()] if stage != "baseline" else [])  # fmt: skip
+        client.set_terminated(run, "FINISHED")
+    board = compare.leaderboard(compare.collect(parent_run_id=parent, tracking_uri=store))
+    screen = io.StringIO()
+    compare.print_leaderboard(Console(file=screen, width=120), board)
+    lines = screen.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 120, screen.getvalue()
+    [best] = [line for line in lines if "gru (best)" in line]
+    assert "14.41" in best and "window_norm" in best, screen.getvalue()
+    assert any("seasonal_naive (baseline)" in line and "14.41" in line for line in lines), screen.getvalue()
+
+
 def test_settings_every_trial_shares_are_said_once_under_the_terminal_table(store) -> None:
     """A search's trials all ran 30 epochs on its folds: one note says so; each row keeps what is its own."""
     import io

@@ -310,16 +310,19 @@ def print_leaderboard(console: Any, board: pd.DataFrame) -> None:
         console = Console(file=console.file, width=TERMINAL_WIDTH, soft_wrap=False,
                           force_terminal=console.is_terminal, color_system=console.color_system)  # fmt: skip
     for dataset in board["dataset"].drop_duplicates():
-        header, rows, flags, notes = _terminal_table(board, dataset, min(console.width, TERMINAL_WIDTH))
+        header, rows, flags, notes, room = _terminal_table(board, dataset, min(console.width, TERMINAL_WIDTH))
         task = board.loc[board["dataset"] == dataset, "task"].iloc[0]
         table = Table(title=Text(f"{dataset} ({task})"), box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                       caption=Text("\n".join(notes)) if notes else None, caption_justify="left")  # fmt: skip
         for i, col in enumerate(header):
             numeric = i == 0 or (i >= 3 and col != "status")
-            # Figures keep their width; a long model name folds; the config was cut to fit, at its commas.
+            # Figures and model names keep their width (a name longer than its cap folds); the config was cut
+            # to fit at its commas, and the ellipsis cuts a first setting longer than the room left.
+            widest = _column_width(col, [r[i] for r in rows])
             table.add_column(_terminal_header(col), justify="right" if numeric else "left", no_wrap=col != "model",
                              overflow="fold" if col == "model" else "ellipsis",
-                             max_width=_MAX_WIDTHS.get(col))  # fmt: skip
+                             min_width=widest if col == "model" else None,
+                             max_width=room if col == "config" else _MAX_WIDTHS.get(col))  # fmt: skip
         for row, baseline in zip(rows, flags, strict=True):
             table.add_row(*(Text(c) for c in row), style="dim italic" if baseline else None)
         console.print(table)
@@ -332,9 +335,10 @@ _GAP = 3  # what rich's SIMPLE_HEAD box puts between two columns
 
 def _terminal_table(
     board: pd.DataFrame, dataset: Any, width: int
-) -> tuple[list[str], list[list[str]], list[bool], list[str]]:
-    """One dataset's terminal columns, cells, baseline flags and notes; settings a stage's rows
-    all share are a note, and each config cell holds what else fits the width left to it."""
+) -> tuple[list[str], list[list[str]], list[bool], list[str], int]:
+    """One dataset's terminal columns, cells, baseline flags, notes and the config column's
+    width; settings a stage's rows all share are a note, and each config cell holds what else
+    fits the width left to it."""
     from recipes.tasks import TASKS
 
     header, cells, flags = table_rows(board, dataset)
@@ -353,7 +357,7 @@ def _terminal_table(
     room = max(12, width - others - _GAP * (len(names) - 1))
     for row in rows:
         row[at] = _brief_config(row[at], room)
-    return names, rows, flags, notes
+    return names, rows, flags, notes, room
 
 
 def _factor_shared(rows: list[list[str]], at: int, stages: Sequence[str], baseline: Sequence[bool]) -> list[str]:
