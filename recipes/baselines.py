@@ -222,12 +222,12 @@ def compute(dataset: Dataset) -> list[BaselineResult]:
         out = [naive(dataset)]
         season = int(dataset.info.get("seasonality") or 1)
         lookback = dataset.test.x.shape[1]
+        if season > lookback:
+            log.warning("%s: no seasonal-naive baseline: lookback %d < season %d", dataset.name, lookback, season)
         if 1 < season <= lookback:
             out.append(seasonal_naive(dataset))
-        if 1 < season < lookback:
+        if 1 < season < lookback:  # the last season's change needs one step more
             out.append(season_trend(dataset))
-        elif season > lookback:
-            log.warning("%s: no seasonal-naive baseline: lookback %d < season %d", dataset.name, lookback, season)
         from recipes.forecasting import one_series
 
         if one_series(dataset):  # one series' windows: the classical models refit on its history

@@ -189,20 +189,26 @@ def _forecast(encoder: Any, inputs: Any, num_outputs: int, horizon: int, head: A
 
     window_norm = heads.AUTO_WITHOUT_DATA if head.window_norm in heads.CHOSEN_ON_DATA else head.window_norm
     if window_norm == "none":
-        return _with_skip(
-            _head("forecasting", encoder(inputs), num_outputs, horizon, "series", head.anchor_start), inputs, head
-        )
-    lookback = inputs.shape[1]
-    longest = None if lookback is None else lookback - (window_norm == "season_trend")  # its trend: 1 step more
-    if window_norm in heads.SEASONAL_NORMS and not (1 <= head.season and (longest is None or head.season <= longest)):
-        most = "or more" if longest is None else f"to {longest} (the window{' less 1' if longest < lookback else ''})"
-        raise ConfigError(f"window_norm {window_norm} needs a season of 1 step {most}, got season={head.season}: "
-                          "give season=N, or a longer window")  # fmt: skip
+        forecast = _head("forecasting", encoder(inputs), num_outputs, horizon, "series", head.anchor_start)
+        return _with_skip(forecast, inputs, head)
+    _check_season(window_norm, head.season, inputs.shape[1])
     normed, loc, scale = WindowNorm(window_norm, season=head.season, dtype="float32", name="window_norm")(inputs)
-    forecast = _with_skip(
-        _head("forecasting", encoder(normed), num_outputs, horizon, "series", head.anchor_start), normed, head
-    )
+    forecast = _head("forecasting", encoder(normed), num_outputs, horizon, "series", head.anchor_start)
+    forecast = _with_skip(forecast, normed, head)
     return WindowDenorm(window_norm, dtype="float32", name="window_denorm")([forecast, loc, scale])
+
+
+def _check_season(window_norm: str, season: int, lookback: int | None) -> None:
+    """A seasonal anchor's season fits the window (season_trend's change: one step more)."""
+    from zoo import heads
+
+    if window_norm not in heads.SEASONAL_NORMS:
+        return
+    longest = None if lookback is None else lookback - (window_norm == "season_trend")
+    if not (1 <= season and (longest is None or season <= longest)):
+        most = "or more" if longest is None else f"to {longest} (the window{' less 1' if longest < lookback else ''})"
+        raise ConfigError(f"window_norm {window_norm} needs a season of 1 step {most}, got season={season}: "
+                          "give season=N, or a longer window")  # fmt: skip
 
 
 def _with_skip(forecast: Any, window: Any, head: Any) -> Any:
