@@ -216,20 +216,24 @@ def mean_target(dataset: Dataset) -> BaselineResult:
     return _scored("mean", "the train+val target mean", dataset, predict)
 
 
+def naive_forecasters(dataset: Dataset) -> list[BaselineResult]:
+    """The naive forecasts that apply to the dataset's season and window: the last value, the
+    value one season earlier, and that plus the last season's change (one step more)."""
+    from recipes.forecasting import season_of
+
+    season, lookback = season_of(dataset), dataset.test.x.shape[1]
+    seasonal = [seasonal_naive(dataset)] if 1 < season <= lookback else []
+    return [naive(dataset), *seasonal, *([season_trend(dataset)] if 1 < season < lookback else [])]
+
+
 def compute(dataset: Dataset) -> list[BaselineResult]:
     """Every baseline that applies to the dataset's task and input kind, scored on its test split."""
     if dataset.task == "forecasting":
-        out = [naive(dataset)]
-        season = int(dataset.info.get("seasonality") or 1)
-        lookback = dataset.test.x.shape[1]
+        from recipes.forecasting import one_series, season_of
+
+        out, season, lookback = naive_forecasters(dataset), season_of(dataset), dataset.test.x.shape[1]
         if season > lookback:
             log.warning("%s: no seasonal-naive baseline: lookback %d < season %d", dataset.name, lookback, season)
-        if 1 < season <= lookback:
-            out.append(seasonal_naive(dataset))
-        if 1 < season < lookback:  # the last season's change needs one step more
-            out.append(season_trend(dataset))
-        from recipes.forecasting import one_series
-
         if one_series(dataset):  # one series' windows: the classical models refit on its history
             out += [ets(dataset), sarima(dataset)]
         return out

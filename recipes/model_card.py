@@ -23,10 +23,7 @@ def cheap_baselines(dataset: Dataset) -> list[Any]:
     from recipes import baselines
 
     if dataset.task == "forecasting":
-        season, lookback = int(dataset.info.get("seasonality") or 1), dataset.test.x.shape[1]
-        seasonal = [baselines.seasonal_naive(dataset)] if 1 < season <= lookback else []
-        trend = [baselines.season_trend(dataset)] if 1 < season < lookback else []
-        return [baselines.naive(dataset), *seasonal, *trend]
+        return baselines.naive_forecasters(dataset)
     if dataset.task == "regression":
         return [baselines.mean_target(dataset)]
     found = [baselines.majority(dataset)]
