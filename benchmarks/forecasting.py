@@ -45,7 +45,8 @@ PAIRS = (("last linear_skip=True loss=mse", "last loss=mse", "val_loss"), ("last
 # Chosen on the backtest (the series without its test segment): (variant, reference), paired.
 BACKTEST_PAIRS = (("last refit=True", "last"), ("season", "last"), ("level", "last"), ("last ensemble=5", "last"),
                   ("last anchor_start=True", "last"), ("level anchor_start=True", "last"),
-                  ("season_trend", "last"), ("season_trend anchor_start=True", "season_trend"))  # fmt: skip
+                  ("season_trend", "last"), ("season_trend anchor_start=True", "season_trend"),
+                  ("mean", "last"))  # fmt: skip
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
