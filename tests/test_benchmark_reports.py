@@ -42,3 +42,20 @@ def test_report_does_not_depend_on_the_hash_seed(tmp_path, script, args):
     second = _render(script, args, tmp_path / "b.md", seed=2)
     assert first == second
     assert first.strip()
+
+
+def test_a_ucr_set_no_issue_names_is_reported_apart_from_the_issues_targets():
+    from benchmarks import protocol
+
+    def cell(dataset: str, name: str, accuracy: float, kind: str = "model") -> dict:
+        return {"kind": kind, "dataset": dataset, "name": name, "seed": 0, "metrics": {"accuracy": accuracy},
+                "epochs": 10, "seconds": 1.0, "command": "accuracy.py", "date": "2026-12-02T16:00:00"}  # fmt: skip
+
+    records = [cell("ucr:OSULeaf", "fcn", 0.979), cell("ucr:OSULeaf", "lstm", 0.40), cell("ucr:OSULeaf", "gru", 0.60),
+               cell("ucr:OSULeaf", "1nn_euclidean", 0.521, "baseline"), cell("ucr:GunPoint", "fcn", 1.0),
+               cell("ucr:GunPoint", "1nn_euclidean", 0.913, "baseline")]  # fmt: skip
+    text = "\n".join(protocol.render([], [], [], records))
+    targets, unseen = text.split("## Against issue 15's targets")[1].split("## The defaults on UCR sets no issue names")
+    assert "ucr:GunPoint" in targets and "ucr:OSULeaf" not in targets
+    row = next(line for line in unseen.splitlines() if line.startswith("| ucr:OSULeaf"))
+    assert "| fcn 0.979 | lstm 0.400 |" in row and "| 0.521 | 1 of 3 |" in row and "NNE 0.988" in row
