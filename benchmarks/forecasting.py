@@ -174,7 +174,8 @@ def _mean(rows: list[dict[str, Any]], key: str) -> tuple[float, float]:
 
 
 def _table(address: str, records: list[dict[str, Any]]) -> list[str]:
-    base = [r for r in records if r["kind"] == "baseline" and r["dataset"] == address]
+    # A baseline is deterministic: one row each, its latest record (an earlier one may be a rerun's twin).
+    base = list({r["name"]: r for r in records if r["kind"] == "baseline" and r["dataset"] == address}.values())
     cells = defaultdict(list)
     for r in records:
         if r["kind"] == "model" and r["dataset"] == address and "error" not in r:
