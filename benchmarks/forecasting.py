@@ -94,9 +94,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
         shape = {"lookback": dataset.info["lookback"], "horizon": dataset.horizon,
                  "season": int(dataset.info.get("seasonality") or 1), **({"backtest": cut} if cut else {})}  # fmt: skip
         recorded = {key[1] for key in done if key[0] == address and key[-1] == cut}
-        for result in compute(dataset):  # deterministic: each baseline once per series (and backtest cut)
-            if result.name in recorded:
-                continue
+        for result in compute(dataset, skip=recorded):  # deterministic: once per series (and backtest cut)
             record = {"kind": "baseline", "dataset": address, "name": result.name, **shape,
                       "metrics": result.metrics, "seconds": result.seconds}  # fmt: skip
             common.append(args.results, record | {"date": common.now()} | provenance)

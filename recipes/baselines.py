@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,8 +226,10 @@ def naive_forecasters(dataset: Dataset) -> list[BaselineResult]:
     return [naive(dataset), *seasonal, *([season_trend(dataset)] if 1 < season < lookback else [])]
 
 
-def compute(dataset: Dataset) -> list[BaselineResult]:
-    """Every baseline that applies to the dataset's task and input kind, scored on its test split."""
+def compute(dataset: Dataset, skip: Container[str] = ()) -> list[BaselineResult]:
+    """Every baseline that applies to the dataset's task and input kind, scored on its test split,
+    but those named in `skip` (a caller that has them already; the classical forecasters are then
+    not fitted, which on a long seasonal series takes minutes)."""
     if dataset.task == "forecasting":
         from recipes.forecasting import one_series, season_of
 
@@ -235,17 +237,18 @@ def compute(dataset: Dataset) -> list[BaselineResult]:
         if season > lookback:
             log.warning("%s: no seasonal-naive baseline: lookback %d < season %d", dataset.name, lookback, season)
         if one_series(dataset):  # one series' windows: the classical models refit on its history
-            out += [ets(dataset), sarima(dataset)]
-        return out
+            out += [fit(dataset) for name, fit in (("ets", ets), ("sarima", sarima)) if name not in skip]
+        return [b for b in out if b.name not in skip]
     if dataset.task == "regression":
-        return [mean_target(dataset)]
-    out = [majority(dataset)]
-    if dataset.input_kind == "tokens":
-        if dataset.name.startswith("text:"):
-            out.append(tfidf_logreg(dataset))
+        out = [mean_target(dataset)]
     else:
-        out.append(nearest_neighbour(dataset))
-    return out
+        out = [majority(dataset)]
+        if dataset.input_kind == "tokens":
+            if dataset.name.startswith("text:"):
+                out.append(tfidf_logreg(dataset))
+        else:
+            out.append(nearest_neighbour(dataset))
+    return [b for b in out if b.name not in skip]
 
 
 def data_params(dataset: Dataset, data_options: Mapping[str, Any]) -> dict[str, str]:

@@ -69,6 +69,8 @@ def test_every_baseline_forecasts_the_models_windows_from_their_origins(tiny) ->
     np.testing.assert_allclose(results["ets"].predictions[last, :, 0], direct, rtol=1e-4)
     # A trend plus a fixed season is what the airline model describes: it beats seasonal naive.
     assert results["sarima"].metrics["mase"] < results["seasonal_naive"].metrics["mase"]
+    # A caller that has some already (a benchmark's results file) gets only the others.
+    assert [b.name for b in compute(dataset, skip={"ets", "sarima", "naive"})] == ["seasonal_naive", "season_trend"]
 
 
 def test_a_labelled_subset_of_windows_is_no_longer_one_series(tiny) -> None:
